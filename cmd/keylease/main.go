@@ -1,0 +1,19 @@
+// Command keylease leases LLM vendor credentials to exactly one command.
+//
+// main stays thin: it sets up signal handling, calls realMain and turns the
+// result into an exit code. Every subcommand lives in a file of its own.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := realMain(ctx, os.Args[1:], newEnv())
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func testEnv(vars map[string]string) (*env, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &env{
+		stdin:  strings.NewReader(""),
+		stdout: &out, stderr: &errb,
+		getenv: func(k string) string { return vars[k] },
+		environ: func() []string {
+			var l []string
+			for k, v := range vars {
+				l = append(l, k+"="+v)
+			}
+			return l
+		},
+	}, &out, &errb
+}
+
+func TestRealMainDispatch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		vars     map[string]string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{name: "no args", args: nil, wantCode: exitConfig, wantErr: "Usage: keylease"},
+		{name: "help", args: []string{"help"}, wantCode: exitOK, wantOut: "Commands:"},
+		{name: "version", args: []string{"version"}, wantCode: exitOK, wantOut: "keylease dev"},
+		{name: "version extra arg", args: []string{"version", "x"}, wantCode: exitConfig, wantErr: "keylease: version takes no arguments"},
+		{name: "unknown", args: []string{"frobnicate"}, wantCode: exitConfig, wantErr: `unknown command "frobnicate"`},
+		{name: "unknown under actions", args: []string{"frobnicate"}, vars: map[string]string{"GITHUB_ACTIONS": "true"},
+			wantCode: exitConfig, wantOut: "::error title=keylease::unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, out, errb := testEnv(tt.vars)
+			code := realMain(context.Background(), tt.args, e)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.wantCode, errb.String())
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("stdout %q, want it to contain %q", out.String(), tt.wantOut)
+			}
+			if !strings.Contains(errb.String(), tt.wantErr) {
+				t.Errorf("stderr %q, want it to contain %q", errb.String(), tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestEscapeCommandData(t *testing.T) {
+	t.Parallel()
+	if got := escapeCommandData("a%b\r\nc"); got != "a%25b%0D%0Ac" {
+		t.Fatalf("got %q", got)
+	}
+}
