@@ -1,0 +1,25 @@
+//go:build !unix && !windows
+
+package child
+
+import (
+	"os"
+	"os/exec"
+)
+
+func setGroup(*exec.Cmd) {}
+
+type group struct{ p *os.Process }
+
+func newGroup(p *os.Process) *group { return &group{p: p} }
+
+func (g *group) forward(s os.Signal) { _ = g.p.Signal(s) }
+func (g *group) terminate()          { _ = g.p.Kill() }
+func (g *group) kill()               { _ = g.p.Kill() }
+
+func exitStatus(ps *os.ProcessState) (code, sig int) {
+	if ps == nil {
+		return 1, 0
+	}
+	return ps.ExitCode(), 0
+}
