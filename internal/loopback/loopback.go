@@ -1,0 +1,54 @@
+// Package loopback serves an http.Handler on 127.0.0.1 for the emulators. It
+// is a small stand-in for httptest.Server that does not depend on the testing
+// flags, so `keylease demo` can use it too.
+package loopback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Server is a running loopback HTTP server.
+type Server struct {
+	URL  string // http://127.0.0.1:PORT
+	Addr string // 127.0.0.1:PORT
+	srv  *http.Server
+	done chan struct{}
+}
+
+// Start serves h on a free port of 127.0.0.1.
+func Start(h http.Handler) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen on loopback: %w", err)
+	}
+	s := &Server{
+		URL:  "http://" + ln.Addr().String(),
+		Addr: ln.Addr().String(),
+		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // nothing to report to: the listener was closed under us
+		}
+	}()
+	return s, nil
+}
+
+// Close stops the server, waiting briefly for calls in flight.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		err = s.srv.Close()
+	}
+	<-s.done
+	return err
+}
