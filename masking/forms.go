@@ -1,0 +1,384 @@
+// Package masking keeps leased values out of everything keylease and its child
+// print: the set of forms a value can take (the value, its lines, the runner's
+// encodings and the ones the runner misses), their registration with the
+// Actions runner's log masker, a streaming redactor for the child's output, a
+// sanitizer for error strings and panics, and a scanner for bytes and files.
+package masking
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MinLen is the shortest value (and partial form) keylease masks on its own:
+// shorter strings occur by chance in ordinary output, so masking them would
+// garble logs and still leak nothing reliably.
+const MinLen = 8
+
+// runnerForms are the encodings the Actions runner derives by itself from
+// every value registered with ::add-mask:: (actions/runner
+// src/Sdk/DTLogging/Logging/ValueEncoders.cs, registered in HostContext). The
+// value itself comes first.
+func runnerForms(v []byte) [][]byte {
+	out := [][]byte{
+		v,
+		base64Shift(v, 0), base64Shift(v, 1), base64Shift(v, 2),
+		bytes.ReplaceAll(v, []byte(`"`), []byte(`\"`)), // CommandLineArgumentEscape
+		bytes.ReplaceAll(v, []byte(`'`), []byte(`''`)), // ExpressionStringEscape
+		newtonsoftJSONEscape(v),                        // JsonStringEscape
+		dotnetURIEscape(v),                             // UriDataEscape
+		xmlEscape(v),                                   // XmlDataEscape
+		trimDoubleQuotes(v),                            // TrimDoubleQuotes
+		powerShellPre(v, 6), powerShellPost(v, 6),      // PowerShell{Pre,Post}AmpersandEscape
+	}
+	return out
+}
+
+// extraForms are encodings common tools print that the runner does not
+// derive: unpadded and URL-safe base64 (JWTs, Go's Raw encodings, Python's
+// urlsafe_b64encode), the base64 digits that do not depend on what follows the
+// value (base64 of "value\n", as `echo $V | base64` prints), Go's
+// url.QueryEscape, hex, and the JSON escapes of Python's json.dumps and Go's
+// encoding/json.
+func extraForms(v []byte) [][]byte {
+	var out [][]byte
+	for shift := 0; shift <= 2; shift++ {
+		b := v
+		if len(b) > shift {
+			b = b[shift:]
+		}
+		std := base64.StdEncoding.EncodeToString(b)
+		url := base64.URLEncoding.EncodeToString(b)
+		out = append(out,
+			[]byte(url),
+			[]byte(strings.TrimRight(std, "=")),
+			[]byte(strings.TrimRight(url, "=")),
+			stableBase64(base64.RawStdEncoding, b),
+			stableBase64(base64.RawURLEncoding, b),
+		)
+	}
+	out = append(out,
+		goQueryEscape(v),
+		[]byte(hex.EncodeToString(v)),
+		[]byte(strings.ToUpper(hex.EncodeToString(v))),
+		pythonJSONEscape(v),
+		goJSONEscape(v),
+	)
+	return out
+}
+
+// base64Shift is the runner's Base64StringEscapeShift: padded base64 of the
+// bytes after dropping the first shift bytes, or of all bytes when the value
+// is not longer than shift.
+func base64Shift(v []byte, shift int) []byte {
+	if len(v) > shift {
+		v = v[shift:]
+	}
+	return []byte(base64.StdEncoding.EncodeToString(v))
+}
+
+// stableBase64 is the unpadded encoding minus its last digit when that digit
+// also carries bits of whatever byte follows the value.
+func stableBase64(enc *base64.Encoding, b []byte) []byte {
+	s := enc.EncodeToString(b)
+	if len(b)%3 != 0 && len(s) > 0 {
+		s = s[:len(s)-1]
+	}
+	return []byte(s)
+}
+
+// newtonsoftJSONEscape is Newtonsoft's JsonConvert.ToString without the
+// quotes: ", \ and control characters escaped (short forms for \b \t \n \f \r,
+// else \u00xx in lower-case hex), and U+0085, U+2028, U+2029 as \uXXXX;
+// everything else, non-ASCII included, is left as it is.
+func newtonsoftJSONEscape(v []byte) []byte {
+	var b bytes.Buffer
+	for i := 0; i < len(v); {
+		r, size := utf8.DecodeRune(v[i:])
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x85 || r == 0x2028 || r == 0x2029:
+			writeU(&b, r, false)
+		default:
+			b.Write(v[i : i+size])
+		}
+		i += size
+	}
+	return b.Bytes()
+}
+
+// pythonJSONEscape is json.dumps (ensure_ascii=True) without the quotes:
+// non-ASCII as \uXXXX (surrogate pairs above the BMP), lower-case hex.
+func pythonJSONEscape(v []byte) []byte {
+	var b bytes.Buffer
+	for i := 0; i < len(v); {
+		r, size := utf8.DecodeRune(v[i:])
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r >= 0x7f:
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				writeU(&b, r1, false)
+				writeU(&b, r2, false)
+			} else {
+				writeU(&b, r, false)
+			}
+		default:
+			b.WriteByte(byte(r))
+		}
+		i += size
+	}
+	return b.Bytes()
+}
+
+// goJSONEscape is what encoding/json prints for the value as a string, without
+// the quotes (HTML-safe: <, >, & as \u003c, \u003e, \u0026).
+func goJSONEscape(v []byte) []byte {
+	out, err := json.Marshal(string(v))
+	if err != nil || len(out) < 2 {
+		return nil
+	}
+	return out[1 : len(out)-1]
+}
+
+func writeU(b *bytes.Buffer, r rune, upper bool) {
+	const lower, upperHex = "0123456789abcdef", "0123456789ABCDEF"
+	digits := lower
+	if upper {
+		digits = upperHex
+	}
+	b.WriteString(`\u`)
+	for shift := 12; shift >= 0; shift -= 4 {
+		b.WriteByte(digits[(r>>uint(shift))&0xf])
+	}
+}
+
+// dotnetURIEscape is .NET's Uri.EscapeDataString: RFC 3986 unreserved
+// characters are kept, every other byte of the UTF-8 encoding becomes %XX.
+func dotnetURIEscape(v []byte) []byte {
+	return percentEscape(v, false)
+}
+
+// goQueryEscape is Go's url.QueryEscape: like the above but space becomes +.
+func goQueryEscape(v []byte) []byte {
+	return percentEscape(v, true)
+}
+
+func percentEscape(v []byte, spacePlus bool) []byte {
+	const hexUpper = "0123456789ABCDEF"
+	out := make([]byte, 0, len(v)*3)
+	for _, c := range v {
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '~':
+			out = append(out, c)
+		case c == ' ' && spacePlus:
+			out = append(out, '+')
+		default:
+			out = append(out, '%', hexUpper[c>>4], hexUpper[c&0xf])
+		}
+	}
+	return out
+}
+
+// xmlEscape is .NET's SecurityElement.Escape.
+func xmlEscape(v []byte) []byte {
+	var b bytes.Buffer
+	for _, c := range v {
+		switch c {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&apos;")
+		case '&':
+			b.WriteString("&amp;")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.Bytes()
+}
+
+// utf16Len is the length .NET's String.Length reports.
+func utf16Len(v []byte) int {
+	n := 0
+	for len(v) > 0 {
+		r, size := utf8.DecodeRune(v)
+		if r > 0xffff {
+			n += 2
+		} else {
+			n++
+		}
+		v = v[size:]
+	}
+	return n
+}
+
+// trimDoubleQuotes is the runner's TrimDoubleQuotes: the inside of a value
+// longer than 8 characters that starts and ends with a double quote.
+func trimDoubleQuotes(v []byte) []byte {
+	if utf16Len(v) > 8 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return nil
+}
+
+// powerShellPre is the runner's PowerShellPreAmpersandEscape: PowerShell may
+// print the part of a failing command up to an ampersand on its own.
+func powerShellPre(v []byte, minLen int) []byte {
+	if !bytes.Contains(v, []byte("&")) {
+		return nil
+	}
+	var sec []byte
+	if i := bytes.Index(v, []byte("&+")); i >= 0 {
+		sec = v[:i+2]
+	} else {
+		sec = v[:bytes.LastIndexByte(v, '&')+1]
+	}
+	if utf16Len(sec) < minLen {
+		return nil
+	}
+	return sec
+}
+
+// powerShellPost is the runner's PowerShellPostAmpersandEscape: the part after
+// the ampersand (after "&+" and the one colored letter that follows it).
+func powerShellPost(v []byte, minLen int) []byte {
+	if !bytes.Contains(v, []byte("&")) {
+		return nil
+	}
+	var sec []byte
+	if i := bytes.Index(v, []byte("&+")); i >= 0 {
+		// .NET's Substring throws past the end; the runner's encoder then
+		// contributes nothing, which an empty section reproduces.
+		if i+3 <= len(v) {
+			sec = v[i+3:]
+		}
+	} else {
+		sec = v[bytes.LastIndexByte(v, '&')+1:]
+	}
+	if utf16Len(sec) < minLen {
+		return nil
+	}
+	return sec
+}
+
+// lines splits a value on \r and \n like the runner's ::add-mask:: handling
+// and returns each line trimmed of white space, empty lines dropped. It
+// returns nil for a single-line value.
+func lines(v []byte) [][]byte {
+	if bytes.IndexAny(v, "\r\n") < 0 {
+		return nil
+	}
+	var out [][]byte
+	for _, l := range bytes.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' }) {
+		l = bytes.TrimFunc(l, unicode.IsSpace)
+		if len(l) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// redactionForms is every byte string the redactor, sanitizer and scanner
+// treat as the value: the value, its lines of MinLen bytes or more, and for
+// each of these the runner's encodings and the extra ones. Partial forms (a
+// line, a PowerShell part, the inside of quotes) count only from MinLen bytes
+// on; whole-value encodings always count.
+func redactionForms(v []byte) [][]byte {
+	units := [][]byte{v}
+	for _, l := range lines(v) {
+		if len(l) >= MinLen {
+			units = append(units, l)
+		}
+	}
+	var out [][]byte
+	for _, u := range units {
+		rf := runnerForms(u)
+		for i, f := range rf {
+			partial := i >= 9 // TrimDoubleQuotes and the PowerShell parts
+			if len(f) == 0 || (partial && len(f) < MinLen) {
+				continue
+			}
+			out = append(out, f)
+		}
+		for _, f := range extraForms(u) {
+			if len(f) > 0 {
+				out = append(out, f)
+			}
+		}
+	}
+	return dedupe(out)
+}
+
+// registrationForms is what RegisterWithRunner writes as ::add-mask::
+// commands: the value, each trimmed non-empty line, and every extra form of
+// either that the runner would not derive itself from what was registered.
+func registrationForms(v []byte) [][]byte {
+	units := [][]byte{v}
+	units = append(units, lines(v)...)
+	derived := map[string]bool{}
+	for _, u := range units {
+		for _, f := range runnerForms(u) {
+			derived[string(f)] = true
+		}
+	}
+	out := append([][]byte(nil), units...)
+	for _, u := range units {
+		for _, f := range extraForms(u) {
+			if len(f) >= MinLen && !derived[string(f)] {
+				out = append(out, f)
+			}
+		}
+	}
+	return dedupe(out)
+}
+
+func dedupe(forms [][]byte) [][]byte {
+	seen := make(map[string]bool, len(forms))
+	out := forms[:0]
+	for _, f := range forms {
+		if len(f) == 0 || seen[string(f)] {
+			continue
+		}
+		seen[string(f)] = true
+		out = append(out, f)
+	}
+	return out
+}

@@ -1,0 +1,345 @@
+package masking
+
+import (
+	"slices"
+)
+
+// matcher finds every occurrence of a fixed set of byte strings.
+//
+// It combines an Aho-Corasick automaton, whose state carries a partial match
+// across writes (the redactor needs to know, after every write, how many
+// trailing bytes could still begin a form), with a Wu-Manber style skip scan
+// for long writes: a table indexed by a two-byte block tells how far the
+// window can move without passing a position where a form may start, so
+// ordinary output is mostly skipped several bytes at a time and the trie is
+// walked only at rare candidates. github.com/coregx/ahocorasick is fast on
+// whole buffers but exposes no resumable state, so it cannot carry a match
+// across writes; see BenchmarkMatcher* for the comparison.
+//
+// A matcher is immutable once built and safe for concurrent use.
+type matcher struct {
+	npat   int
+	minLen int
+	maxLen int
+
+	// trie + failure links; node 0 is the root
+	depth    []int32
+	fail     []int32
+	term     []int32 // pattern id + 1 when a pattern ends here, else 0
+	maxOut   []int32 // longest pattern that is a suffix of this node's string
+	edgeOff  []int32 // edges of node i: edgeByte/edgeTo[edgeOff[i]:edgeOff[i+1]]
+	edgeByte []byte
+	edgeTo   []int32
+	root     [256]int32 // dense root row: child of the root or -1
+
+	// skip scan
+	window int // W: length of the scanned window, <= minLen
+	shift  []uint8
+}
+
+type buildNode struct {
+	next map[byte]int32
+}
+
+// newMatcher builds a matcher for pats (empty strings are ignored).
+func newMatcher(pats [][]byte) *matcher {
+	m := &matcher{}
+	nodes := []buildNode{{}}
+	var depth, term []int32
+	depth = append(depth, 0)
+	term = append(term, 0)
+	m.minLen = -1
+	for id, p := range pats {
+		if len(p) == 0 {
+			continue
+		}
+		m.npat++
+		if m.minLen < 0 || len(p) < m.minLen {
+			m.minLen = len(p)
+		}
+		m.maxLen = max(m.maxLen, len(p))
+		s := int32(0)
+		for _, c := range p {
+			if nodes[s].next == nil {
+				nodes[s].next = map[byte]int32{}
+			}
+			t, ok := nodes[s].next[c]
+			if !ok {
+				t = int32(len(nodes))
+				nodes[s].next[c] = t
+				nodes = append(nodes, buildNode{})
+				depth = append(depth, depth[s]+1)
+				term = append(term, 0)
+			}
+			s = t
+		}
+		if term[s] == 0 {
+			term[s] = int32(id) + 1
+		}
+	}
+	if m.minLen < 0 {
+		m.minLen = 0
+	}
+	n := len(nodes)
+	m.depth, m.term = depth, term
+	m.edgeOff = make([]int32, n+1)
+	for i := range nodes {
+		keys := make([]byte, 0, len(nodes[i].next))
+		for c := range nodes[i].next {
+			keys = append(keys, c)
+		}
+		slices.Sort(keys)
+		m.edgeOff[i] = int32(len(m.edgeByte))
+		for _, c := range keys {
+			m.edgeByte = append(m.edgeByte, c)
+			m.edgeTo = append(m.edgeTo, nodes[i].next[c])
+		}
+	}
+	m.edgeOff[n] = int32(len(m.edgeByte))
+	for c := range m.root {
+		m.root[c] = -1
+	}
+	for e := m.edgeOff[0]; e < m.edgeOff[1]; e++ {
+		m.root[m.edgeByte[e]] = m.edgeTo[e]
+	}
+
+	// failure links and longest outputs, breadth first
+	m.fail = make([]int32, n)
+	m.maxOut = make([]int32, n)
+	queue := make([]int32, 0, n)
+	for e := m.edgeOff[0]; e < m.edgeOff[1]; e++ {
+		queue = append(queue, m.edgeTo[e])
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		if m.term[s] != 0 {
+			m.maxOut[s] = m.depth[s]
+		} else {
+			m.maxOut[s] = m.maxOut[m.fail[s]]
+		}
+		for e := m.edgeOff[s]; e < m.edgeOff[s+1]; e++ {
+			c, t := m.edgeByte[e], m.edgeTo[e]
+			f := m.fail[s]
+			for {
+				if g := m.child(f, c); g >= 0 {
+					m.fail[t] = g
+					break
+				}
+				if f == 0 {
+					m.fail[t] = 0
+					break
+				}
+				f = m.fail[f]
+			}
+			queue = append(queue, t)
+		}
+	}
+
+	// Skip table over two-byte blocks at the end of a window of W bytes.
+	m.window = min(m.minLen, 12)
+	if m.window >= 3 {
+		w := m.window
+		m.shift = make([]uint8, 1<<16)
+		for i := range m.shift {
+			m.shift[i] = uint8(w - 1)
+		}
+		for _, p := range pats {
+			if len(p) == 0 {
+				continue
+			}
+			for j := 0; j+1 < w; j++ {
+				k := uint16(p[j]) | uint16(p[j+1])<<8
+				if s := uint8(w - 2 - j); s < m.shift[k] {
+					m.shift[k] = s
+				}
+			}
+		}
+	}
+	return m
+}
+
+// child is the trie transition from s on c, or -1.
+func (m *matcher) child(s int32, c byte) int32 {
+	if s == 0 {
+		return m.root[c]
+	}
+	lo, hi := m.edgeOff[s], m.edgeOff[s+1]
+	if hi-lo == 1 {
+		if m.edgeByte[lo] == c {
+			return m.edgeTo[lo]
+		}
+		return -1
+	}
+	for e := lo; e < hi; e++ {
+		if m.edgeByte[e] == c {
+			return m.edgeTo[e]
+		}
+	}
+	return -1
+}
+
+// step is the automaton transition.
+func (m *matcher) step(s int32, c byte) int32 {
+	for {
+		if t := m.child(s, c); t >= 0 {
+			return t
+		}
+		if s == 0 {
+			return 0
+		}
+		s = m.fail[s]
+	}
+}
+
+// span is a half-open interval [start, end) of offsets.
+type span struct{ start, end int64 }
+
+// feed runs the automaton over b from state s and appends, for every position
+// where a pattern ends, the longest such pattern as a span (base is the
+// offset of b[0]). It returns the new state.
+func (m *matcher) feed(s int32, b []byte, base int64, out []span) (int32, []span) {
+	for i, c := range b {
+		s = m.step(s, c)
+		if l := m.maxOut[s]; l > 0 {
+			end := base + int64(i) + 1
+			out = append(out, span{end - int64(l), end})
+		}
+	}
+	return s, out
+}
+
+// longestAt is the length of the longest pattern that starts at b[0] and fits
+// in b, with its id, or 0, -1.
+func (m *matcher) longestAt(b []byte) (int, int) {
+	if len(b) == 0 {
+		return 0, -1
+	}
+	s := m.root[b[0]]
+	if s < 0 {
+		return 0, -1
+	}
+	best, id := 0, -1
+	for i := 1; ; i++ {
+		if m.term[s] != 0 {
+			best, id = i, int(m.term[s]-1)
+		}
+		if i == len(b) {
+			break
+		}
+		if s = m.child(s, b[i]); s < 0 {
+			break
+		}
+	}
+	return best, id
+}
+
+// scan appends a span for every position of b where a pattern starts and
+// ends inside b (the longest one there), in increasing order of start.
+func (m *matcher) scan(b []byte, base int64, out []span) []span {
+	if m.npat == 0 || len(b) < m.minLen {
+		return out
+	}
+	if m.shift == nil {
+		// Patterns too short for the skip table: plain automaton, then sort.
+		_, found := m.feed(0, b, base, nil)
+		slices.SortFunc(found, func(a, c span) int {
+			if a.start != c.start {
+				return int(a.start - c.start)
+			}
+			return int(c.end - a.end)
+		})
+		return append(out, found...)
+	}
+	w := m.window
+	shift := m.shift
+	n := len(b)
+	i := 0
+	for i+w <= n {
+		k := uint16(b[i+w-2]) | uint16(b[i+w-1])<<8
+		s := int(shift[k])
+		if s != 0 {
+			i += s
+			continue
+		}
+		if l, _ := m.longestAt(b[i:]); l > 0 {
+			out = append(out, span{base + int64(i), base + int64(i+l)})
+		}
+		i++
+	}
+	return out
+}
+
+// scanIDs is scan reporting the pattern id of each longest match as well.
+func (m *matcher) scanIDs(b []byte, fn func(start, length, id int)) {
+	if m.npat == 0 || len(b) < m.minLen {
+		return
+	}
+	if m.shift == nil {
+		for i := range b {
+			if l, id := m.longestAt(b[i:]); l > 0 {
+				fn(i, l, id)
+			}
+		}
+		return
+	}
+	w := m.window
+	n := len(b)
+	i := 0
+	for i+w <= n {
+		k := uint16(b[i+w-2]) | uint16(b[i+w-1])<<8
+		if s := int(m.shift[k]); s != 0 {
+			i += s
+			continue
+		}
+		if l, id := m.longestAt(b[i:]); l > 0 {
+			fn(i, l, id)
+		}
+		i++
+	}
+}
+
+// merge sorts spans by start and joins overlapping and adjacent ones, as the
+// runner does before it writes ***.
+func merge(sp []span) []span {
+	if len(sp) < 2 {
+		return sp
+	}
+	slices.SortFunc(sp, func(a, b span) int {
+		switch {
+		case a.start < b.start:
+			return -1
+		case a.start > b.start:
+			return 1
+		}
+		return 0
+	})
+	out := sp[:1]
+	for _, s := range sp[1:] {
+		last := &out[len(out)-1]
+		if s.start <= last.end {
+			last.end = max(last.end, s.end)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// replaceAll returns b with every merged occurrence replaced by ***, and the
+// number of replacements.
+func (m *matcher) replaceAll(b []byte) ([]byte, int) {
+	sp := merge(m.scan(b, 0, nil))
+	if len(sp) == 0 {
+		return b, 0
+	}
+	out := make([]byte, 0, len(b))
+	prev := int64(0)
+	for _, s := range sp {
+		out = append(out, b[prev:s.start]...)
+		out = append(out, "***"...)
+		prev = s.end
+	}
+	out = append(out, b[prev:]...)
+	return out, len(sp)
+}

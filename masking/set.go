@@ -1,0 +1,135 @@
+package masking
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/keylease/keylease/secret"
+)
+
+// Options tune a Set.
+type Options struct {
+	// AllowShort accepts values shorter than MinLen bytes (policy flag
+	// allow_short_values). They are masked, but so is every chance occurrence
+	// of them in ordinary output.
+	AllowShort bool
+}
+
+// ErrShortValue is returned (wrapped) by Add for a value shorter than MinLen
+// bytes when Options.AllowShort is not set.
+var ErrShortValue = errors.New("value too short to mask reliably")
+
+// ErrEmptyValue is returned by Add for an empty or white-space-only value.
+var ErrEmptyValue = errors.New("value is empty")
+
+// Set is the set of values to keep out of output, with every form they can
+// take. It is safe for concurrent use; redactors created from it see values
+// added later.
+type Set struct {
+	opts Options
+
+	mu     sync.Mutex
+	seen   map[[32]byte]bool // sha256 of values added, to ignore repeats
+	forms  [][]byte
+	known  map[[32]byte]bool // sha256 of forms, to keep forms unique
+	values int
+
+	m atomic.Pointer[matcher]
+}
+
+// NewSet returns an empty Set.
+func NewSet(opts Options) *Set {
+	s := &Set{opts: opts, seen: map[[32]byte]bool{}, known: map[[32]byte]bool{}}
+	s.m.Store(newMatcher(nil))
+	return s
+}
+
+// Add computes every form of v and adds them. A value shorter than MinLen
+// bytes is refused with ErrShortValue unless the Set allows short values; the
+// error names the length, never the value. Adding a value twice is a no-op.
+func (s *Set) Add(v secret.Value) error {
+	b := v.Bytes()
+	s.mu.Lock()
+	allowShort := s.opts.AllowShort
+	s.mu.Unlock()
+	if len(trimSpace(b)) == 0 {
+		return fmt.Errorf("masking: %w: nothing to mask", ErrEmptyValue)
+	}
+	if len(b) < MinLen && !allowShort {
+		return fmt.Errorf("masking: %w: a value of %d bytes (at least %d needed); "+
+			"use a longer secret or set flags.allow_short_values in the policy", ErrShortValue, len(b), MinLen)
+	}
+	key := sha256.Sum256(b)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen[key] {
+		return nil
+	}
+	s.seen[key] = true
+	s.values++
+	for _, f := range redactionForms(b) {
+		fk := sha256.Sum256(f)
+		if s.known[fk] {
+			continue
+		}
+		s.known[fk] = true
+		s.forms = append(s.forms, append([]byte(nil), f...))
+	}
+	s.m.Store(newMatcher(s.forms))
+	return nil
+}
+
+// SetOptions changes the Set's options for values added from now on (the
+// process-wide Set learns the policy's allow_short_values this way).
+func (s *Set) SetOptions(opts Options) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts = opts
+}
+
+// Stats reports how many values and distinct forms the Set holds (for the
+// run record's masking figures).
+func (s *Set) Stats() (values, forms int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.values, len(s.forms)
+}
+
+// Wipe zeroes the Set's copies of every form and empties it.
+func (s *Set) Wipe() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.forms {
+		clear(f)
+	}
+	s.forms = nil
+	s.values = 0
+	s.seen = map[[32]byte]bool{}
+	s.known = map[[32]byte]bool{}
+	s.m.Store(newMatcher(nil))
+}
+
+func (s *Set) matcher() *matcher { return s.m.Load() }
+
+var process = NewSet(Options{})
+
+// Process is the process-wide Set: every value keylease leases is added to
+// it, and main's error printer and panic handler sanitize with it.
+func Process() *Set { return process }
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
