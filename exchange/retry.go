@@ -1,0 +1,45 @@
+package exchange
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// backoffPolicy is the jittered exponential backoff every retry loop of the
+// package uses. Tests shrink it (export_test.go).
+type backoffPolicy struct {
+	attempts  int           // total tries, including the first
+	base, max time.Duration // first delay cap; largest delay
+}
+
+var backoff = backoffPolicy{attempts: 5, base: 250 * time.Millisecond, max: 8 * time.Second}
+
+// delay is "full jitter": uniform in [0, min(max, base·2^(attempt-1))], so
+// parallel jobs throttled together do not come back together.
+func (b backoffPolicy) delay(attempt int) time.Duration {
+	d := b.base << min(attempt-1, 16)
+	if d > b.max || d <= 0 {
+		d = b.max
+	}
+	return time.Duration(rand.Int64N(int64(d) + 1))
+}
+
+// wait sleeps the delay before attempt+1, or returns ctx's error.
+func (b backoffPolicy) wait(ctx context.Context, attempt int) error {
+	t := time.NewTimer(b.delay(attempt))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sdkBackoff adapts the policy to the SDK's retry.BackoffDelayer.
+type sdkBackoff struct{}
+
+func (sdkBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	return backoff.delay(attempt), nil
+}
