@@ -1,0 +1,348 @@
+package exchange
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/keylease/keylease/secret"
+)
+
+// Staging labels.
+const (
+	StageCurrent = "AWSCURRENT"
+	StagePending = "AWSPENDING"
+)
+
+// batchMax is BatchGetSecretValue's limit on SecretIdList.
+const batchMax = 20
+
+// parallelCalls bounds the Secrets Manager calls in flight.
+const parallelCalls = 8
+
+// Request is one ref to read from Secrets Manager.
+type Request struct {
+	Label          string // the ref as written, for errors
+	SecretID       string // name or ARN
+	Region         string // "" : the ARN's, else the configured region
+	JSONKey        string // select this key of a JSON object value
+	Stage          string // "" : AWSCURRENT
+	RequiredPrefix string // the value must start with it ("" : no check)
+	Vendor         string // names the policy's prefix in errors
+}
+
+// Secret is a fetched value with its provenance.
+type Secret struct {
+	Request
+	Value     secret.Value
+	VersionID string
+	ARN       string
+}
+
+// Fetcher reads secrets with one Secrets Manager client per region.
+type Fetcher struct {
+	cfg     aws.Config
+	mu      sync.Mutex
+	clients map[string]*secretsmanager.Client
+}
+
+// NewFetcher uses awsCfg's credentials, endpoint settings and region.
+func NewFetcher(awsCfg aws.Config) *Fetcher {
+	return &Fetcher{cfg: awsCfg, clients: map[string]*secretsmanager.Client{}}
+}
+
+func (f *Fetcher) client(region string) *secretsmanager.Client {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c := f.clients[region]; c != nil {
+		return c
+	}
+	c := secretsmanager.NewFromConfig(f.cfg, func(o *secretsmanager.Options) {
+		o.Region = region
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = backoff.attempts
+			so.Backoff = sdkBackoff{}
+			so.RateLimiter = ratelimit.None // our calls are few; never refuse a retry locally
+		})
+	})
+	f.clients[region] = c
+	return c
+}
+
+// regionOf: an ARN's region wins over the request's and the configured one.
+func (f *Fetcher) regionOf(r Request) string {
+	if strings.HasPrefix(r.SecretID, "arn:") {
+		if p := strings.SplitN(r.SecretID, ":", 6); len(p) == 6 && p[3] != "" {
+			return p[3]
+		}
+	}
+	if r.Region != "" {
+		return r.Region
+	}
+	return f.cfg.Region
+}
+
+// raw is what Secrets Manager returned for one secret id.
+type raw struct {
+	str       *string
+	bin       []byte
+	versionID string
+	arn       string
+	err       *Error
+}
+
+// Fetch reads every request. The result is index-aligned with reqs; a ref
+// that failed has a zero Value and its *Error is in the joined error. One
+// ref per region (or a non-current stage) costs a GetSecretValue; two or more
+// current refs in a region cost ⌈n/20⌉ BatchGetSecretValue calls.
+func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) ([]Secret, error) {
+	out := make([]Secret, len(reqs))
+	errs := make([]error, len(reqs))
+
+	type key struct{ region, id, stage string }
+	results := map[key]*raw{}
+	var singles []key
+	batches := map[string][]string{} // region -> unique ids (AWSCURRENT)
+	for i, r := range reqs {
+		out[i].Request = r
+		if r.Stage == "" {
+			out[i].Stage = StageCurrent
+		}
+		region := f.regionOf(r)
+		if region == "" {
+			errs[i] = &Error{Op: "secretsmanager:GetSecretValue", Ref: r.Label, Code: "MissingRegion", Message: "no AWS region for this ref",
+				Hint: "set --region (action input aws-region) or AWS_REGION, or use the secret's ARN"}
+			continue
+		}
+		if r.SecretID == "" {
+			errs[i] = &Error{Op: "secretsmanager:GetSecretValue", Ref: r.Label, Code: "MissingSecretID", Message: "the ref names no secret", Hint: "fix the ref"}
+			continue
+		}
+		k := key{region, r.SecretID, out[i].Stage}
+		if _, seen := results[k]; seen {
+			continue
+		}
+		results[k] = nil
+		if k.stage == StageCurrent {
+			batches[region] = append(batches[region], r.SecretID)
+		} else {
+			singles = append(singles, k)
+		}
+	}
+
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallelCalls)
+	store := func(k key, v *raw) {
+		mu.Lock()
+		results[k] = v
+		mu.Unlock()
+	}
+	run := func(fn func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fn()
+		}()
+	}
+	for _, k := range singles {
+		run(func() { store(k, f.get(ctx, k.region, k.id, k.stage)) })
+	}
+	for region, ids := range batches {
+		if len(ids) == 1 {
+			run(func() { store(key{region, ids[0], StageCurrent}, f.get(ctx, region, ids[0], StageCurrent)) })
+			continue
+		}
+		for start := 0; start < len(ids); start += batchMax {
+			chunk := ids[start:min(start+batchMax, len(ids))]
+			run(func() {
+				for id, v := range f.batch(ctx, region, chunk) {
+					store(key{region, id, StageCurrent}, v)
+				}
+			})
+		}
+	}
+	wg.Wait()
+
+	for i, r := range reqs {
+		if errs[i] != nil {
+			continue
+		}
+		v := results[key{f.regionOf(r), r.SecretID, out[i].Stage}]
+		if v == nil {
+			v = &raw{err: &Error{Op: "secretsmanager:BatchGetSecretValue", Code: "NotReturned", Message: "Secrets Manager returned neither a value nor an error for this secret", Hint: "retry; check the ref"}}
+		}
+		if v.err != nil {
+			e := *v.err
+			e.Ref = r.Label
+			errs[i] = &e
+			continue
+		}
+		val, err := extract(r, v)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		out[i].Value, out[i].VersionID, out[i].ARN = val, v.versionID, v.arn
+	}
+	return out, errors.Join(errs...)
+}
+
+func (f *Fetcher) get(ctx context.Context, region, id, stage string) *raw {
+	const op = "secretsmanager:GetSecretValue"
+	res, err := f.client(region).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
+		SecretId: aws.String(id), VersionStage: aws.String(stage),
+	})
+	if err != nil {
+		return &raw{err: smError(op, err, region, stage)}
+	}
+	return &raw{str: res.SecretString, bin: res.SecretBinary, versionID: aws.ToString(res.VersionId), arn: aws.ToString(res.ARN)}
+}
+
+// batch reads up to 20 current values in one call. Per-secret errors come
+// back per id. When the role may not call BatchGetSecretValue at all, it
+// falls back to one GetSecretValue per id (least-privilege roles).
+func (f *Fetcher) batch(ctx context.Context, region string, ids []string) map[string]*raw {
+	const op = "secretsmanager:BatchGetSecretValue"
+	got := make(map[string]*raw, len(ids))
+	in := &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids}
+	for {
+		res, err := f.client(region).BatchGetSecretValue(ctx, in)
+		if err != nil {
+			e := smError(op, err, region, StageCurrent)
+			if e.Code == "AccessDeniedException" {
+				for _, id := range ids {
+					if got[id] == nil {
+						got[id] = f.get(ctx, region, id, StageCurrent)
+					}
+				}
+				return got
+			}
+			for _, id := range ids {
+				if got[id] == nil {
+					got[id] = &raw{err: e}
+				}
+			}
+			return got
+		}
+		for _, sv := range res.SecretValues {
+			if id, ok := matchID(ids, sv); ok {
+				got[id] = &raw{str: sv.SecretString, bin: sv.SecretBinary, versionID: aws.ToString(sv.VersionId), arn: aws.ToString(sv.ARN)}
+			}
+		}
+		for _, ae := range res.Errors {
+			id := aws.ToString(ae.SecretId)
+			e := &Error{Op: op, Code: aws.ToString(ae.ErrorCode), Message: scrub(aws.ToString(ae.Message))}
+			e.Hint = smHint(e.Code, region, StageCurrent)
+			e.Retryable = retryableCodes[e.Code]
+			got[id] = &raw{err: e}
+		}
+		if res.NextToken == nil || *res.NextToken == "" {
+			return got
+		}
+		in.NextToken = res.NextToken
+	}
+}
+
+// matchID finds which requested id (name, full ARN or partial ARN) an entry answers.
+func matchID(ids []string, sv smtypes.SecretValueEntry) (string, bool) {
+	arn, name := aws.ToString(sv.ARN), aws.ToString(sv.Name)
+	for _, id := range ids {
+		if id == name || id == arn || (strings.HasPrefix(id, "arn:") && strings.HasPrefix(arn, id+"-") && len(arn) == len(id)+7) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// extract applies the #json-key selection and the required prefix.
+func extract(r Request, v *raw) (secret.Value, error) {
+	fail := func(code, msg, hint string) error {
+		return &Error{Op: "secretsmanager:value", Ref: r.Label, Code: code, Message: msg, Hint: hint}
+	}
+	var val secret.Value
+	switch {
+	case r.JSONKey != "":
+		if v.str == nil {
+			return secret.Value{}, fail("NotJSON", "the secret is binary, so #"+r.JSONKey+" cannot select from it", "drop the #key or point the ref at a JSON secret")
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(*v.str), &obj); err != nil || obj == nil {
+			// err's text may quote bytes of the value: never use it.
+			return secret.Value{}, fail("NotJSON", "the secret value is not a JSON object, so #"+r.JSONKey+" cannot select from it", "drop the #key or store the secret as a JSON object")
+		}
+		field, ok := obj[r.JSONKey]
+		if !ok {
+			return secret.Value{}, fail("JSONKeyNotFound", "the secret's JSON object has no key \""+r.JSONKey+"\"", "fix the #key in the ref (keys are case-sensitive)")
+		}
+		var s string
+		if err := json.Unmarshal(field, &s); err != nil {
+			return secret.Value{}, fail("JSONKeyNotString", "the value of key \""+r.JSONKey+"\" is not a JSON string", "store the key's value as a string")
+		}
+		val = secret.FromString(s)
+		for k := range obj {
+			clear(obj[k])
+		}
+	case v.bin != nil:
+		val = secret.New(v.bin)
+		clear(v.bin)
+	case v.str != nil:
+		val = secret.FromString(*v.str)
+	default:
+		return secret.Value{}, fail("EmptySecret", "the secret version has no value", "put a value in the secret")
+	}
+	if val.IsZero() {
+		return secret.Value{}, fail("EmptySecret", "the secret's value is empty", "put a value in the secret")
+	}
+	if r.RequiredPrefix != "" && !bytes.HasPrefix(val.Bytes(), []byte(r.RequiredPrefix)) {
+		val.Wipe()
+		vendor := r.Vendor
+		if vendor == "" {
+			vendor = "this ref"
+		}
+		return secret.Value{}, fail("PrefixMismatch",
+			"the value does not start with the policy's required prefix for "+vendor+"; the ref points at the wrong secret",
+			"fix the ref (or the secret) so it names the "+vendor+" key")
+	}
+	return val, nil
+}
+
+func smError(op string, err error, region, stage string) *Error {
+	e := awsError(op, "", err)
+	e.Hint = smHint(e.Code, region, stage)
+	return e
+}
+
+func smHint(code, region, stage string) string {
+	switch code {
+	case "ResourceNotFoundException":
+		return "check the secret's name or ARN, the region (" + region + ") and that stage " + stage + " exists"
+	case "AccessDeniedException":
+		return "the role needs secretsmanager:GetSecretValue on this secret (and secretsmanager:BatchGetSecretValue for several refs)"
+	case "DecryptionFailure":
+		return "the role needs kms:Decrypt on the secret's KMS key"
+	case "ExpiredTokenException", "ExpiredToken":
+		return "the AWS session expired; re-run the job, or locally refresh your credentials (aws sso login)"
+	case "UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignatureException", "MissingAuthenticationTokenException":
+		return "the AWS credentials were refused; check your profile or role and AWS_ENDPOINT_URL_SECRETS_MANAGER"
+	case "InvalidRequestException":
+		return "the secret may be scheduled for deletion; restore it or fix the ref"
+	case "NetworkError":
+		return "could not reach Secrets Manager; check the network, HTTPS_PROXY/NO_PROXY and AWS_ENDPOINT_URL_SECRETS_MANAGER"
+	}
+	if retryableCodes[code] || strings.HasPrefix(code, "HTTP5") {
+		return "Secrets Manager is throttling or failing after retries; retry the job later"
+	}
+	return "check the ref and the role's permissions"
+}
