@@ -1,0 +1,171 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// parseJSONTree parses a JSON file into a tree with the position of every
+// member, refusing duplicate keys and trailing data. encoding/json's own
+// decoding would keep the last duplicate silently and gives no positions.
+func parseJSONTree(file string, data []byte) *tree {
+	t := newTree(file)
+	p := &jsonParser{t: t, data: data, dec: json.NewDecoder(bytes.NewReader(data))}
+	p.dec.UseNumber()
+	root, err := p.value("", 0)
+	if err == nil {
+		if _, err2 := p.dec.Token(); !errors.Is(err2, io.EOF) {
+			t.addPos(p.posAt(p.skip(int(p.dec.InputOffset()))), "", "unexpected data after the top-level object; a JSON file holds one object")
+			return t
+		}
+		t.root = root
+		return t
+	}
+	if !errors.Is(err, errReported) {
+		t.addPos(p.errPos(err), "", "invalid JSON: "+jsonErrMsg(err)+"; fix the syntax (an editor with the schema shows it)")
+	}
+	t.root = nil
+	return t
+}
+
+var errReported = errors.New("reported")
+
+type jsonParser struct {
+	t    *tree
+	data []byte
+	dec  *json.Decoder
+}
+
+// skip moves past whitespace and the separators the decoder consumes on its own.
+func (p *jsonParser) skip(off int) int {
+	for off < len(p.data) {
+		switch p.data[off] {
+		case ' ', '\t', '\r', '\n', ',', ':':
+			off++
+		default:
+			return off
+		}
+	}
+	return off
+}
+
+func (p *jsonParser) posAt(off int) pos {
+	if off > len(p.data) {
+		off = len(p.data)
+	}
+	line := 1 + bytes.Count(p.data[:off], []byte("\n"))
+	start := bytes.LastIndexByte(p.data[:off], '\n') + 1
+	return pos{line, 1 + utf8.RuneCount(p.data[start:off])}
+}
+
+func (p *jsonParser) errPos(err error) pos {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		off := int(se.Offset)
+		if off > 0 {
+			off-- // Offset is just past the offending byte
+		}
+		return p.posAt(off)
+	}
+	return p.posAt(len(p.data))
+}
+
+var jsonQuotedChar = regexp.MustCompile(`'[^']*'`)
+
+// jsonErrMsg keeps the description of a syntax error and drops the character
+// it quotes from the input.
+func jsonErrMsg(err error) string {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "unexpected end of file"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return strings.Join(strings.Fields(jsonQuotedChar.ReplaceAllString(se.Error(), "")), " ")
+	}
+	return "malformed JSON"
+}
+
+func (p *jsonParser) value(ptr string, depth int) (any, error) {
+	if depth > maxDepth {
+		p.t.addPos(p.posAt(p.skip(int(p.dec.InputOffset()))), p.t.field[ptr], fmt.Sprintf("nested deeper than %d levels; keylease configs are at most four levels deep", maxDepth))
+		return nil, errReported
+	}
+	tok, err := p.dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch x := tok.(type) {
+	case json.Delim:
+		switch x {
+		case '{':
+			return p.object(ptr, depth)
+		case '[':
+			return p.array(ptr, depth)
+		}
+		return nil, &json.SyntaxError{Offset: p.dec.InputOffset()}
+	case json.Number:
+		return x, nil
+	default:
+		return x, nil // string, bool, nil
+	}
+}
+
+func (p *jsonParser) object(ptr string, depth int) (any, error) {
+	out := map[string]any{}
+	first := map[string]pos{}
+	for p.dec.More() {
+		kp := p.posAt(p.skip(int(p.dec.InputOffset())))
+		tok, err := p.dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, &json.SyntaxError{Offset: p.dec.InputOffset()}
+		}
+		if prev, dup := first[key]; dup {
+			cp := ptrOf(ptr, key)
+			p.t.addPos(kp, p.t.field[cp], fmt.Sprintf("duplicate key (first at line %d); a later copy would silently win, keep one", prev.line))
+			if _, err := p.value(cp+"#dup", depth+1); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		first[key] = kp
+		cp := p.t.child(ptr, key, false, kp)
+		p.t.order[ptr] = append(p.t.order[ptr], key)
+		v, err := p.value(cp, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out[key] = v
+	}
+	if _, err := p.dec.Token(); err != nil { // '}'
+		return nil, err
+	}
+	return out, nil
+}
+
+func (p *jsonParser) array(ptr string, depth int) (any, error) {
+	out := []any{}
+	for i := 0; p.dec.More(); i++ {
+		ep := p.posAt(p.skip(int(p.dec.InputOffset())))
+		cp := p.t.child(ptr, strconv.Itoa(i), true, ep)
+		v, err := p.value(cp, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if _, err := p.dec.Token(); err != nil { // ']'
+		return nil, err
+	}
+	return out, nil
+}

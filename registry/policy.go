@@ -1,0 +1,151 @@
+package registry
+
+import (
+	"encoding/json"
+	"sort"
+	"time"
+)
+
+// Policy is configs/secrets-policy.json: what may be leased and for how long.
+type Policy struct {
+	Version        int
+	AllowedSecrets []string          // vendor names that may be leased
+	RequiredPrefix map[string]string // vendor → prefix every fetched value must have
+	Flags          Flags
+	TTLCapsSeconds map[string]int // environment → longest lease
+	RotationDays   map[string]int // environment → rotation cadence (SL6)
+	Backends       Backends
+}
+
+// Flags are the policy's switches.
+type Flags struct {
+	NoLogging        bool // never log values (always true in practice; recorded in the run record)
+	NoPersistence    bool // refuse exporting a value beyond the child (GITHUB_ENV, files)
+	AllowShortValues bool // accept values under 8 bytes, which cannot be masked reliably
+}
+
+// Backends says where refs resolve.
+type Backends struct {
+	KV KVBackend
+}
+
+// KVBackend maps kv://<path> refs to a store.
+type KVBackend struct {
+	Type         string // "aws-secretsmanager"
+	NameTemplate string // contains "{path}"; "" means DefaultKVTemplate
+}
+
+// TTLCap is the policy's longest lease in env, and whether env has a cap at
+// all (an environment without a cap cannot be leased in).
+func (p *Policy) TTLCap(env string) (time.Duration, bool) {
+	if p == nil {
+		return 0, false
+	}
+	s, ok := p.TTLCapsSeconds[env]
+	if !ok {
+		return 0, false
+	}
+	return time.Duration(s) * time.Second, true
+}
+
+// NoPersistence reports flags.no_persistence.
+func (p *Policy) NoPersistence() bool { return p != nil && p.Flags.NoPersistence }
+
+// NoLogging reports flags.no_logging.
+func (p *Policy) NoLogging() bool { return p != nil && p.Flags.NoLogging }
+
+// AllowShortValues reports flags.allow_short_values (default false).
+func (p *Policy) AllowShortValues() bool { return p != nil && p.Flags.AllowShortValues }
+
+// Allowed reports whether vendor is in allowed_secrets.
+func (p *Policy) Allowed(vendor string) bool {
+	if p == nil {
+		return false
+	}
+	for _, v := range p.AllowedSecrets {
+		if v == vendor {
+			return true
+		}
+	}
+	return false
+}
+
+// Environments lists the environments with a TTL cap, sorted.
+func (p *Policy) Environments() []string {
+	envs := make([]string, 0, len(p.TTLCapsSeconds))
+	for e := range p.TTLCapsSeconds {
+		envs = append(envs, e)
+	}
+	sort.Strings(envs)
+	return envs
+}
+
+// policyFromTree builds a Policy from what parsed, leniently: fields with
+// problems are left at their zero value (the problems are already reported).
+func policyFromTree(t *tree) *Policy {
+	root, _ := t.root.(map[string]any)
+	p := &Policy{RequiredPrefix: map[string]string{}, TTLCapsSeconds: map[string]int{}, RotationDays: map[string]int{}}
+	p.Version, _ = asInt(root["version"])
+	if l, ok := root["allowed_secrets"].([]any); ok {
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				p.AllowedSecrets = append(p.AllowedSecrets, s)
+			}
+		}
+	}
+	if m, ok := root["required_prefix"].(map[string]any); ok {
+		for k, v := range m {
+			if s, ok := v.(string); ok && !t.suppressed(ptrOf("/required_prefix", k)) {
+				p.RequiredPrefix[k] = s
+			}
+		}
+	}
+	if m, ok := root["flags"].(map[string]any); ok {
+		p.Flags.NoLogging, _ = m["no_logging"].(bool)
+		p.Flags.NoPersistence, _ = m["no_persistence"].(bool)
+		p.Flags.AllowShortValues, _ = m["allow_short_values"].(bool)
+	}
+	intMap(root["ttl_caps_seconds"], p.TTLCapsSeconds)
+	intMap(root["rotation_days"], p.RotationDays)
+	if b, ok := root["backends"].(map[string]any); ok {
+		if kv, ok := b["kv"].(map[string]any); ok {
+			p.Backends.KV.Type, _ = kv["type"].(string)
+			p.Backends.KV.NameTemplate, _ = kv["name_template"].(string)
+		}
+	}
+	if p.Backends.KV.Type == "" {
+		p.Backends.KV.Type = "aws-secretsmanager"
+	}
+	return p
+}
+
+func intMap(v any, into map[string]int) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	for k, x := range m {
+		if n, ok := asInt(x); ok && n > 0 {
+			into[k] = n
+		}
+	}
+}
+
+func asInt(v any) (int, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	i, err := n.Int64()
+	if err != nil {
+		f, ferr := n.Float64()
+		if ferr != nil || f != float64(int64(f)) {
+			return 0, false
+		}
+		i = int64(f)
+	}
+	if i < -1<<31 || i > 1<<31-1 {
+		return 0, false
+	}
+	return int(i), true
+}

@@ -1,0 +1,135 @@
+package registry
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Ref is a parsed secret reference. A ref names where a value lives; it is
+// not secret and may be shown (a string that looks like a value is refused
+// before it becomes a Ref).
+type Ref struct {
+	Raw      string // as written: "kv://openai/ci/api_key" or "aws-sm://arn:...#key"
+	Scheme   string // "kv" | "aws-sm"
+	SecretID string // Secrets Manager name or ARN after backend mapping
+	Region   string // from an ARN, else ""
+	JSONKey  string // after '#', else ""
+}
+
+// String returns the ref as written.
+func (r Ref) String() string { return r.Raw }
+
+// RefError reports a ref that cannot be used. Ref is the text as written, or
+// a placeholder when that text looks like a secret value.
+type RefError struct {
+	Ref string
+	Msg string
+}
+
+func (e *RefError) Error() string { return fmt.Sprintf("ref %s: %s", e.Ref, e.Msg) }
+
+// redactedRef stands for a ref whose text looks like a value.
+const redactedRef = "[looks like a secret value, not shown]"
+
+// Secrets Manager names: 1–512 of letters, digits and /_+=.@- .
+var smName = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
+
+// arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME
+var smARN = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):secretsmanager:([a-z]{2}(?:-[a-z]+)+-[0-9]+):([0-9]{12}):secret:([A-Za-z0-9/_+=.@-]{1,512})$`)
+
+// DefaultKVTemplate maps kv://<path> to the Secrets Manager name <path>.
+const DefaultKVTemplate = "{path}"
+
+// ParseRef parses a secret reference: kv://<path> (mapped through the
+// policy's backends.kv.name_template; p may be nil for the default) or
+// aws-sm://<name-or-ARN>[#json-key]. Errors are *RefError and never quote a
+// ref that looks like a secret value.
+func ParseRef(raw string, p *Policy) (Ref, error) {
+	if det, ok := LooksLikeValue(raw); ok {
+		return Ref{}, &RefError{Ref: redactedRef, Msg: fmt.Sprintf("looks like a secret value (%s detector), not a reference; pass a ref such as kv://openai/ci/api_key and rotate the value, it has been exposed", det)}
+	}
+	shown := fmt.Sprintf("%q", raw)
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok || scheme == "" {
+		return Ref{}, &RefError{Ref: shown, Msg: "has no scheme; write kv://<path> or aws-sm://<name-or-ARN>[#json-key]"}
+	}
+	ref := Ref{Raw: raw, Scheme: scheme}
+	body, key, hasKey := strings.Cut(rest, "#")
+	if hasKey {
+		if key == "" || len(key) > 256 || strings.ContainsAny(key, "#\t\r\n ") {
+			return Ref{}, &RefError{Ref: shown, Msg: "has an invalid #json-key; write the key name after one '#', without spaces"}
+		}
+		ref.JSONKey = key
+	}
+	switch scheme {
+	case "kv":
+		if err := checkKVPath(body); err != "" {
+			return Ref{}, &RefError{Ref: shown, Msg: err}
+		}
+		tmpl := DefaultKVTemplate
+		if p != nil && p.Backends.KV.NameTemplate != "" {
+			tmpl = p.Backends.KV.NameTemplate
+		}
+		ref.SecretID = strings.ReplaceAll(tmpl, "{path}", body)
+		if !smName.MatchString(ref.SecretID) {
+			return Ref{}, &RefError{Ref: shown, Msg: "maps to a name that is not a valid Secrets Manager name (at most 512 of letters, digits and /_+=.@-); shorten the path or fix backends.kv.name_template"}
+		}
+	case "aws-sm":
+		if strings.HasPrefix(body, "arn:") {
+			m := smARN.FindStringSubmatch(body)
+			if m == nil {
+				return Ref{}, &RefError{Ref: shown, Msg: "is not a valid Secrets Manager ARN; write arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME"}
+			}
+			ref.Region = m[2]
+		} else if !smName.MatchString(body) {
+			return Ref{}, &RefError{Ref: shown, Msg: "is not a valid Secrets Manager name (1–512 of letters, digits and /_+=.@-); fix the name or use its ARN"}
+		}
+		ref.SecretID = body
+	default:
+		return Ref{}, &RefError{Ref: shown, Msg: fmt.Sprintf("has unsupported scheme %q; use kv:// or aws-sm://", scheme)}
+	}
+	return ref, nil
+}
+
+func checkKVPath(path string) string {
+	switch {
+	case path == "":
+		return "has an empty path; write kv://<path>, e.g. kv://openai/ci/api_key"
+	case strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") || strings.Contains(path, "//"):
+		return "has an empty path segment; write kv://vendor/env/name without leading, trailing or double '/'"
+	case !smName.MatchString(path):
+		return "has characters a Secrets Manager name cannot hold; use letters, digits and /_+=.@-"
+	}
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "." || seg == ".." {
+			return "has a . or .. segment; write the path out"
+		}
+	}
+	return ""
+}
+
+// sameSecret reports whether two refs name the same value.
+func sameSecret(a, b Ref) bool {
+	if a.JSONKey != b.JSONKey {
+		return false
+	}
+	if a.Region != "" && b.Region != "" && a.Region != b.Region {
+		return false
+	}
+	return a.SecretID == b.SecretID || arnName(a.SecretID) == arnName(b.SecretID)
+}
+
+// arnName is the secret name of an ARN (without the random suffix Secrets
+// Manager adds: "-" and six characters), or the name itself.
+func arnName(id string) string {
+	m := smARN.FindStringSubmatch(id)
+	if m == nil {
+		return id
+	}
+	name := m[4]
+	if i := len(name) - 7; i > 0 && name[i] == '-' {
+		return name[:i]
+	}
+	return name
+}

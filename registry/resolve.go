@@ -1,0 +1,177 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// LeaseSpec is everything a lease needs, value-free: which secret, for whom,
+// for how long, into which variable.
+type LeaseSpec struct {
+	Vendor, Env    string // Vendor is "" for a --ref not in the registry
+	Ref            Ref
+	Scope          []string
+	TTL            time.Duration // registry max_ttl_seconds (already <= policy cap), or the cap for an unregistered --ref
+	EnvVar         string        // OPENAI_API_KEY / ANTHROPIC_API_KEY / XAI_API_KEY / <NAME>_API_KEY / explicit
+	RequiredPrefix string        // from policy, "" if none
+}
+
+// Refusal reasons of a RefusedError.
+const (
+	ReasonNotAllowed = "not in allowed_secrets"
+	ReasonNoEntry    = "no registry entry"
+	ReasonRevoked    = "revoked"
+	ReasonNoCap      = "no ttl cap"
+	ReasonOtherEnv   = "registered for another environment"
+)
+
+// RefusedError is a lease the policy or the registry refuses (exit 3).
+type RefusedError struct {
+	Vendor, Env string
+	Ref         string // the ref when the request was a --ref
+	Reason      string // one of the Reason constants
+	Hint        string // what to do
+}
+
+func (e *RefusedError) Error() string {
+	what := e.Vendor
+	if e.Ref != "" {
+		what = "ref " + e.Ref
+	}
+	return fmt.Sprintf("lease of %s in %s refused: %s; %s", what, e.Env, e.Reason, e.Hint)
+}
+
+// ErrInvalidEnvVar is wrapped by errors about an unusable variable name.
+var ErrInvalidEnvVar = errors.New("invalid environment variable name")
+
+// Resolve turns "vendor in env" into a LeaseSpec, refusing (with a
+// *RefusedError) a vendor outside allowed_secrets, a missing entry and a
+// revoked one.
+func (c *Config) Resolve(vendor, env string) (LeaseSpec, error) {
+	if !c.Policy.Allowed(vendor) {
+		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonNotAllowed,
+			Hint: fmt.Sprintf("add %q to allowed_secrets in %s if it may be leased", vendor, c.PolicyPath)}
+	}
+	e, ok := c.Registry.Entry(vendor, env)
+	if !ok {
+		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonNoEntry,
+			Hint: fmt.Sprintf("add %s.%s to %s or pick another --env", vendor, env, c.RegistryPath)}
+	}
+	if e.Revoked {
+		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonRevoked,
+			Hint: fmt.Sprintf("rotate a new value in and clear revoked in %s (line %d)", c.RegistryPath, e.Line)}
+	}
+	ttl, err := c.capped(e.TTL(), env, vendor, "")
+	if err != nil {
+		return LeaseSpec{}, err
+	}
+	return LeaseSpec{
+		Vendor: vendor, Env: env, Ref: e.Ref, Scope: append([]string(nil), e.Scope...), TTL: ttl,
+		EnvVar: EnvVarFor(vendor), RequiredPrefix: c.Policy.RequiredPrefix[vendor],
+	}, nil
+}
+
+// capped applies the policy cap; load-time validation already guarantees it,
+// this keeps Resolve safe on a hand-built Config.
+func (c *Config) capped(ttl time.Duration, env, vendor, ref string) (time.Duration, error) {
+	limit, ok := c.Policy.TTLCap(env)
+	if !ok {
+		return 0, &RefusedError{Vendor: vendor, Env: env, Ref: ref, Reason: ReasonNoCap,
+			Hint: fmt.Sprintf("add %q to ttl_caps_seconds in %s", env, c.PolicyPath)}
+	}
+	if ttl <= 0 || ttl > limit {
+		return limit, nil
+	}
+	return ttl, nil
+}
+
+var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+
+// ResolveRef turns `--ref VAR=REF` into a LeaseSpec. A registry entry of env
+// that names the same secret supplies vendor, scope, TTL and prefix; a
+// secret registered only for another environment, or revoked anywhere, is
+// refused; an unregistered ref gets the policy cap of env as TTL.
+func (c *Config) ResolveRef(envVar, raw, env string) (LeaseSpec, error) {
+	if !envVarName.MatchString(envVar) {
+		shown := fmt.Sprintf("%q", envVar)
+		if _, bad := LooksLikeValue(envVar); bad {
+			shown = "[looks like a secret value, not shown]"
+		}
+		return LeaseSpec{}, fmt.Errorf("%w %s: use letters, digits and '_', not starting with a digit (--ref NAME=REF)", ErrInvalidEnvVar, shown)
+	}
+	ref, err := ParseRef(raw, c.Policy)
+	if err != nil {
+		return LeaseSpec{}, err
+	}
+	var match *Entry
+	var other []string
+	for _, e := range c.Registry.Entries() {
+		if !sameSecret(e.Ref, ref) {
+			continue
+		}
+		if e.Revoked {
+			return LeaseSpec{}, &RefusedError{Env: env, Ref: ref.Raw, Reason: ReasonRevoked,
+				Hint: fmt.Sprintf("the secret is registered as %s.%s and revoked there (%s line %d); use a rotated ref", e.Vendor, e.Env, c.RegistryPath, e.Line)}
+		}
+		if e.Env == env {
+			match = e
+		} else {
+			other = append(other, e.Vendor+"."+e.Env)
+		}
+	}
+	if match == nil && len(other) > 0 {
+		return LeaseSpec{}, &RefusedError{Env: env, Ref: ref.Raw, Reason: ReasonOtherEnv,
+			Hint: fmt.Sprintf("the secret is registered as %s; keep credentials separate per environment (SL5) or lease it with that --env", strings.Join(other, ", "))}
+	}
+	spec := LeaseSpec{Env: env, Ref: ref, EnvVar: envVar}
+	if match != nil {
+		if !c.Policy.Allowed(match.Vendor) {
+			return LeaseSpec{}, &RefusedError{Vendor: match.Vendor, Env: env, Ref: ref.Raw, Reason: ReasonNotAllowed,
+				Hint: fmt.Sprintf("add %q to allowed_secrets in %s if it may be leased", match.Vendor, c.PolicyPath)}
+		}
+		spec.Vendor, spec.Scope = match.Vendor, append([]string(nil), match.Scope...)
+		spec.RequiredPrefix = c.Policy.RequiredPrefix[match.Vendor]
+		spec.TTL = match.TTL()
+	}
+	spec.TTL, err = c.capped(spec.TTL, env, spec.Vendor, ref.Raw)
+	if err != nil {
+		return LeaseSpec{}, err
+	}
+	return spec, nil
+}
+
+// vendorEnvVars are the variables vendors' SDKs read by default.
+var vendorEnvVars = map[string]string{
+	"openai":    "OPENAI_API_KEY",
+	"anthropic": "ANTHROPIC_API_KEY",
+	"xai":       "XAI_API_KEY",
+}
+
+// EnvVarFor is the variable a vendor's key is leased into: the vendor SDK's
+// convention, else <NAME>_API_KEY with NAME ASCII upper-cased, every
+// character outside A-Z0-9_ replaced by '_' and a leading digit prefixed
+// with '_'.
+func EnvVarFor(vendor string) string {
+	if v, ok := vendorEnvVars[vendor]; ok {
+		return v
+	}
+	var b strings.Builder
+	for _, c := range vendor {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b.WriteRune(c - 'a' + 'A')
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	name := b.String()
+	if name != "" && name[0] >= '0' && name[0] <= '9' {
+		name = "_" + name
+	}
+	return name + "_API_KEY"
+}
