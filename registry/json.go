@@ -72,6 +72,9 @@ func (p *jsonParser) errPos(err error) pos {
 		if off > 0 {
 			off-- // Offset is just past the offending byte
 		}
+		for off < len(p.data) && (p.data[off] == ' ' || p.data[off] == '\t' || p.data[off] == '\r' || p.data[off] == '\n') {
+			off++
+		}
 		return p.posAt(off)
 	}
 	return p.posAt(len(p.data))

@@ -203,10 +203,10 @@ func crossPolicy(t *tree, p *Policy) {
 func registryFromTree(t *tree, pol *Policy, polTree *tree) *Registry {
 	r := &Registry{index: map[string]map[string]*Entry{}}
 	root, _ := t.root.(map[string]any)
-	allowlistOK := pol != nil && len(pol.AllowedSecrets) > 0 && polTree != nil && !polTree.hit["/allowed_secrets"]
-	capsOK := pol != nil && polTree != nil && !polTree.hit["/ttl_caps_seconds"]
+	allowlistOK := pol != nil && len(pol.AllowedSecrets) > 0 && polTree != nil && !polTree.hitUnder("/allowed_secrets")
+	capsOK := pol != nil && polTree != nil && !polTree.hitUnder("/ttl_caps_seconds")
 	var kvPolicy *Policy
-	if pol != nil && polTree != nil && !polTree.hit["/backends/kv/name_template"] {
+	if pol != nil && polTree != nil && !polTree.hitUnder("/backends") {
 		kvPolicy = pol
 	}
 	for _, vendor := range t.order[""] {

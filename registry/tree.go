@@ -150,6 +150,16 @@ func ptrOf(parent, key string) string {
 	return parent + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
 }
 
+// hitUnder reports whether ptr or anything below it has a problem.
+func (t *tree) hitUnder(ptr string) bool {
+	for p := range t.hit {
+		if p == ptr || strings.HasPrefix(p, ptr+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // suppressed reports whether ptr or one of its ancestors was reported as a value.
 func (t *tree) suppressed(ptr string) bool {
 	for p := ptr; ; {

@@ -74,6 +74,7 @@ func nodePos(n ast.Node) pos {
 
 func (t *tree) yamlValue(ptr string, n ast.Node, depth int) any {
 	if depth > maxDepth {
+		t.bad[ptr] = true
 		t.addPos(nodePos(n), t.field[ptr], fmt.Sprintf("nested deeper than %d levels; keylease configs are at most four levels deep", maxDepth))
 		return nil
 	}
@@ -98,11 +99,13 @@ func (t *tree) yamlValue(ptr string, n ast.Node, depth int) any {
 		case uint64:
 			return jsonNumber(strconv.FormatUint(i, 10))
 		}
+		t.bad[ptr] = true
 		t.addPos(nodePos(n), t.field[ptr], "integer out of range; use a number in range")
 		return nil
 	case *ast.FloatNode:
 		return jsonNumber(strconv.FormatFloat(v.Value, 'g', -1, 64))
 	case *ast.InfinityNode, *ast.NanNode:
+		t.bad[ptr] = true
 		t.addPos(nodePos(n), t.field[ptr], "not a finite number; use a whole number")
 		return nil
 	case *ast.MappingNode:
@@ -117,12 +120,15 @@ func (t *tree) yamlValue(ptr string, n ast.Node, depth int) any {
 		}
 		return out
 	case *ast.AnchorNode, *ast.AliasNode:
+		t.bad[ptr] = true
 		t.addPos(nodePos(n), t.field[ptr], "YAML anchors and aliases (&, *) are not supported here; write the value out")
 		return nil
 	case *ast.TagNode:
+		t.bad[ptr] = true
 		t.addPos(nodePos(n), t.field[ptr], "YAML tags (!…) are not supported here; remove the tag")
 		return nil
 	default:
+		t.bad[ptr] = true
 		t.addPos(nodePos(n), t.field[ptr], "unsupported YAML construct; use plain mappings, lists and scalars")
 		return nil
 	}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/keylease/keylease/registry"
+)
+
+func init() {
+	register(&command{name: "check", summary: "validate the registry, the policy and workflow refs", run: runCheck})
+	exitClassifiers = append(exitClassifiers, classifyRegistryError)
+}
+
+// classifyRegistryError maps registry errors to exit codes: configuration
+// problems and bad refs or variable names are 2, refused leases are 3.
+func classifyRegistryError(err error) (int, bool) {
+	var ps registry.Problems
+	var pps *registry.Problems
+	var re *registry.RefError
+	var refused *registry.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		return exitLease, true
+	case errors.As(err, &ps), errors.As(err, &pps), errors.As(err, &re), errors.Is(err, registry.ErrInvalidEnvVar):
+		return exitConfig, true
+	}
+	return 0, false
+}
+
+const checkUsage = "usage: keylease check [--registry F] [--policy F] [WORKFLOW_FILES...]"
+
+// checkSetting is a flag's default: KEYLEASE_<NAME>, then the action's
+// INPUT_<NAME> under GitHub Actions, then def.
+func checkSetting(e *env, name, def string) string {
+	if v := e.getenv("KEYLEASE_" + name); v != "" {
+		return v
+	}
+	if e.getenv("GITHUB_ACTIONS") == "true" {
+		if v := e.getenv("INPUT_" + name); v != "" {
+			return v
+		}
+	}
+	return def
+}
+
+func runCheck(_ context.Context, args []string, e *env) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	regPath := fs.String("registry", checkSetting(e, "REGISTRY", "configs/secrets-registry.yaml"), "registry file (env KEYLEASE_REGISTRY)")
+	polPath := fs.String("policy", checkSetting(e, "POLICY", "configs/secrets-policy.json"), "policy file (env KEYLEASE_POLICY)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(e.stdout, checkUsage)
+			fs.SetOutput(e.stdout)
+			fs.PrintDefaults()
+			return nil
+		}
+		return usageError("check: %v; %s", err, checkUsage)
+	}
+	cfg, err := registry.Load(*regPath, *polPath)
+	var ps registry.Problems
+	if err != nil && !errors.As(err, &ps) {
+		return err
+	}
+	if err == nil {
+		for _, wf := range fs.Args() {
+			ps = append(ps, registry.CheckWorkflowFile(wf, cfg)...)
+		}
+	}
+	if len(ps) > 0 {
+		reportProblems(e, ps)
+		return &exitError{code: exitConfig}
+	}
+	revoked := 0
+	for _, en := range cfg.Registry.Entries() {
+		if en.Revoked {
+			revoked++
+		}
+	}
+	fmt.Fprintf(e.stdout, "ok: %s and %s are valid: %d vendors × %d environments (%d entries, %d revoked)",
+		*regPath, *polPath, len(cfg.Registry.Vendors()), len(cfg.Registry.Environments()), len(cfg.Registry.Entries()), revoked)
+	if n := fs.NArg(); n > 0 {
+		fmt.Fprintf(e.stdout, "; %d workflow file(s) refer only to leasable entries", n)
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+// reportProblems prints one line per problem on stderr and, under GitHub
+// Actions, one ::error annotation per problem on stdout, positioned on the
+// file and line.
+func reportProblems(e *env, ps registry.Problems) {
+	annotate := e.getenv("GITHUB_ACTIONS") == "true"
+	for _, p := range ps {
+		fmt.Fprintf(e.stderr, "keylease: %s\n", sanitize(p.String()))
+		if !annotate {
+			continue
+		}
+		props := []string{"file=" + escapeCommandProperty(p.File)}
+		if p.Line > 0 {
+			props = append(props, fmt.Sprintf("line=%d", p.Line))
+			if p.Column > 0 {
+				props = append(props, fmt.Sprintf("col=%d", p.Column))
+			}
+		}
+		props = append(props, "title=keylease check")
+		msg := p.Msg
+		if p.Field != "" {
+			msg = p.Field + ": " + msg
+		}
+		fmt.Fprintf(e.stdout, "::error %s::%s\n", strings.Join(props, ","), escapeCommandData(sanitize(msg)))
+	}
+}
+
+// escapeCommandProperty escapes a workflow command property value as the
+// runner unescapes it.
+func escapeCommandProperty(s string) string {
+	r := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	return r.Replace(s)
+}
