@@ -8,7 +8,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"net/http"
 
+	"github.com/keylease/keylease/internal/loopback"
 	"github.com/keylease/keylease/internal/oidcfake"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/stsfake"
@@ -30,6 +32,8 @@ type Stack struct {
 
 	Region  string // the region Env sets
 	RoleARN string // a role ARN STS accepts
+
+	aws *loopback.Server // STS and Secrets Manager behind one URL
 }
 
 // StartAll starts the three emulators on 127.0.0.1.
@@ -53,12 +57,28 @@ func StartAll(_ context.Context) (*Stack, error) {
 		c, ok := st.Lookup(akid)
 		return smfake.Key{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Expires: c.Expiration}, ok
 	})
-	return &Stack{OIDC: o, STS: st, SM: sm, Region: DefaultRegion, RoleARN: DefaultRoleARN}, nil
+	// One URL for both services, as AWS_ENDPOINT_URL (the SDK's global
+	// override) needs: JSON 1.1 calls carry X-Amz-Target, query calls don't.
+	both, err := loopback.Start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "" {
+			sm.ServeHTTP(w, r)
+			return
+		}
+		st.ServeHTTP(w, r)
+	}))
+	if err != nil {
+		_ = errors.Join(o.Close(), st.Close(), sm.Close())
+		return nil, err
+	}
+	return &Stack{OIDC: o, STS: st, SM: sm, Region: DefaultRegion, RoleARN: DefaultRoleARN, aws: both}, nil
 }
+
+// AWSURL serves both STS and Secrets Manager (for AWS_ENDPOINT_URL).
+func (s *Stack) AWSURL() string { return s.aws.URL }
 
 // Close stops the three emulators.
 func (s *Stack) Close() error {
-	return errors.Join(s.SM.Close(), s.STS.Close(), s.OIDC.Close())
+	return errors.Join(s.aws.Close(), s.SM.Close(), s.STS.Close(), s.OIDC.Close())
 }
 
 // Env returns, as KEY=VALUE, what points a job at the stack: the runner's

@@ -1,0 +1,128 @@
+package exchange_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
+	"github.com/keylease/keylease/exchange"
+	"github.com/keylease/keylease/internal/emulators"
+	"github.com/keylease/keylease/secret"
+)
+
+// assertNoSecret fails when text contains any value in any common form: raw,
+// base64 (std/url, padded or not), hex (lower/upper).
+func assertNoSecret(t testing.TB, text string, values ...string) {
+	t.Helper()
+	for _, v := range values {
+		if len(v) < 4 {
+			continue
+		}
+		b := []byte(v)
+		forms := map[string]string{
+			"raw":          v,
+			"base64":       base64.StdEncoding.EncodeToString(b),
+			"base64-raw":   base64.RawStdEncoding.EncodeToString(b),
+			"base64url":    base64.URLEncoding.EncodeToString(b),
+			"base64url-rw": base64.RawURLEncoding.EncodeToString(b),
+			"hex":          hex.EncodeToString(b),
+			"HEX":          strings.ToUpper(hex.EncodeToString(b)),
+		}
+		for name, f := range forms {
+			if strings.Contains(text, f) {
+				t.Fatalf("a secret (%s form, %d bytes) appears in: %.200q…", name, len(v), redactFor(text, f))
+			}
+		}
+	}
+}
+
+func redactFor(text, form string) string { return strings.ReplaceAll(text, form, "<SECRET>") }
+
+// errText renders err every way a caller might print it.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v\n%+v\n%s\n%q\n", err, err, err, err)
+	var e *exchange.Error
+	if errors.As(err, &e) {
+		fmt.Fprintf(&b, "%#v\n", *e)
+	}
+	return b.String()
+}
+
+// lease is the state of one test's stack plus what was handed out.
+type lease struct {
+	t     *testing.T
+	stack *emulators.Stack
+
+	mu     sync.Mutex
+	tokens []string // every OIDC token given to OnToken
+}
+
+func newLease(t *testing.T) *lease {
+	t.Helper()
+	st, err := emulators.StartAll(context.Background())
+	if err != nil {
+		t.Fatalf("start emulators: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return &lease{t: t, stack: st}
+}
+
+func (l *lease) oidcConfig() exchange.OIDCConfig {
+	return exchange.OIDCConfig{
+		RequestURL:   l.stack.OIDC.RequestURL(),
+		RequestToken: secret.FromString(l.stack.OIDC.RequestToken()),
+		Issuer:       l.stack.OIDC.Issuer(),
+		OnToken: func(v secret.Value) {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.tokens = append(l.tokens, string(v.Bytes()))
+		},
+	}
+}
+
+func (l *lease) oidc() *exchange.OIDC { return exchange.NewOIDC(l.oidcConfig()) }
+
+// awsConfig points the real SDK clients at the stack without the process
+// environment, so tests using it can run in parallel.
+func (l *lease) awsConfig() aws.Config {
+	return aws.Config{
+		Region:       l.stack.Region,
+		Credentials:  aws.AnonymousCredentials{},
+		BaseEndpoint: aws.String(l.stack.AWSURL()),
+		HTTPClient:   awshttp.NewBuildableClient(),
+	}
+}
+
+func (l *lease) assume(ctx context.Context) (*exchange.Session, error) {
+	return exchange.AssumeRole(ctx, l.awsConfig(), l.oidc(), l.stack.RoleARN, exchange.SessionName("6100000001", "1"))
+}
+
+// secrets is every secret the test has seen: tokens, session keys, the
+// request token, plus extra values.
+func (l *lease) secrets(s *exchange.Session, extra ...string) []string {
+	l.mu.Lock()
+	out := append([]string{l.stack.OIDC.RequestToken()}, l.tokens...)
+	l.mu.Unlock()
+	if s != nil {
+		out = append(out, string(s.SecretAccessKey.Bytes()), string(s.SessionToken.Bytes()))
+	}
+	return append(out, extra...)
+}
+
+func (l *lease) tokenCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.tokens)
+}
