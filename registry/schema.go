@@ -142,15 +142,15 @@ func (t *tree) schemaLeaves(ve *jsonschema.ValidationError, names nameKinds, see
 	case *kind.Pattern:
 		add(ptr, "does not have the expected form; "+patternHint(last, ve.InstanceLocation))
 	case *kind.MinLength:
-		add(ptr, fmt.Sprintf("too short (at least %d characters)", k.Want))
+		add(ptr, fmt.Sprintf("too short (at least %d characters); lengthen it", k.Want))
 	case *kind.MaxLength:
-		add(ptr, fmt.Sprintf("too long (at most %d characters)", k.Want))
+		add(ptr, fmt.Sprintf("too long (at most %d characters); shorten it", k.Want))
 	case *kind.Minimum:
-		add(ptr, fmt.Sprintf("must be at least %s", k.Want.RatString()))
+		add(ptr, fmt.Sprintf("must be at least %s; raise it", k.Want.RatString()))
 	case *kind.Maximum:
-		add(ptr, fmt.Sprintf("must be at most %s", k.Want.RatString()))
+		add(ptr, fmt.Sprintf("must be at most %s; lower it", k.Want.RatString()))
 	case *kind.MinItems:
-		add(ptr, fmt.Sprintf("needs at least %d item(s)", k.Want))
+		add(ptr, fmt.Sprintf("needs at least %d item(s); add them", k.Want))
 	case *kind.MaxItems:
 		add(ptr, fmt.Sprintf("has more than %d items; split or trim it", k.Want))
 	case *kind.MinProperties:
