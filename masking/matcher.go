@@ -37,17 +37,22 @@ type matcher struct {
 	shift  []uint8
 }
 
-type buildNode struct {
-	next map[byte]int32
-}
-
 // newMatcher builds a matcher for pats (empty strings are ignored).
 func newMatcher(pats [][]byte) *matcher {
 	m := &matcher{}
-	nodes := []buildNode{{}}
-	var depth, term []int32
-	depth = append(depth, 0)
-	term = append(term, 0)
+	// Build the trie with first-child/next-sibling links: no per-node maps,
+	// so a long multi-line value (a PEM key and its forms) builds quickly.
+	var (
+		depth     = []int32{0}
+		term      = []int32{0}
+		label     = []byte{0}
+		firstKid  = []int32{-1}
+		nextSib   = []int32{-1}
+		rootChild [256]int32
+	)
+	for c := range rootChild {
+		rootChild[c] = -1
+	}
 	m.minLen = -1
 	for id, p := range pats {
 		if len(p) == 0 {
@@ -60,16 +65,28 @@ func newMatcher(pats [][]byte) *matcher {
 		m.maxLen = max(m.maxLen, len(p))
 		s := int32(0)
 		for _, c := range p {
-			if nodes[s].next == nil {
-				nodes[s].next = map[byte]int32{}
+			t := int32(-1)
+			if s == 0 {
+				t = rootChild[c]
+			} else {
+				for k := firstKid[s]; k >= 0; k = nextSib[k] {
+					if label[k] == c {
+						t = k
+						break
+					}
+				}
 			}
-			t, ok := nodes[s].next[c]
-			if !ok {
-				t = int32(len(nodes))
-				nodes[s].next[c] = t
-				nodes = append(nodes, buildNode{})
+			if t < 0 {
+				t = int32(len(depth))
 				depth = append(depth, depth[s]+1)
 				term = append(term, 0)
+				label = append(label, c)
+				firstKid = append(firstKid, -1)
+				nextSib = append(nextSib, firstKid[s])
+				firstKid[s] = t
+				if s == 0 {
+					rootChild[c] = t
+				}
 			}
 			s = t
 		}
@@ -80,19 +97,22 @@ func newMatcher(pats [][]byte) *matcher {
 	if m.minLen < 0 {
 		m.minLen = 0
 	}
-	n := len(nodes)
+	n := len(depth)
 	m.depth, m.term = depth, term
 	m.edgeOff = make([]int32, n+1)
-	for i := range nodes {
-		keys := make([]byte, 0, len(nodes[i].next))
-		for c := range nodes[i].next {
-			keys = append(keys, c)
+	m.edgeByte = make([]byte, 0, n)
+	m.edgeTo = make([]int32, 0, n)
+	var kids []int32
+	for i := 0; i < n; i++ {
+		kids = kids[:0]
+		for k := firstKid[i]; k >= 0; k = nextSib[k] {
+			kids = append(kids, k)
 		}
-		slices.Sort(keys)
+		slices.SortFunc(kids, func(a, b int32) int { return int(label[a]) - int(label[b]) })
 		m.edgeOff[i] = int32(len(m.edgeByte))
-		for _, c := range keys {
-			m.edgeByte = append(m.edgeByte, c)
-			m.edgeTo = append(m.edgeTo, nodes[i].next[c])
+		for _, k := range kids {
+			m.edgeByte = append(m.edgeByte, label[k])
+			m.edgeTo = append(m.edgeTo, k)
 		}
 	}
 	m.edgeOff[n] = int32(len(m.edgeByte))

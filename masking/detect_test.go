@@ -1,0 +1,129 @@
+package masking
+
+import (
+	"encoding/base64"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// fakeKey returns n deterministic random characters from alphabet; the keys
+// built from it have the real formats' shapes but are not real credentials.
+func fakeKey(seed uint64, n int, alphabet string) string {
+	r := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return string(b)
+}
+
+const (
+	alnumChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	keyAlpha   = alnumChars + "_-"
+)
+
+func fakeJWT() string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." +
+		enc([]byte(`{"sub":"repo:octo/app:ref:refs/heads/main","aud":"sts.amazonaws.com"}`)) + "." +
+		fakeKey(9, 342, keyAlpha)
+}
+
+func fakePEM(label string) string {
+	body := fakeKey(11, 256, alnumChars+"+/")
+	var lines []string
+	for i := 0; i < len(body); i += 64 {
+		lines = append(lines, body[i:min(i+64, len(body))])
+	}
+	return "-----BEGIN " + label + "-----\n" + strings.Join(lines, "\n") + "\n-----END " + label + "-----"
+}
+
+func TestDetectors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		text string
+		want string // detector name, "" for no finding
+	}{
+		// true positives
+		{"openai project", "OPENAI_API_KEY=sk-proj-" + fakeKey(1, 74, keyAlpha) + "T3BlbkFJ" + fakeKey(2, 74, keyAlpha), "openai"},
+		{"openai service account", "key: sk-svcacct-" + fakeKey(3, 120, keyAlpha), "openai"},
+		{"openai admin", "sk-admin-" + fakeKey(4, 120, keyAlpha), "openai"},
+		{"openai legacy", `"sk-` + fakeKey(5, 20, alnumChars) + "T3BlbkFJ" + fakeKey(6, 20, alnumChars) + `"`, "openai"},
+		{"anthropic", "x-api-key: sk-ant-api03-" + fakeKey(7, 93, keyAlpha) + "AA", "anthropic"},
+		{"anthropic admin", "sk-ant-admin01-" + fakeKey(8, 93, keyAlpha) + "AA\n", "anthropic-admin"},
+		{"xai", "XAI_API_KEY=xai-" + fakeKey(10, 80, alnumChars), "xai"},
+		{"aws access key id", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n", "aws-access-key-id"},
+		{"aws session key id", "ASIA" + fakeKey(12, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), "aws-access-key-id"},
+		{"github classic", "token ghp_" + fakeKey(13, 36, alnumChars), "github"},
+		{"github app", "ghs_" + fakeKey(14, 36, alnumChars) + ".", "github"},
+		{"github fine grained", "github_pat_" + fakeKey(15, 22, alnumChars) + "_" + fakeKey(16, 59, alnumChars), "github-fine-grained"},
+		{"jwt", "Authorization: Bearer " + fakeJWT(), "jwt"},
+		{"rsa private key", fakePEM("RSA PRIVATE KEY"), "private-key"},
+		{"openssh private key", "key: |\n" + fakePEM("OPENSSH PRIVATE KEY"), "private-key"},
+		{"pkcs8 key in json", strings.ReplaceAll(`{"private_key":"`+fakePEM("PRIVATE KEY")+`"}`, "\n", `\n`), "private-key"},
+		// false positives
+		{"sklearn", "import sklearn; pip install scikit-learn sk-learn==1.4.2", ""},
+		{"hyphenated words", "see sk-this-is-not-a-key-but-a-long-hyphenated-identifier", ""},
+		{"sk inside word", "task-" + fakeKey(17, 48, alnumChars), ""},
+		{"sk lowercase hex", "sk-" + fakeKey(18, 48, "0123456789abcdef"), ""},
+		{"openai too short", "sk-proj-abc123DEF", ""},
+		{"xai model name", "model: xai-grok-4-fast-reasoning-latest-preview-2025", ""},
+		{"aws too short", "AKIA1234567890ABCDE", ""},
+		{"aws too long", "AKIAIOSFODNN7EXAMPLEX", ""},
+		{"aws lowercase", "AKIAiosfodnn7example", ""},
+		{"github short", "ghp_shorttoken123", ""},
+		{"jwt header only", "eyJhbGciOiJIUzI1NiJ9 is a header", ""},
+		{"jwt two parts", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0", ""},
+		{"public key", fakePEM("PUBLIC KEY"), ""},
+		{"pem placeholder", "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----", ""},
+		{"certificate", fakePEM("CERTIFICATE"), ""},
+	}
+	sc := NewScanner(ScanOptions{Detectors: true})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fs := sc.Scan([]byte(tt.text))
+			if tt.want == "" {
+				if len(fs) != 0 {
+					t.Fatalf("false positive: %+v", fs)
+				}
+				return
+			}
+			if len(fs) != 1 || fs[0].Detector != tt.want {
+				t.Fatalf("findings %+v, want one %q", fs, tt.want)
+			}
+			if fs[0].Ref != "" {
+				t.Errorf("detector finding carries a ref")
+			}
+			got := tt.text[fs[0].Offset : fs[0].Offset+int64(fs[0].Length)]
+			if len(got) < 20 {
+				t.Errorf("finding covers only %d bytes", len(got))
+			}
+		})
+	}
+}
+
+func TestPolicyPrefixDetector(t *testing.T) {
+	t.Parallel()
+	sc := NewScanner(ScanOptions{Prefixes: map[string]string{"mistral": "mst-", "openai": "sk-", "anthropic": "sk-ant-"}})
+	tests := []struct {
+		text, want string
+	}{
+		{"MISTRAL_API_KEY=mst-" + fakeKey(20, 32, alnumChars), "policy:mistral"},
+		{"sk-ant-" + fakeKey(21, 40, alnumChars), "policy:anthropic"},
+		{"sk-ant-api03-" + fakeKey(22, 95, keyAlpha), "anthropic"},
+		{"mst-short", ""},
+		{"almst-" + fakeKey(23, 32, alnumChars), ""},
+	}
+	for _, tt := range tests {
+		fs := sc.Scan([]byte(tt.text))
+		switch {
+		case tt.want == "" && len(fs) != 0:
+			t.Errorf("%.12q: false positive %+v", tt.text, fs)
+		case tt.want != "" && (len(fs) != 1 || fs[0].Detector != tt.want):
+			t.Errorf("%.12q: findings %+v, want %q", tt.text, fs, tt.want)
+		}
+	}
+}

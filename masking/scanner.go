@@ -1,0 +1,270 @@
+package masking
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+)
+
+// Finding is one hit of a scan. It never carries the matched text.
+type Finding struct {
+	Offset   int64  // byte offset in the scanned input
+	Length   int    // length in bytes
+	Detector string // "exact" (a form of a value in the Set), a vendor detector name, or "fingerprint"
+	Ref      string // for a fingerprint hit: the ref the fingerprint belongs to
+}
+
+// ScanOptions configure a Scanner.
+type ScanOptions struct {
+	// Set: every form of its values is reported as "exact".
+	Set *Set
+	// Detectors: run the vendor format detectors.
+	Detectors bool
+	// Prefixes adds detectors for the policy's required_prefix values
+	// (vendor -> prefix); implies Detectors.
+	Prefixes map[string]string
+	// Fingerprints maps the hex sha256 of a leaked value to its ref (SL8's
+	// ops-only list). Detector hits and every token of 16 bytes or more
+	// (runs of base64/URL-safe characters) are hashed and looked up.
+	Fingerprints map[string]string
+}
+
+// Scanner finds registered values, vendor credentials and fingerprinted
+// values in bytes, readers and files. It is safe for concurrent use.
+type Scanner struct {
+	set     *Set
+	dets    []Detector
+	pre     *matcher // all detector prefixes
+	preDet  []int    // prefix id -> detector index
+	preLen  []int
+	fps     map[string]string
+	overlap int
+}
+
+// NewScanner returns a Scanner for opts.
+func NewScanner(opts ScanOptions) *Scanner {
+	sc := &Scanner{set: opts.Set, fps: opts.Fingerprints, overlap: maxToken}
+	if opts.Detectors || len(opts.Prefixes) > 0 {
+		sc.dets = Detectors(opts.Prefixes)
+	}
+	var pats [][]byte
+	for i, d := range sc.dets {
+		for _, p := range d.Prefixes {
+			pats = append(pats, []byte(p))
+			sc.preDet = append(sc.preDet, i)
+			sc.preLen = append(sc.preLen, len(p))
+		}
+	}
+	sc.pre = newMatcher(pats)
+	return sc
+}
+
+// tokenChars are the bytes of a fingerprint candidate token.
+// '=' ends a token (key=value) but trailing padding is tried as well.
+var tokenChars = charset("A-Za-z0-9_+/.~-")
+
+const minToken = 16
+
+// Scan returns the findings in b, ordered by offset.
+func (sc *Scanner) Scan(b []byte) []Finding {
+	return sc.scan(b, 0, len(b))
+}
+
+// scan reports findings that start before limit.
+func (sc *Scanner) scan(b []byte, base int64, limit int) []Finding {
+	var out []Finding
+	if sc.set != nil {
+		m := sc.set.matcher()
+		for _, s := range merge(m.scan(b, 0, nil)) {
+			if int(s.start) < limit {
+				out = append(out, Finding{Offset: base + s.start, Length: int(s.end - s.start), Detector: "exact"})
+			}
+		}
+	}
+	if len(sc.dets) > 0 {
+		sc.pre.scanIDs(b, func(start, _, _ int) {
+			if start >= limit || (start > 0 && alnum[b[start-1]]) {
+				return
+			}
+			if d, n := sc.detectAt(b[start:]); n > 0 {
+				f := Finding{Offset: base + int64(start), Length: n, Detector: sc.dets[d].Name}
+				out = append(out, f)
+				if ref, ok := sc.fingerprint(b[start : start+n]); ok {
+					out = append(out, Finding{Offset: f.Offset, Length: n, Detector: "fingerprint", Ref: ref})
+				}
+			}
+		})
+	}
+	if len(sc.fps) > 0 {
+		sc.scanTokens(b, base, limit, &out)
+	}
+	slices.SortStableFunc(out, func(a, c Finding) int {
+		switch {
+		case a.Offset < c.Offset:
+			return -1
+		case a.Offset > c.Offset:
+			return 1
+		}
+		return 0
+	})
+	return dedupeFindings(out)
+}
+
+// detectAt tries every detector whose prefix starts b, longest prefix first.
+func (sc *Scanner) detectAt(b []byte) (int, int) {
+	m := sc.pre
+	s := m.root[b[0]]
+	type hit struct{ det, plen int }
+	var hits [4]hit
+	nh := 0
+	for i := 1; s >= 0; i++ {
+		if id := m.term[s]; id != 0 && nh < len(hits) {
+			hits[nh] = hit{sc.preDet[id-1], sc.preLen[id-1]}
+			nh++
+		}
+		if i == len(b) {
+			break
+		}
+		s = m.child(s, b[i])
+	}
+	for k := nh - 1; k >= 0; k-- {
+		if n := sc.dets[hits[k].det].length(b, hits[k].plen); n > 0 {
+			return hits[k].det, n
+		}
+	}
+	return 0, 0
+}
+
+func (sc *Scanner) fingerprint(tok []byte) (string, bool) {
+	if len(sc.fps) == 0 {
+		return "", false
+	}
+	sum := sha256.Sum256(tok)
+	ref, ok := sc.fps[hex.EncodeToString(sum[:])]
+	return ref, ok
+}
+
+// scanTokens hashes every maximal token of at least minToken bytes, the
+// token with up to two '=' of padding that follow it, and the token without
+// trailing dots.
+func (sc *Scanner) scanTokens(b []byte, base int64, limit int, out *[]Finding) {
+	i := 0
+	for i < len(b) && i < limit {
+		if !tokenChars[b[i]] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && j-i < maxToken && tokenChars[b[j]] {
+			j++
+		}
+		if j-i >= minToken {
+			cands := [3]int{j, j, j}
+			pad := j
+			for pad < len(b) && pad-j < 2 && b[pad] == '=' {
+				pad++
+			}
+			cands[1] = pad
+			cands[2] = i + len(trimRight(b[i:j], "."))
+			for k, end := range cands {
+				if end-i < minToken || (k > 0 && end == j) {
+					continue
+				}
+				if ref, ok := sc.fingerprint(b[i:end]); ok {
+					*out = append(*out, Finding{Offset: base + int64(i), Length: end - i, Detector: "fingerprint", Ref: ref})
+					break
+				}
+			}
+		}
+		i = j
+	}
+}
+
+func trimRight(b []byte, cut string) []byte {
+	for len(b) > 0 {
+		c := b[len(b)-1]
+		found := false
+		for k := 0; k < len(cut); k++ {
+			if cut[k] == c {
+				found = true
+			}
+		}
+		if !found {
+			break
+		}
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func dedupeFindings(fs []Finding) []Finding {
+	if len(fs) < 2 {
+		return fs
+	}
+	out := fs[:1]
+	for _, f := range fs[1:] {
+		if f == out[len(out)-1] {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// chunkSize is how much ScanReader reads at a time; memory stays at about
+// chunkSize plus the overlap whatever the input's length.
+const chunkSize = 1 << 20
+
+// ScanReader scans r in chunks that overlap by the longest possible finding,
+// so a finding split across reads is still reported, once.
+func (sc *Scanner) ScanReader(r io.Reader) ([]Finding, error) {
+	ov := sc.overlap
+	if sc.set != nil {
+		ov = max(ov, sc.set.matcher().maxLen)
+	}
+	buf := make([]byte, 0, chunkSize+ov)
+	var base int64
+	var out []Finding
+	eof := false
+	for !eof {
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			eof = true
+		case err != nil:
+			return out, fmt.Errorf("masking: scan: read: %w", err)
+		}
+		limit := len(buf)
+		if !eof {
+			limit = len(buf) - ov // what starts later is scanned with the next chunk
+		}
+		out = append(out, sc.scan(buf, base, limit)...)
+		if eof {
+			break
+		}
+		k := copy(buf, buf[limit:])
+		buf = buf[:k]
+		base += int64(limit)
+	}
+	clear(buf[:cap(buf)])
+	return out, nil
+}
+
+// ScanFile scans the file at path.
+func (sc *Scanner) ScanFile(path string) ([]Finding, error) {
+	f, err := os.Open(path) // #nosec G304 -- the user names the files to scan
+	if err != nil {
+		return nil, fmt.Errorf("masking: scan %s: %w", path, err)
+	}
+	defer f.Close()
+	fs, err := sc.ScanReader(f)
+	if err != nil {
+		return fs, fmt.Errorf("masking: scan %s: %w", path, err)
+	}
+	return fs, nil
+}
