@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/keylease/keylease/lease"
+)
+
+func init() {
+	register(&command{name: "exec", summary: "lease keys to one command: keylease exec [flags] -- COMMAND [ARGS...]", run: runExec})
+	exitClassifiers = append(exitClassifiers, func(err error) (int, bool) {
+		var le *lease.Error
+		if errors.As(err, &le) {
+			return le.Code, true
+		}
+		return 0, false
+	})
+}
+
+// listFlag is a repeatable flag; each use may also hold a comma- or
+// newline-separated list (how the action's inputs arrive).
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error {
+	*l = append(*l, splitList(s)...)
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// execFlag names a flag, its KEYLEASE_* variable and, where the action has
+// one, its input.
+type execFlag struct {
+	name, input string
+}
+
+var execFlags = []execFlag{
+	{"registry", "REGISTRY"}, {"policy", "POLICY"}, {"env", "ENVIRONMENT"},
+	{"vendor", "VENDORS"}, {"ref", "REFS"}, {"role-arn", "ROLE-TO-ASSUME"},
+	{"region", "AWS-REGION"}, {"audience", "AUDIENCE"}, {"oidc-issuer", ""},
+	{"identity", ""}, {"record", ""}, {"ttl", ""}, {"grace", ""},
+}
+
+// envName is KEYLEASE_<FLAG>: upper case, '-' as '_'.
+func envName(flagName string) string {
+	return "KEYLEASE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseExec reads the flags, then fills every flag not given on the command
+// line from KEYLEASE_<FLAG>, then (under GitHub Actions) from INPUT_<NAME>.
+func parseExec(args []string, e *env) (lease.Options, error) {
+	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var o lease.Options
+	var vendors, refs listFlag
+	var ttl, grace string
+	fs.StringVar(&o.RegistryPath, "registry", "configs/secrets-registry.yaml", "secrets registry `file`")
+	fs.StringVar(&o.PolicyPath, "policy", "configs/secrets-policy.json", "secrets policy `file`")
+	fs.StringVar(&o.Env, "env", "", "registry environment: dev, ci, prod, local (default ci under GitHub Actions, else local)")
+	fs.Var(&vendors, "vendor", "lease the registry entry `NAME`.<env> into its vendor's variable (repeatable)")
+	fs.Var(&refs, "ref", "lease `[ENVVAR=]REF` (repeatable)")
+	fs.StringVar(&o.RoleARN, "role-arn", "", "AWS role `ARN` to assume with the job's OIDC token")
+	fs.StringVar(&o.Region, "region", "", "AWS `region` (default AWS_REGION; ARN refs carry their own)")
+	fs.StringVar(&o.Audience, "audience", "", "OIDC token audience (default sts.amazonaws.com)")
+	fs.StringVar(&o.OIDCIssuer, "oidc-issuer", "", "expected OIDC issuer `URL` (default https://token.actions.githubusercontent.com)")
+	fs.StringVar(&o.Identity, "identity", "", "oidc or aws-default (default: oidc when the runner offers it, else the AWS default chain outside Actions)")
+	fs.StringVar(&o.RecordPath, "record", "", "run record `path` (default $RUNNER_TEMP/keylease/keylease-record-*.json)")
+	fs.StringVar(&ttl, "ttl", "", "shorten the lease to `SECONDS` (never above the registry's or the policy's cap)")
+	fs.StringVar(&grace, "grace", "", "time between the deadline's SIGTERM and SIGKILL, at most 10s (default 10s)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: keylease exec [flags] -- COMMAND [ARGS...]")
+		fmt.Fprintln(e.stderr, "Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN) and, under GitHub Actions, the action's INPUT_<NAME>.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, &exitError{code: exitOK}
+		}
+		return o, &exitError{code: exitConfig}
+	}
+	o.Command = fs.Args()
+
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	onActions := e.getenv("GITHUB_ACTIONS") == "true"
+	for _, ef := range execFlags {
+		if given[ef.name] {
+			continue
+		}
+		v := e.getenv(envName(ef.name))
+		if v == "" && onActions && ef.input != "" {
+			v = e.getenv("INPUT_" + ef.input)
+			if v == "" {
+				v = e.getenv("INPUT_" + strings.ReplaceAll(ef.input, "-", "_"))
+			}
+		}
+		if v == "" {
+			continue
+		}
+		if err := fs.Set(ef.name, strings.TrimSpace(v)); err != nil {
+			return o, usageError("%s: %v", envName(ef.name), err)
+		}
+	}
+	o.Vendors, o.Refs = vendors, refs
+	var err error
+	if o.TTL, err = parseSeconds("--ttl", ttl); err != nil {
+		return o, err
+	}
+	if o.Grace, err = parseSeconds("--grace", grace); err != nil {
+		return o, err
+	}
+	if ttl != "" && o.TTL <= 0 {
+		return o, usageError("--ttl must be at least 1 second")
+	}
+	o.Version = version
+	return o, nil
+}
+
+// parseSeconds accepts whole seconds ("900") or a Go duration ("1m30s").
+func parseSeconds(name, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 || n > 7*24*3600 {
+			return 0, usageError("%s %s is out of range; give seconds between 0 and 604800", name, s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, usageError("%s %q is not a number of seconds; write e.g. %s 300", name, s, name)
+	}
+	return d, nil
+}
+
+func runExec(ctx context.Context, args []string, e *env) error {
+	o, err := parseExec(args, e)
+	if err != nil {
+		return err
+	}
+	if len(o.Command) == 0 {
+		return usageError("exec needs a command after --: keylease exec [flags] -- COMMAND [ARGS...]")
+	}
+	// Forwarded to the child's process group for as long as it runs.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	res, err := lease.Run(ctx, o, lease.IO{
+		Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
+		Getenv: e.getenv, Environ: e.environ, Signals: sigs,
+	})
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return &exitError{code: res.ExitCode}
+	}
+	return nil
+}
