@@ -31,6 +31,11 @@ const (
 	OpToken     = "token"
 )
 
+// VerifierUserAgentPrefix marks the emulated STS's own discovery and JWKS
+// fetches; they are counted as "sts:"+OpDiscovery and "sts:"+OpJWKS so that
+// the plain counters show only the client's fetches.
+const VerifierUserAgentPrefix = "keylease-stsfake"
+
 // TokenPath is the path of the token endpoint; RequestURL adds a query, as
 // GitHub's ACTIONS_ID_TOKEN_REQUEST_URL has one.
 const TokenPath = "/_apis/distributedtask/idtoken"
@@ -217,7 +222,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	f, hit := s.Faults.Call(op)
+	count := op
+	if strings.HasPrefix(r.Header.Get("User-Agent"), VerifierUserAgentPrefix) {
+		count = "sts:" + op
+	}
+	f, hit := s.Faults.Call(count)
 	if hit {
 		if fault.Apply(w, r, f) {
 			return

@@ -66,7 +66,7 @@ type Server struct {
 func New(issuer string) *Server {
 	return &Server{
 		issuer:   strings.TrimSuffix(issuer, "/"),
-		client:   &http.Client{Timeout: 10 * time.Second},
+		client:   &http.Client{Timeout: 10 * time.Second, Transport: userAgent{http.DefaultTransport}},
 		audience: DefaultAudience,
 		issued:   map[string]Credentials{},
 	}
@@ -325,6 +325,16 @@ func (s *Server) getProvider() (*oidc.Provider, error) {
 	}
 	s.provider = p
 	return p, nil
+}
+
+// userAgent marks the emulator's own calls to the issuer (see
+// oidcfake.VerifierUserAgentPrefix).
+type userAgent struct{ next http.RoundTripper }
+
+func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", "keylease-stsfake/1")
+	return u.next.RoundTrip(r)
 }
 
 func unverifiedIssuer(token string) (string, error) {
