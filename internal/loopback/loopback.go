@@ -5,6 +5,7 @@ package loopback
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -22,12 +23,32 @@ type Server struct {
 
 // Start serves h on a free port of 127.0.0.1.
 func Start(h http.Handler) (*Server, error) {
+	ln, err := Listen()
+	if err != nil {
+		return nil, err
+	}
+	return Serve(ln, h, nil), nil
+}
+
+// Listen opens a free port of 127.0.0.1, for callers that need the address
+// (an issuer URL, a certificate) before serving.
+func Listen() (net.Listener, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen on loopback: %w", err)
 	}
+	return ln, nil
+}
+
+// Serve serves h on ln, over TLS when tlsConfig is not nil.
+func Serve(ln net.Listener, h http.Handler, tlsConfig *tls.Config) *Server {
+	scheme := "http://"
+	if tlsConfig != nil {
+		scheme = "https://"
+		ln = tls.NewListener(ln, tlsConfig)
+	}
 	s := &Server{
-		URL:  "http://" + ln.Addr().String(),
+		URL:  scheme + ln.Addr().String(),
 		Addr: ln.Addr().String(),
 		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
 		done: make(chan struct{}),
@@ -38,7 +59,7 @@ func Start(h http.Handler) (*Server, error) {
 			_ = err // nothing to report to: the listener was closed under us
 		}
 	}()
-	return s, nil
+	return s
 }
 
 // Close stops the server, waiting briefly for calls in flight.

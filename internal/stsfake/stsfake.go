@@ -99,6 +99,21 @@ func (s *Server) Close() error {
 	return s.ls.Close()
 }
 
+// SetHTTPClient sets the client used to fetch the issuer's discovery
+// document and JWKS (custom roots or resolver). Call it before the first
+// request.
+func (s *Server) SetHTTPClient(c *http.Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := c.Transport
+	if t == nil {
+		t = http.DefaultTransport
+	}
+	cc := *c
+	cc.Transport = userAgent{t}
+	s.client = &cc
+}
+
 // SetAudience sets the audience the role's trust policy requires.
 func (s *Server) SetAudience(aud string) {
 	s.mu.Lock()
@@ -292,7 +307,7 @@ func (s *Server) verify(ctx context.Context, token, aud string) (string, error) 
 	}
 	// The fake runs the verifier with the whole audience check ourselves so
 	// the error says what AWS says.
-	idt, err := p.Verifier(&oidc.Config{SkipClientIDCheck: true}).Verify(oidc.ClientContext(ctx, s.client), token)
+	idt, err := p.Verifier(&oidc.Config{SkipClientIDCheck: true}).Verify(ctx, token)
 	if err != nil {
 		var te *oidc.TokenExpiredError
 		if errors.As(err, &te) {
@@ -318,7 +333,7 @@ func (s *Server) getProvider() (*oidc.Provider, error) {
 		return s.provider, nil
 	}
 	// Background context: the provider keeps it to fetch the JWKS later.
-	ctx := oidc.ClientContext(context.Background(), s.client)
+	ctx := oidc.ClientContext(context.Background(), s.client) // s.mu is held
 	p, err := oidc.NewProvider(ctx, s.issuer)
 	if err != nil {
 		return nil, err
