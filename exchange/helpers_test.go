@@ -126,3 +126,5 @@ func (l *lease) tokenCount() int {
 	defer l.mu.Unlock()
 	return len(l.tokens)
 }
+
+func secretOf(s string) secret.Value { return secret.FromString(s) }
