@@ -21,8 +21,9 @@ func parseJSONTree(file string, data []byte) *tree {
 	p.dec.UseNumber()
 	root, err := p.value("", 0)
 	if err == nil {
+		end := p.skip(int(p.dec.InputOffset()))
 		if _, err2 := p.dec.Token(); !errors.Is(err2, io.EOF) {
-			t.addPos(p.posAt(p.skip(int(p.dec.InputOffset()))), "", "unexpected data after the top-level object; a JSON file holds one object")
+			t.addPos(p.posAt(end), "", "unexpected data after the top-level object; a JSON file holds one object")
 			return t
 		}
 		t.root = root

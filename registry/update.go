@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -40,6 +41,13 @@ func UpdateEntry(yamlBytes []byte, vendor, env string, set map[string]any) ([]by
 	data, p := checkText("registry", yamlBytes)
 	if p != nil {
 		return nil, fmt.Errorf("update %s: %s", what, p.Msg)
+	}
+	// Edit LF text (the parser miscounts lines after CRLF comments) and give
+	// a CRLF file its line endings back.
+	crlf := bytes.Contains(data, []byte("\r\n"))
+	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	if bytes.IndexByte(data, '\r') >= 0 {
+		return nil, fmt.Errorf("update %s: the registry has a carriage return that ends no line; edit it by hand", what)
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil || len(f.Docs) != 1 || f.Docs[0].Body == nil {
@@ -98,7 +106,11 @@ func UpdateEntry(yamlBytes []byte, vendor, env string, set map[string]any) ([]by
 		}
 		lines = append(lines[:at], append(add, lines[at:]...)...)
 	}
-	out := []byte(strings.Join(lines, "\n"))
+	sep := "\n"
+	if crlf {
+		sep = "\r\n"
+	}
+	out := []byte(strings.Join(lines, sep))
 	if err := verifyUpdate(out, vendor, env, set); err != nil {
 		return nil, fmt.Errorf("update %s: %w", what, err)
 	}
@@ -136,17 +148,17 @@ func isBlankOrComment(line string) bool {
 // replaceScalar rewrites the value of mv on its line, keeping what precedes
 // it and any trailing comment.
 func replaceScalar(lines []string, mv *ast.MappingValueNode, val string) error {
-	colon := mv.Start.Position
-	if colon == nil || colon.Line < 1 || colon.Line > len(lines) {
+	kp := mv.Key.GetToken().Position
+	if kp == nil || kp.Line < 1 || kp.Line > len(lines) {
 		return errors.New("cannot locate the value; edit it by hand")
 	}
-	li := colon.Line - 1
-	line, cr := strings.CutSuffix(lines[li], "\r")
-	rs := []rune(line)
-	start := colon.Column // rune index just after ':'
-	if start > len(rs) {
-		start = len(rs)
+	li := kp.Line - 1
+	rs := []rune(lines[li])
+	colon := keyColon(rs, kp.Column-1)
+	if colon < 0 {
+		return errors.New("cannot locate the value on the key's line; edit it by hand")
 	}
+	start := colon + 1
 	switch v := mv.Value.(type) {
 	case *ast.StringNode, *ast.BoolNode, *ast.IntegerNode, *ast.FloatNode, *ast.NullNode:
 	case *ast.SequenceNode:
@@ -163,19 +175,33 @@ func replaceScalar(lines []string, mv *ast.MappingValueNode, val string) error {
 	if err != nil {
 		return err
 	}
-	if end == start && start == len(rs) { // "key:" with no value
-		lines[li] = string(rs) + " " + val + crIf(cr)
+	if end == start { // "key:" with no value, maybe a comment after it
+		lines[li] = string(rs[:colon+1]) + " " + val + string(rs[colon+1:])
 		return nil
 	}
-	lines[li] = string(rs[:start]) + val + string(rs[end:]) + crIf(cr)
+	lines[li] = string(rs[:start]) + val + string(rs[end:])
 	return nil
 }
 
-func crIf(cr bool) string {
-	if cr {
-		return "\r"
+// keyColon finds the ':' ending the (plain or quoted) key that starts at rs[from].
+func keyColon(rs []rune, from int) int {
+	if from < 0 || from >= len(rs) {
+		return -1
 	}
-	return ""
+	i := from
+	if q := rs[i]; q == '"' || q == '\'' {
+		for i++; i < len(rs) && rs[i] != q; i++ {
+			if q == '"' && rs[i] == '\\' {
+				i++
+			}
+		}
+	}
+	for ; i < len(rs); i++ {
+		if rs[i] == ':' && (i+1 == len(rs) || rs[i+1] == ' ' || rs[i+1] == '\t') {
+			return i
+		}
+	}
+	return -1
 }
 
 // scalarEnd finds where the one-line value starting at rs[start] ends.

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -24,6 +25,9 @@ func parseYAMLTree(file string, data []byte) (t *tree) {
 			t.addPos(pos{}, "", "the YAML parser could not read this file; check its syntax")
 		}
 	}()
+	// The parser miscounts lines after a comment ending in CRLF; LF-only text
+	// has the same lines and columns.
+	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		p := pos{}
@@ -146,9 +150,11 @@ func (t *tree) yamlMapping(ptr string, values []*ast.MappingValueNode, depth int
 		case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NullNode:
 			key = k.GetToken().Value
 		case *ast.MergeKeyNode:
+			t.bad[ptr] = true
 			t.addPos(kp, t.field[ptr], "YAML merge keys (<<) are not supported here; write the entries out")
 			continue
 		default:
+			t.bad[ptr] = true
 			t.addPos(kp, t.field[ptr], "complex mapping key; use a plain name as key")
 			continue
 		}
