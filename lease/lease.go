@@ -110,8 +110,33 @@ type leased struct {
 }
 
 // Run performs one lease. A non-nil *Result is returned whenever a record
-// could be attempted, also together with an error.
+// could be attempted, also together with an error. Under GitHub Actions the
+// exit-code output is written whatever happens.
 func Run(ctx context.Context, o Options, pio IO) (*Result, error) {
+	res, err := run(ctx, o, pio)
+	if res == nil && err != nil {
+		w := pio.Commands
+		if w == nil {
+			w = pio.Stdout
+		}
+		code := 1
+		var le *Error
+		if errors.As(err, &le) {
+			code = le.Code
+		}
+		if oerr := newRunner(pio.Getenv, w, masking.Process().Sanitize).setOutputs([][2]string{{"exit-code", fmt.Sprint(code)}}); oerr != nil {
+			err = errors.Join(err, oerr)
+		}
+	}
+	return res, err
+}
+
+func run(ctx context.Context, o Options, pio IO) (*Result, error) {
+	switch o.Identity {
+	case IdentityAuto, IdentityOIDC, IdentityAWSDefault:
+	default:
+		return nil, fail(ExitConfig, fmt.Errorf("--identity %q: use oidc or aws-default", o.Identity))
+	}
 	if len(o.Command) == 0 {
 		return nil, fail(ExitConfig, errors.New("no command given after --; usage: keylease exec [flags] -- COMMAND [ARGS...]"))
 	}
@@ -434,9 +459,6 @@ func obtainSession(ctx context.Context, o Options, pio IO, cfg *registry.Config,
 		default:
 			mode = IdentityAWSDefault
 		}
-	case IdentityOIDC, IdentityAWSDefault:
-	default:
-		return aws.Config{}, nil, fail(ExitConfig, fmt.Errorf("--identity %q: use oidc or aws-default", mode))
 	}
 	region := o.Region
 	if mode == IdentityAWSDefault {
