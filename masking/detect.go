@@ -128,7 +128,7 @@ func (d *Detector) length(b []byte, plen int) int {
 	if i < len(b) && alnum[b[i]] {
 		return 0 // runs on into a longer word: not this format
 	}
-	if d.Mixed && !(lower && upper && digit) {
+	if d.Mixed && (!lower || !upper || !digit) {
 		return 0
 	}
 	return i
@@ -169,7 +169,7 @@ func matchPEM(b []byte) int {
 		return 0
 	}
 	for _, c := range []byte(label) {
-		if !(c == ' ' || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
+		if c != ' ' && !upperDigit[c] {
 			return 0
 		}
 	}

@@ -303,7 +303,7 @@ func powerShellPost(v []byte, minLen int) []byte {
 // and returns each line trimmed of white space, empty lines dropped. It
 // returns nil for a single-line value.
 func lines(v []byte) [][]byte {
-	if bytes.IndexAny(v, "\r\n") < 0 {
+	if !bytes.ContainsAny(v, "\r\n") {
 		return nil
 	}
 	var out [][]byte

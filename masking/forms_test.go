@@ -163,6 +163,7 @@ func TestAddRefusesShortValues(t *testing.T) {
 		{"short allowed", "abc1234", Options{AllowShort: true}, false},
 		{"eight ok", "abc12345", Options{}, false},
 		{"blank refused", "   \n\t ", Options{AllowShort: true}, true},
+		{"too long refused", strings.Repeat("k", MaxLen+1), Options{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,7 +37,9 @@ type matcher struct {
 	shift  []uint8
 }
 
-// newMatcher builds a matcher for pats (empty strings are ignored).
+// newMatcher builds a matcher for pats (empty strings are ignored). The
+// patterns' total length must stay below 2^31 (Set.Add bounds values by
+// MaxLen, so their forms stay far below).
 func newMatcher(pats [][]byte) *matcher {
 	m := &matcher{}
 	// Build the trie with first-child/next-sibling links: no per-node maps,
@@ -77,7 +79,7 @@ func newMatcher(pats [][]byte) *matcher {
 				}
 			}
 			if t < 0 {
-				t = int32(len(depth))
+				t = int32(len(depth)) // #nosec G115 -- bounded by the total pattern length (see newMatcher)
 				depth = append(depth, depth[s]+1)
 				term = append(term, 0)
 				label = append(label, c)
@@ -91,7 +93,7 @@ func newMatcher(pats [][]byte) *matcher {
 			s = t
 		}
 		if term[s] == 0 {
-			term[s] = int32(id) + 1
+			term[s] = int32(id) + 1 // #nosec G115 -- pattern count is far below 2^31
 		}
 	}
 	if m.minLen < 0 {
@@ -109,13 +111,13 @@ func newMatcher(pats [][]byte) *matcher {
 			kids = append(kids, k)
 		}
 		slices.SortFunc(kids, func(a, b int32) int { return int(label[a]) - int(label[b]) })
-		m.edgeOff[i] = int32(len(m.edgeByte))
+		m.edgeOff[i] = int32(len(m.edgeByte)) // #nosec G115 -- one edge per node
 		for _, k := range kids {
 			m.edgeByte = append(m.edgeByte, label[k])
 			m.edgeTo = append(m.edgeTo, k)
 		}
 	}
-	m.edgeOff[n] = int32(len(m.edgeByte))
+	m.edgeOff[n] = int32(len(m.edgeByte)) // #nosec G115 -- one edge per node
 	for c := range m.root {
 		m.root[c] = -1
 	}
@@ -162,7 +164,7 @@ func newMatcher(pats [][]byte) *matcher {
 		w := m.window
 		m.shift = make([]uint8, 1<<16)
 		for i := range m.shift {
-			m.shift[i] = uint8(w - 1)
+			m.shift[i] = uint8(w - 1) // #nosec G115 -- w <= 12
 		}
 		for _, p := range pats {
 			if len(p) == 0 {
@@ -170,7 +172,7 @@ func newMatcher(pats [][]byte) *matcher {
 			}
 			for j := 0; j+1 < w; j++ {
 				k := uint16(p[j]) | uint16(p[j+1])<<8
-				if s := uint8(w - 2 - j); s < m.shift[k] {
+				if s := uint8(w - 2 - j); s < m.shift[k] { // #nosec G115 -- 0 <= w-2-j < 12
 					m.shift[k] = s
 				}
 			}
@@ -219,8 +221,19 @@ type span struct{ start, end int64 }
 // where a pattern ends, the longest such pattern as a span (base is the
 // offset of b[0]). It returns the new state.
 func (m *matcher) feed(s int32, b []byte, base int64, out []span) (int32, []span) {
-	for i, c := range b {
-		s = m.step(s, c)
+	for i := 0; i < len(b); i++ {
+		if s == 0 {
+			// At the root, bytes that begin no pattern are skipped cheaply.
+			for i < len(b) && m.root[b[i]] < 0 {
+				i++
+			}
+			if i == len(b) {
+				break
+			}
+			s = m.root[b[i]]
+		} else {
+			s = m.step(s, b[i])
+		}
 		if l := m.maxOut[s]; l > 0 {
 			end := base + int64(i) + 1
 			out = append(out, span{end - int64(l), end})
@@ -288,35 +301,6 @@ func (m *matcher) scan(b []byte, base int64, out []span) []span {
 		i++
 	}
 	return out
-}
-
-// scanIDs is scan reporting the pattern id of each longest match as well.
-func (m *matcher) scanIDs(b []byte, fn func(start, length, id int)) {
-	if m.npat == 0 || len(b) < m.minLen {
-		return
-	}
-	if m.shift == nil {
-		for i := range b {
-			if l, id := m.longestAt(b[i:]); l > 0 {
-				fn(i, l, id)
-			}
-		}
-		return
-	}
-	w := m.window
-	n := len(b)
-	i := 0
-	for i+w <= n {
-		k := uint16(b[i+w-2]) | uint16(b[i+w-1])<<8
-		if s := int(m.shift[k]); s != 0 {
-			i += s
-			continue
-		}
-		if l, id := m.longestAt(b[i:]); l > 0 {
-			fn(i, l, id)
-		}
-		i++
-	}
 }
 
 // merge sorts spans by start and joins overlapping and adjacent ones, as the

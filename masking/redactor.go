@@ -205,7 +205,6 @@ func (r *Redactor) emit(p []byte, base int64, spans []span, to int64) error {
 		if s.start > cur {
 			out = raw(out, cur, s.start)
 			r.lastMasked = false
-			cur = s.start
 		}
 		if !r.lastMasked {
 			out = append(out, mask...)

@@ -101,7 +101,7 @@ func assertNoForm(t testing.TB, out string, vals ...string) {
 	}
 }
 
-const testSecret = "sk-test-9f8e7d6c5b4a3210ZYXWVU"
+const testSecret = "sk-test-9f8e7d6c5b4a3210ZYXWVU" // #nosec G101 -- a made-up test value
 
 func TestRedactorHoldBack(t *testing.T) {
 	t.Parallel()

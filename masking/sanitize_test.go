@@ -56,7 +56,7 @@ func TestSanitizeError(t *testing.T) {
 		t.Errorf("errors.As lost through sanitizing")
 	}
 	clean := errors.New("nothing secret")
-	if s.SanitizeError(clean) != clean {
+	if s.SanitizeError(clean) != clean { //nolint:errorlint // the very same error value must come back
 		t.Errorf("an error without a form should come back unchanged")
 	}
 	if s.SanitizeError(nil) != nil {
@@ -87,7 +87,7 @@ func TestHandlePanicProcess(t *testing.T) {
 		defer HandlePanic(s, os.Stderr)
 		panic("leaked " + testSecret + " in a panic")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHandlePanicProcess$") // #nosec G204 -- this test binary
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHandlePanicProcess$") // #nosec G204 G702 -- re-executes this test binary
 	cmd.Env = append(os.Environ(), "KEYLEASE_MASKING_PANIC_CHILD=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

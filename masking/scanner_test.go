@@ -91,7 +91,7 @@ func TestScanReaderChunks(t *testing.T) {
 	t.Parallel()
 	s := newSetOf(t, Options{}, testSecret)
 	sc := NewScanner(ScanOptions{Set: s, Detectors: true})
-	aws := "AKIAIOSFODNN7EXAMPLE"
+	aws := "AKIAIOSFODNN7EXAMPLE" // #nosec G101 -- AWS documentation example id
 	var in bytes.Buffer
 	in.WriteString(strings.Repeat("x", chunkSize-10))
 	in.WriteString(" " + testSecret + " ")

@@ -22,6 +22,13 @@ type Options struct {
 // bytes when Options.AllowShort is not set.
 var ErrShortValue = errors.New("value too short to mask reliably")
 
+// MaxLen is the longest value a Set accepts (1 MiB: far above any key,
+// certificate bundle or token, and it keeps the matcher's tables in int32).
+const MaxLen = 1 << 20
+
+// ErrLongValue is returned (wrapped) by Add for a value longer than MaxLen.
+var ErrLongValue = errors.New("value too long to mask")
+
 // ErrEmptyValue is returned by Add for an empty or white-space-only value.
 var ErrEmptyValue = errors.New("value is empty")
 
@@ -61,6 +68,9 @@ func (s *Set) Add(v secret.Value) error {
 	if len(b) < MinLen && !allowShort {
 		return fmt.Errorf("masking: %w: a value of %d bytes (at least %d needed); "+
 			"use a longer secret or set flags.allow_short_values in the policy", ErrShortValue, len(b), MinLen)
+	}
+	if len(b) > MaxLen {
+		return fmt.Errorf("masking: %w: a value of %d bytes (at most %d)", ErrLongValue, len(b), MaxLen)
 	}
 	key := sha256.Sum256(b)
 	s.mu.Lock()
