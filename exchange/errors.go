@@ -72,6 +72,20 @@ var (
 // anything JWT-like or long and opaque are replaced, whitespace is folded and
 // the result capped.
 func scrub(msg string, secrets ...secret.Value) string {
+	msg = replaceSecrets(msg, secrets)
+	// Folding whitespace could join a secret that had a line break in it
+	// back together: replace again afterwards.
+	msg = strings.TrimSpace(spaceRe.ReplaceAllString(msg, " "))
+	msg = replaceSecrets(msg, secrets)
+	msg = jwtRe.ReplaceAllString(msg, secret.Redacted)
+	msg = longRe.ReplaceAllString(msg, secret.Redacted)
+	if len(msg) > maxMessage {
+		msg = strings.ToValidUTF8(msg[:maxMessage], "") + "…"
+	}
+	return msg
+}
+
+func replaceSecrets(msg string, secrets []secret.Value) string {
 	b := []byte(msg)
 	for _, s := range secrets {
 		if s.Len() < 4 {
@@ -83,13 +97,7 @@ func scrub(msg string, secrets ...secret.Value) string {
 			b = bytes.ReplaceAll(b, []byte(enc.EncodeToString(v)), []byte(secret.Redacted))
 		}
 	}
-	msg = jwtRe.ReplaceAllString(string(b), secret.Redacted)
-	msg = longRe.ReplaceAllString(msg, secret.Redacted)
-	msg = strings.TrimSpace(spaceRe.ReplaceAllString(msg, " "))
-	if len(msg) > maxMessage {
-		msg = msg[:maxMessage] + "…"
-	}
-	return msg
+	return string(b)
 }
 
 // awsError reduces an SDK error to an *Error: the API error's code and
