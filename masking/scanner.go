@@ -159,23 +159,24 @@ const minToken = 16
 
 // Scan returns the findings in b, ordered by offset.
 func (sc *Scanner) Scan(b []byte) []Finding {
-	return sc.scan(b, 0, len(b))
+	return sc.scan(b, 0, 0, len(b))
 }
 
-// scan reports findings that start before limit.
-func (sc *Scanner) scan(b []byte, base int64, limit int) []Finding {
+// scan reports findings that start in [from, limit); the bytes before from
+// are context only (the byte before a vendor prefix decides a word boundary).
+func (sc *Scanner) scan(b []byte, base int64, from, limit int) []Finding {
 	var out []Finding
 	if sc.set != nil {
 		m := sc.set.matcher()
 		for _, s := range merge(m.scan(b, 0, nil)) {
-			if int(s.start) < limit {
+			if int(s.start) >= from && int(s.start) < limit {
 				out = append(out, Finding{Offset: base + s.start, Length: int(s.end - s.start), Detector: "exact"})
 			}
 		}
 	}
 	if len(sc.dets) > 0 {
 		for _, start := range sc.prefixStarts(b, nil) {
-			if start >= limit || (start > 0 && alnum[b[start-1]]) {
+			if start < from || start >= limit || (start > 0 && alnum[b[start-1]]) {
 				continue
 			}
 			if d, n := sc.detectAt(b[start:]); n > 0 {
@@ -188,7 +189,7 @@ func (sc *Scanner) scan(b []byte, base int64, limit int) []Finding {
 		}
 	}
 	if len(sc.fps) > 0 {
-		sc.scanTokens(b, base, limit, &out)
+		sc.scanTokens(b, base, from, limit, &out)
 	}
 	slices.SortStableFunc(out, func(a, c Finding) int {
 		switch {
@@ -238,7 +239,7 @@ func (sc *Scanner) fingerprint(tok []byte) (string, bool) {
 // scanTokens hashes every maximal token of at least minToken bytes, the
 // token with up to two '=' of padding that follow it, and the token without
 // trailing dots.
-func (sc *Scanner) scanTokens(b []byte, base int64, limit int, out *[]Finding) {
+func (sc *Scanner) scanTokens(b []byte, base int64, from, limit int, out *[]Finding) {
 	tc := *tokenChars // a local copy: no pointer chase or nil check per byte
 	n := len(b)
 	i := 0
@@ -261,7 +262,7 @@ func (sc *Scanner) scanTokens(b []byte, base int64, limit int, out *[]Finding) {
 		for j < n && j-s < maxToken && tc[b[j]] {
 			j++
 		}
-		if j-s >= minToken && s < limit && mixedClasses(b[s:j]) {
+		if j-s >= minToken && s >= from && s < limit && mixedClasses(b[s:j]) {
 			sc.tokenFingerprint(b, s, j, base, out)
 		}
 		i = j + 1
@@ -355,7 +356,7 @@ func (sc *Scanner) ScanReader(r io.Reader) ([]Finding, error) {
 	buf := make([]byte, 0, chunkSize+ov)
 	var base int64
 	var out []Finding
-	eof := false
+	eof, from := false, 0
 	for !eof {
 		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -369,13 +370,16 @@ func (sc *Scanner) ScanReader(r io.Reader) ([]Finding, error) {
 		if !eof {
 			limit = len(buf) - ov // what starts later is scanned with the next chunk
 		}
-		out = append(out, sc.scan(buf, base, limit)...)
+		out = append(out, sc.scan(buf, base, from, limit)...)
 		if eof {
 			break
 		}
-		k := copy(buf, buf[limit:])
+		// Keep one byte before the next start as context.
+		keep := max(limit-1, 0)
+		k := copy(buf, buf[keep:])
 		buf = buf[:k]
-		base += int64(limit)
+		base += int64(keep)
+		from = limit - keep
 	}
 	clear(buf[:cap(buf)])
 	return out, nil
