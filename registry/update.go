@@ -346,7 +346,9 @@ func verifyUpdate(out []byte, vendor, env string, set map[string]any) error {
 			return fmt.Errorf("%s did not land in the entry; edit it by hand", k)
 		}
 		w, _ := renderEntryValue(k, want)
-		if g := fmt.Sprint(got); strings.Trim(w, `"`) != g && w != g && !(k == "scope" && fmt.Sprint(want) == g) {
+		g := fmt.Sprint(got)
+		same := strings.Trim(w, `"`) == g || w == g || (k == "scope" && fmt.Sprint(want) == g)
+		if !same {
 			return fmt.Errorf("%s reads back differently; edit it by hand", k)
 		}
 	}
