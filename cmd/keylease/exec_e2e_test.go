@@ -149,7 +149,7 @@ func floodLine() []byte {
 
 // e2e is one run's world: emulators, keys, registry, policy, runner files.
 type e2e struct {
-	t       *testing.T
+	t       testing.TB
 	stack   *emulators.Stack
 	dir     string // everything the run may leave lives under here
 	out     string // the child's proof of receipt
@@ -182,7 +182,7 @@ xai:
     max_ttl_seconds: 900
 `
 
-func newE2E(t *testing.T, vendors ...string) *e2e {
+func newE2E(t testing.TB, vendors ...string) *e2e {
 	t.Helper()
 	stack, err := emulators.StartAll(context.Background())
 	if err != nil {
@@ -359,7 +359,7 @@ func (r *e2e) childRan() bool {
 	return len(ents) > 0
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
