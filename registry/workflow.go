@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,7 +23,8 @@ func CheckWorkflowFile(path string, c *Config) Problems {
 // every vendor must be allowed and have a live entry for the step's
 // environment, every ref must parse and must not name a revoked secret, and
 // no input may hold a value. Inputs that are expressions (${{ … }}) are
-// checked only as far as they are literal.
+// checked only as far as they are literal; steps whose registry or policy
+// input names other files are skipped.
 func CheckWorkflow(file string, data []byte, c *Config) Problems {
 	data, p := checkText(file, data)
 	if p != nil {
@@ -42,7 +44,7 @@ func CheckWorkflow(file string, data []byte, c *Config) Problems {
 			sm, _ := s.(map[string]any)
 			with, _ := sm["with"].(map[string]any)
 			uses, _ := sm["uses"].(string)
-			if !isKeyleaseStep(uses, with) {
+			if !isKeyleaseStep(uses, with) || !sameConfig(with, c) {
 				continue
 			}
 			wp := ptrOf(ptrOf(ptrOf(ptrOf("/jobs", job), "steps"), strconv.Itoa(i)), "with")
@@ -64,6 +66,19 @@ func isKeyleaseStep(uses string, with map[string]any) bool {
 		return v || r
 	}
 	return false
+}
+
+// sameConfig reports whether a step leases from the files being checked: a
+// step naming another registry or policy (or one known only at run time) is
+// checked when that file is.
+func sameConfig(with map[string]any, c *Config) bool {
+	for input, path := range map[string]string{"registry": c.RegistryPath, "policy": c.PolicyPath} {
+		s, _ := with[input].(string)
+		if s = strings.TrimSpace(s); s != "" && filepath.Clean(s) != filepath.Clean(path) {
+			return false
+		}
+	}
+	return true
 }
 
 func isExpr(s string) bool { return strings.Contains(s, "${{") }
