@@ -115,7 +115,7 @@ func TestProxy(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestProxy$", "-test.count=1", "-test.v")
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestProxy$", "-test.count=1", "-test.v") //nolint:gosec // re-runs this test binary itself
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	assertNoSecret(t, string(out), o.RequestToken(), openaiKey)

@@ -22,7 +22,7 @@ func (b backoffPolicy) delay(attempt int) time.Duration {
 	if d > b.max || d <= 0 {
 		d = b.max
 	}
-	return time.Duration(rand.Int64N(int64(d) + 1))
+	return time.Duration(rand.Int64N(int64(d) + 1)) //nolint:gosec // jitter needs spread, not unpredictability
 }
 
 // wait sleeps the delay before attempt+1, or returns ctx's error.

@@ -38,7 +38,7 @@ const VerifierUserAgentPrefix = "keylease-stsfake"
 
 // TokenPath is the path of the token endpoint; RequestURL adds a query, as
 // GitHub's ACTIONS_ID_TOKEN_REQUEST_URL has one.
-const TokenPath = "/_apis/distributedtask/idtoken"
+const TokenPath = "/_apis/distributedtask/idtoken" //nolint:gosec // a URL path, not a credential
 
 // Server is the emulated issuer. Configure it before serving calls or from
 // tests at any time: every method is safe for concurrent use.

@@ -507,7 +507,7 @@ type describeOut struct {
 	DeletedDate        *epoch              `json:"DeletedDate,omitempty"`
 	RotationEnabled    bool                `json:"RotationEnabled"`
 	Tags               []tag               `json:"Tags,omitempty"`
-	VersionIdsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
+	VersionIDsToStages map[string][]string `json:"VersionIdsToStages,omitempty"`
 }
 
 func describeOf(sec *secretEntry) describeOut {
@@ -515,7 +515,7 @@ func describeOf(sec *secretEntry) describeOut {
 		ARN: sec.arn, Name: sec.name, Description: sec.description,
 		CreatedDate: ep(sec.created), LastChangedDate: ep(sec.changed), LastAccessedDate: ep(sec.accessed),
 		LastRotatedDate: ep(sec.rotate), DeletedDate: ep(sec.deleted),
-		Tags: slices.Clone(sec.tags), VersionIdsToStages: versionStages(sec),
+		Tags: slices.Clone(sec.tags), VersionIDsToStages: versionStages(sec),
 	}
 }
 
@@ -553,15 +553,15 @@ func (s *Server) list(region string, in listInput) (any, *apiError) {
 		}
 		start = n
 	}
-	max := in.MaxResults
-	if max <= 0 || max > 100 {
-		max = 100
+	limit := in.MaxResults
+	if limit <= 0 || limit > 100 {
+		limit = 100
 	}
 	out := struct {
 		SecretList []describeOut `json:"SecretList"`
 		NextToken  string        `json:"NextToken,omitempty"`
 	}{SecretList: []describeOut{}}
-	end := min(start+max, len(names))
+	end := min(start+limit, len(names))
 	for _, n := range names[start:end] {
 		out.SecretList = append(out.SecretList, describeOf(s.store(region)[n]))
 	}
