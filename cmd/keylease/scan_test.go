@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keylease/keylease/masking"
+	"github.com/keylease/keylease/secret"
+)
+
+func TestScan(t *testing.T) {
+	t.Parallel()
+	key, err := fakeKey("sk-proj-", 60)
+	must(t, err)
+	opaque := "opaque-internal-token-0123456789" // no vendor shape: only its fingerprint finds it
+	golden, err := os.ReadFile(filepath.Join("..", "..", "record", "testdata", "full.golden"))
+	must(t, err)
+	sum := sha256.Sum256([]byte(opaque))
+
+	tests := []struct {
+		name     string
+		files    map[string]string // relative path -> content
+		args     func(dir string) []string
+		wantCode int
+		wantOut  string
+	}{
+		{"clean tree", map[string]string{"a.txt": "hello\n", "sub/b.log": "nothing here\n"},
+			func(d string) []string { return []string{d} }, exitOK, "no findings"},
+		{"vendor key in a nested log", map[string]string{"a.txt": "hello\n", "sub/b.log": "token=" + key + "\n"},
+			func(d string) []string { return []string{d} }, exitLeak, "b.log: byte 6 (+68): openai"},
+		{"fingerprinted value", map[string]string{"c.txt": "x " + opaque + " y\n", "fp": "# ops only\n" + hex.EncodeToString(sum[:]) + " kv://internal/ci/token\n"},
+			func(d string) []string {
+				return []string{"--fingerprints", filepath.Join(d, "fp"), filepath.Join(d, "c.txt")}
+			}, exitLeak, "fingerprint (kv://internal/ci/token)"},
+		{"verified record", map[string]string{"r.json": string(golden)},
+			func(d string) []string { return []string{"--record", filepath.Join(d, "r.json")} }, exitOK, "no findings"},
+		{"record carrying a key", map[string]string{"r.json": strings.Replace(string(golden), `"sha": "`, `"sha": "`+key+`-`, 1)},
+			func(d string) []string { return []string{"--record", filepath.Join(d, "r.json")} }, exitLeak, "openai"},
+		{"not a record", map[string]string{"r.json": `{"schema":"other"}`},
+			func(d string) []string { return []string{"--record", filepath.Join(d, "r.json")} }, exitLeak, ""},
+		{"both modes", nil, func(d string) []string { return []string{"--record", "x", d} }, exitConfig, ""},
+		{"bad fingerprints", map[string]string{"fp": "nothex kv://x\n"},
+			func(d string) []string { return []string{"--fingerprints", filepath.Join(d, "fp"), d} }, exitConfig, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for p, c := range tt.files {
+				must(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o700))
+				must(t, os.WriteFile(filepath.Join(dir, p), []byte(c), 0o600))
+			}
+			e, out, errb := testEnv(map[string]string{"GITHUB_ACTIONS": "true"})
+			code := realMain(context.Background(), append([]string{"scan"}, tt.args(dir)...), e)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, tt.wantCode, out, errb)
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("stdout %q, want %q", out, tt.wantOut)
+			}
+			// What scan prints names places, never the values it found.
+			set := masking.NewSet(masking.Options{})
+			must(t, set.Add(secret.FromString(key)))
+			must(t, set.Add(secret.FromString(opaque)))
+			sc := masking.NewScanner(masking.ScanOptions{Set: set})
+			for name, b := range map[string]string{"stdout": out.String(), "stderr": errb.String()} {
+				if f := sc.Scan([]byte(b)); len(f) > 0 {
+					t.Errorf("%s holds a form of a found value: %+v", name, f)
+				}
+				if strings.Contains(b, base64.StdEncoding.EncodeToString([]byte(key))) {
+					t.Errorf("%s holds the key's base64", name)
+				}
+			}
+		})
+	}
+}
+
+// TestDemo runs `keylease demo` (the real binary): its own checks must pass,
+// and nothing it printed may hold a key form. The demo's keys are random and
+// unknown here, so the vendor detectors stand in for the exact forms.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(keyleaseBin, "demo")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SYSTEMROOT=" + os.Getenv("SYSTEMROOT"), "TMPDIR=" + t.TempDir(), "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"PASS: the keys reached the command and nothing else.", "| `OPENAI_API_KEY` | openai |", `"schema": "keylease.run-record/v1"`, "raw:       ***"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if f := masking.NewScanner(masking.ScanOptions{Detectors: true}).Scan(out); len(f) > 0 {
+		t.Errorf("demo output holds %d vendor-shaped secret(s): %+v", len(f), f)
+	}
+}
