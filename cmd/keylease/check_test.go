@@ -223,6 +223,16 @@ func TestCheckAnnotationsAndSettings(t *testing.T) {
 			wantErr: []string{"bad-ttl-over-cap.yaml:5:5:"},
 		},
 		{
+			name:     "annotation of a pasted value holds no value",
+			args:     []string{"check", "--registry", fixtures + "bad-value-in-ref.yaml", "--policy", fixtures + "bad-value-prefix.json"},
+			vars:     map[string]string{"GITHUB_ACTIONS": "true"},
+			wantCode: exitConfig,
+			wantOut: []string{
+				"::error file=" + fixtures + "bad-value-in-ref.yaml,line=4,col=5,title=keylease check::openai.ci.secret_ref: looks like a secret value (openai-key detector)",
+				"::error file=" + fixtures + "bad-value-prefix.json,line=6,col=5,title=keylease check::required_prefix.anthropic: looks like a secret value",
+			},
+		},
+		{
 			name:     "no annotations outside actions",
 			args:     []string{"check", "--registry", fixtures + "bad-value-in-ref.yaml", "--policy", fixtures + "ok-policy.json"},
 			wantCode: exitConfig,
@@ -311,5 +321,12 @@ func TestCheckAnnotationsAndSettings(t *testing.T) {
 			}
 			assertNoSecret(t, out.String(), errb.String())
 		})
+	}
+}
+
+func TestEscapeCommandProperty(t *testing.T) {
+	t.Parallel()
+	if got := escapeCommandProperty("C:\\a,b%\n"); got != "C%3A\\a%2Cb%25%0A" {
+		t.Fatalf("got %q", got)
 	}
 }
