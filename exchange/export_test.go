@@ -12,3 +12,6 @@ var Scrub = scrub
 
 // NewHTTPClient exposes the OIDC client construction to the proxy test.
 var NewHTTPClient = newHTTPClient
+
+// NewAWSHTTPClient exposes the SDK client construction to the proxy test.
+var NewAWSHTTPClient = newAWSHTTPClient

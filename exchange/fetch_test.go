@@ -368,9 +368,9 @@ func TestRoundTrips(t *testing.T) {
 		l.stack.SM.Put("us-east-1", name, smfake.Value{String: fmt.Sprintf("sk-bulk-%02d-0123456789abcdef", i)})
 		reqs = append(reqs, exchange.Request{Label: name, SecretID: name, RequiredPrefix: "sk-"})
 	}
-	src := l.oidc()
 	for round := 1; round <= 2; round++ {
-		sess, err := exchange.AssumeRole(context.Background(), l.awsConfig(), src, l.stack.RoleARN, "rt")
+		// A new token source each round: the provider cache is per process.
+		sess, err := exchange.AssumeRole(context.Background(), l.awsConfig(), l.oidc(), l.stack.RoleARN, "rt")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -158,15 +158,17 @@ func proxyChild(t *testing.T) {
 	if got[0].Value.Fingerprint() != os.Getenv("KEYLEASE_TEST_FP") {
 		t.Fatal("the value fetched through the proxy is not the seeded one")
 	}
-	tr, ok := exchange.NewHTTPClient().Transport.(*http.Transport)
+	oidcTr, ok := exchange.NewHTTPClient().Transport.(*http.Transport)
 	if !ok {
 		t.Fatal("the OIDC client's transport is not an *http.Transport")
 	}
-	for host, wantProxy := range map[string]bool{"bypass.keylease.test": false, "oidc.keylease.test": true} {
-		req, _ := http.NewRequest(http.MethodGet, "https://"+host+"/", nil)
-		u, err := tr.Proxy(req)
-		if err != nil || (u != nil) != wantProxy {
-			t.Fatalf("proxy for %s = %v, %v; want proxied=%v", host, u, err, wantProxy)
+	for name, tr := range map[string]*http.Transport{"oidc": oidcTr, "aws": exchange.NewAWSHTTPClient().GetTransport()} {
+		for host, wantProxy := range map[string]bool{"bypass.keylease.test": false, "sm.keylease.test": true} {
+			req, _ := http.NewRequest(http.MethodGet, "https://"+host+"/", nil)
+			u, err := tr.Proxy(req)
+			if err != nil || (u != nil) != wantProxy {
+				t.Fatalf("%s client: proxy for %s = %v, %v; want proxied=%v", name, host, u, err, wantProxy)
+			}
 		}
 	}
 	t.Log("PROXY-CHILD-OK")
