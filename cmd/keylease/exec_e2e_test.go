@@ -155,6 +155,7 @@ type e2e struct {
 	out     string // the child's proof of receipt
 	env     map[string]string
 	keys    map[string]string // env var -> seeded value
+	extra   []string          // more values the canary looks for (e.g. a static AWS secret key)
 	files   map[string]string // GITHUB_* -> path
 	envVars []string
 }
@@ -222,6 +223,7 @@ func newE2E(t testing.TB, vendors ...string) *e2e {
 	} {
 		r.env[k] = v
 	}
+	r.extra = append(r.extra, stack.OIDC.RequestToken())
 	for _, v := range vendors {
 		r.seed(v, "")
 	}
@@ -306,6 +308,9 @@ func (r *e2e) canary(res e2eResult) {
 	r.t.Helper()
 	set := masking.NewSet(masking.Options{AllowShort: true})
 	for _, v := range r.keys {
+		must(r.t, set.Add(secret.FromString(v)))
+	}
+	for _, v := range r.extra {
 		must(r.t, set.Add(secret.FromString(v)))
 	}
 	fps := map[string]string{}
@@ -669,5 +674,87 @@ func TestExecGigabyteBoundedMemory(t *testing.T) {
 		if rss > 200<<20 {
 			t.Errorf("keylease peak RSS %d MiB: memory is not bounded", rss>>20)
 		}
+	}
+}
+
+func TestExecIdentityAndInputs(t *testing.T) {
+	t.Parallel()
+	noOIDC := func(r *e2e) {
+		delete(r.env, "ACTIONS_ID_TOKEN_REQUEST_URL")
+		delete(r.env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	}
+	staticKey := func(r *e2e) {
+		id, sec := r.stack.StaticKey()
+		r.env["AWS_ACCESS_KEY_ID"], r.env["AWS_SECRET_ACCESS_KEY"] = id, sec
+		r.extra = append(r.extra, sec)
+	}
+	tests := []struct {
+		name       string
+		setup      func(r *e2e)
+		args       []string
+		wantSource string
+		check      func(t *testing.T, r *e2e, res e2eResult)
+	}{
+		{"local default chain", func(r *e2e) {
+			noOIDC(r)
+			delete(r.env, "GITHUB_ACTIONS")
+			staticKey(r)
+		}, []string{"--vendor", "openai", "--env", "ci"}, "aws-default", func(t *testing.T, _ *e2e, res e2eResult) {
+			if bytes.Contains(res.stdout, []byte("::")) {
+				t.Errorf("workflow commands outside Actions: %q", res.stdout)
+			}
+			if len(res.outputs) != 0 {
+				t.Errorf("outputs written outside Actions: %v", res.outputs)
+			}
+		}},
+		{"aws-default under actions", func(r *e2e) {
+			noOIDC(r)
+			staticKey(r)
+		}, []string{"--vendor", "openai", "--identity", "aws-default"}, "aws-default", nil},
+		{"action inputs", func(r *e2e) {
+			r.env["INPUT_REGISTRY"], r.env["INPUT_POLICY"] = r.env["KEYLEASE_REGISTRY"], r.env["KEYLEASE_POLICY"]
+			delete(r.env, "KEYLEASE_REGISTRY")
+			delete(r.env, "KEYLEASE_POLICY")
+			r.env["INPUT_VENDORS"] = "openai"
+			r.env["INPUT_ROLE-TO-ASSUME"] = r.env["KEYLEASE_ROLE_ARN"]
+			delete(r.env, "KEYLEASE_ROLE_ARN")
+		}, nil, "oidc", nil},
+		{"runner debug is sanitized", func(r *e2e) { r.env["RUNNER_DEBUG"] = "1" }, []string{"--vendor", "openai"}, "oidc",
+			func(t *testing.T, _ *e2e, res e2eResult) {
+				if !bytes.Contains(res.stdout, []byte("::debug::")) {
+					t.Error("no ::debug:: lines with RUNNER_DEBUG=1")
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newE2E(t, "openai")
+			tt.setup(r)
+			res := r.run("sha", tt.args...)
+			if res.code != 0 {
+				t.Fatalf("exit %d: %s", res.code, res.stderr)
+			}
+			r.received()
+			if m, _ := os.ReadFile(filepath.Join(r.out, "minting")); len(m) != 0 {
+				t.Errorf("child saw %s", m)
+			}
+			recPath := res.outputs["record-path"]
+			if recPath == "" { // outside Actions the path is only printed
+				if _, p, ok := strings.Cut(string(res.stderr), "keylease: run record "); ok {
+					recPath = strings.TrimSpace(p)
+				}
+			}
+			b, err := os.ReadFile(recPath)
+			must(t, err)
+			rec, err := record.Decode(b)
+			must(t, err)
+			if rec.Session == nil || rec.Session.Source != tt.wantSource {
+				t.Errorf("session %+v, want source %s", rec.Session, tt.wantSource)
+			}
+			if tt.check != nil {
+				tt.check(t, r, res)
+			}
+		})
 	}
 }

@@ -1,0 +1,175 @@
+package lease
+
+import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keylease/keylease/masking"
+	"github.com/keylease/keylease/record"
+	"github.com/keylease/keylease/secret"
+)
+
+const testKey = "sk-proj-LeaseUnitTest0123456789abcdefABCDEFxyz"
+
+func noForm(t *testing.T, what string, b []byte) {
+	t.Helper()
+	set := masking.NewSet(masking.Options{})
+	if err := set.Add(secret.FromString(testKey)); err != nil {
+		t.Fatal(err)
+	}
+	if f := masking.NewScanner(masking.ScanOptions{Set: set}).Scan(b); len(f) > 0 {
+		t.Errorf("%s holds %d form(s) of the key", what, len(f))
+	}
+}
+
+func TestChildEnv(t *testing.T) {
+	t.Parallel()
+	parent := []string{
+		"PATH=/bin", "HOME=/home/u",
+		"ACTIONS_ID_TOKEN_REQUEST_URL=https://x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=t", "ACTIONS_RUNTIME_TOKEN=r", "ACTIONS_RESULTS_URL=u",
+		"AWS_ACCESS_KEY_ID=AKIA", "aws_secret_access_key=lower", "AWS_SESSION_TOKEN=s", "AWS_PROFILE=p", "AWS_REGION=eu-west-1",
+		"OPENAI_API_KEY=from-a-github-secret", "KEYLEASE_EXPIRES_AT=forged",
+		"GITHUB_ENV=/f/env", "GITHUB_OUTPUT=/f/out", "GITHUB_PATH=/f/path", "GITHUB_STATE=/f/state", "GITHUB_STEP_SUMMARY=/f/sum",
+		"noequals",
+	}
+	exp := time.Date(2026, 11, 28, 15, 0, 0, 0, time.FixedZone("x", 3600))
+	leased := map[string]secret.Value{"OPENAI_API_KEY": secret.FromString(testKey)}
+	tests := []struct {
+		name          string
+		noPersistence bool
+		want          []string
+		absent        []string
+	}{
+		{"no persistence", true,
+			[]string{"PATH=/bin", "HOME=/home/u", "AWS_REGION=eu-west-1", "GITHUB_STEP_SUMMARY=/f/sum", "OPENAI_API_KEY=" + testKey, "KEYLEASE_EXPIRES_AT=2026-11-28T14:00:00Z"},
+			[]string{"ACTIONS_", "AWS_ACCESS_KEY_ID", "aws_secret_access_key", "AWS_SESSION_TOKEN", "AWS_PROFILE", "GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_STATE", "from-a-github-secret", "forged", "noequals"}},
+		{"persistence allowed", false,
+			[]string{"GITHUB_ENV=/f/env", "GITHUB_OUTPUT=/f/out", "OPENAI_API_KEY=" + testKey},
+			[]string{"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "AWS_SESSION_TOKEN", "from-a-github-secret"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := childEnv(parent, leased, exp, tt.noPersistence)
+			for _, w := range tt.want {
+				if !slices.Contains(got, w) {
+					t.Errorf("child env lacks %q", strings.SplitN(w, "=", 2)[0])
+				}
+			}
+			joined := strings.Join(got, "\n")
+			for _, a := range tt.absent {
+				if strings.Contains(joined, a) {
+					t.Errorf("child env holds %q", a)
+				}
+			}
+			if n := strings.Count(joined, "OPENAI_API_KEY="); n != 1 {
+				t.Errorf("OPENAI_API_KEY appears %d times", n)
+			}
+		})
+	}
+}
+
+func TestSetOutputsRandomDelimiter(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": path}
+	var cmds bytes.Buffer
+	rn := newRunner(func(k string) string { return env[k] }, &cmds, func(s string) string { return s })
+	// A value that tries to end a fixed delimiter and inject an output.
+	if err := rn.setOutputs([][2]string{{"record-path", "/tmp/r\n_GitHubActionsFileCommandDelimeter_\nexit-code=0"}, {"exit-code", "3"}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(string(b), "\n")
+	_, d1, _ := strings.Cut(lines[0], "<<")
+	if !strings.HasPrefix(d1, "ghadelimiter_") || len(d1) != len("ghadelimiter_")+32 {
+		t.Fatalf("delimiter %q is not random", d1)
+	}
+	if strings.Count(string(b), d1) != 2 {
+		t.Errorf("delimiter reused: %q", b)
+	}
+	if !strings.Contains(string(b), "exit-code<<ghadelimiter_") {
+		t.Errorf("exit-code not in a heredoc: %q", b)
+	}
+}
+
+func TestSummaryIsValueFreeAndEscaped(t *testing.T) {
+	t.Parallel()
+	rec := &record.Record{
+		Leases: []record.Lease{{Ref: "kv://a|b`c", Vendor: "openai", Environment: "ci", EnvVar: "OPENAI_API_KEY", TTLSeconds: 900,
+			ExpiresAt: time.Date(2026, 11, 28, 15, 15, 0, 0, time.UTC), VersionID: "v1", Outcome: record.OutcomeLeased}},
+		Command: &record.Command{ExitCode: 124, LeaseExpired: true, DurationMS: 900000},
+		Masking: record.Masking{Values: 1, Forms: 20, Redactions: 2},
+	}
+	s := Summary(rec, "/rt/keylease/r.json", nil)
+	for _, want := range []string{"| `OPENAI_API_KEY` | openai | `kv://a\\|b'c` | ci | 900s | 2026-11-28T15:15:00Z | v1 | leased |", "exit code **124** (ended by the lease deadline)", "0 findings"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	if s := Summary(rec, "", &record.LeakError{Findings: 1}); !strings.Contains(s, "Run record withheld") || strings.Contains(s, "0 findings") {
+		t.Errorf("leak summary:\n%s", s)
+	}
+	noForm(t, "summary", []byte(s))
+}
+
+func TestFileGuard(t *testing.T) {
+	t.Parallel()
+	set := masking.NewSet(masking.Options{})
+	if err := set.Add(secret.FromString(testKey)); err != nil {
+		t.Fatal(err)
+	}
+	sc := masking.NewScanner(masking.ScanOptions{Set: set})
+	scan := func(b []byte) int { return len(sc.Scan(b)) }
+	tests := []struct {
+		name     string
+		appended string
+		rolled   bool
+	}{
+		{"clean append kept", "FOO=bar\n", false},
+		{"raw value rolled back", "LEAK=" + testKey + "\n", true},
+		{"base64 rolled back", "LEAK=" + base64.StdEncoding.EncodeToString([]byte(testKey)) + "\n", true},
+		{"nothing appended", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "env")
+			if err := os.WriteFile(path, []byte("PRE=1\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			g := newFileGuard(func(k string) string {
+				if k == "GITHUB_ENV" {
+					return path
+				}
+				return ""
+			})
+			f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			_, _ = f.WriteString(tt.appended)
+			_ = f.Close()
+			rolled, err := g.check(scan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(path)
+			if tt.rolled {
+				if !slices.Equal(rolled, []string{"GITHUB_ENV"}) || string(b) != "PRE=1\n" {
+					t.Errorf("rolled %v, file %q", rolled, b)
+				}
+			} else if len(rolled) != 0 || string(b) != "PRE=1\n"+tt.appended {
+				t.Errorf("rolled %v, file %q", rolled, b)
+			}
+			noForm(t, "file after check", b)
+		})
+	}
+}
