@@ -101,10 +101,13 @@ func replaceSecrets(msg string, secrets []secret.Value) string {
 }
 
 // awsError reduces an SDK error to an *Error: the API error's code and
-// message only, or a one-word description of a network failure.
-func awsError(op, ref string, err error, secrets ...secret.Value) *Error {
+// message only, or a one-word description of a network failure. Only the
+// end of ctx counts as cancellation: an HTTP client timeout also wraps
+// context.DeadlineExceeded but is a network failure worth a retry.
+func awsError(ctx context.Context, op, ref string, err error, secrets ...secret.Value) *Error {
 	e := &Error{Op: op, Ref: ref}
-	if ce := contextErr(err); ce != nil {
+	if ctx.Err() != nil {
+		ce := contextErr(ctx.Err())
 		e.Code, e.Message, e.cause = "Canceled", ce.Error(), ce
 		return e
 	}

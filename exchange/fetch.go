@@ -205,7 +205,7 @@ func (f *Fetcher) get(ctx context.Context, region, id, stage string) *raw {
 		SecretId: aws.String(id), VersionStage: aws.String(stage),
 	})
 	if err != nil {
-		return &raw{err: smError(op, err, region, stage)}
+		return &raw{err: smError(ctx, op, err, region, stage)}
 	}
 	return &raw{str: res.SecretString, bin: res.SecretBinary, versionID: aws.ToString(res.VersionId), arn: aws.ToString(res.ARN)}
 }
@@ -220,7 +220,7 @@ func (f *Fetcher) batch(ctx context.Context, region string, ids []string) map[st
 	for {
 		res, err := f.client(region).BatchGetSecretValue(ctx, in)
 		if err != nil {
-			e := smError(op, err, region, StageCurrent)
+			e := smError(ctx, op, err, region, StageCurrent)
 			if e.Code == "AccessDeniedException" {
 				for _, id := range ids {
 					if got[id] == nil {
@@ -318,8 +318,8 @@ func extract(r Request, v *raw) (secret.Value, error) {
 	return val, nil
 }
 
-func smError(op string, err error, region, stage string) *Error {
-	e := awsError(op, "", err)
+func smError(ctx context.Context, op string, err error, region, stage string) *Error {
+	e := awsError(ctx, op, "", err)
 	e.Hint = smHint(e.Code, region, stage)
 	return e
 }

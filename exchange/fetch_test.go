@@ -223,6 +223,16 @@ func TestFetch(t *testing.T) {
 			wantCalls: map[string]int{smfake.OpGetSecretValue: 1},
 		},
 		{
+			name: "timeout once",
+			setup: func(l *lease) {
+				l.httpTimeout = 300 * time.Millisecond
+				smRule(fault.Rule{Op: smfake.OpGetSecretValue, Times: 1, Kind: fault.Latency, Delay: time.Second})(l)
+			},
+			reqs:      refs("kv/openai/ci"),
+			want:      [][]byte{[]byte(openaiKey)},
+			wantCalls: map[string]int{smfake.OpGetSecretValue: 2},
+		},
+		{
 			name:      "expired session not retried",
 			setup:     smRule(fault.Rule{Op: smfake.OpGetSecretValue, Kind: fault.Expired}),
 			reqs:      refs("kv/openai/ci"),
@@ -252,6 +262,7 @@ func TestFetch(t *testing.T) {
 			l, sess, f := leased(t)
 			if tt.setup != nil {
 				tt.setup(l)
+				f = exchange.NewFetcher(sess.Config(l.awsConfig())) // setup may change the client
 			}
 			got, err := f.Fetch(context.Background(), tt.reqs(l))
 			text := errText(err)

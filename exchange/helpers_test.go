@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -67,6 +68,8 @@ type lease struct {
 
 	mu     sync.Mutex
 	tokens []string // every OIDC token given to OnToken
+
+	httpTimeout time.Duration // for the SDK clients; 0: none
 }
 
 func newLease(t *testing.T) *lease {
@@ -101,7 +104,7 @@ func (l *lease) awsConfig() aws.Config {
 		Region:       l.stack.Region,
 		Credentials:  aws.AnonymousCredentials{},
 		BaseEndpoint: aws.String(l.stack.AWSURL()),
-		HTTPClient:   awshttp.NewBuildableClient(),
+		HTTPClient:   awshttp.NewBuildableClient().WithTimeout(l.httpTimeout),
 	}
 }
 

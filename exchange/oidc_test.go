@@ -146,6 +146,14 @@ func TestOIDCFaults(t *testing.T) {
 		{name: "401 not retried", mutate: func(c *exchange.OIDCConfig) { c.RequestToken = secret.FromString("wrong-request-token-xyz") }, wantCode: "HTTP401", wantTokens: 1},
 		{name: "discovery 500 once", rules: []fault.Rule{{Op: oidcfake.OpDiscovery, Times: 1, Status: 500}}, wantTokens: 1, wantDisc: 2},
 		{name: "jwks 500 once", rules: []fault.Rule{{Op: oidcfake.OpJWKS, Times: 1, Status: 500}}, wantTokens: 1, wantDisc: 1},
+		{
+			name:  "timeout once",
+			rules: []fault.Rule{{Op: oidcfake.OpToken, Times: 1, Kind: fault.Latency, Delay: time.Second}},
+			mutate: func(c *exchange.OIDCConfig) {
+				c.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond}
+			},
+			wantTokens: 2, wantDisc: 1,
+		},
 		{name: "issuer mismatch", mutate: func(c *exchange.OIDCConfig) { c.Issuer = "https://token.actions.githubusercontent.com" }, wantCode: "IssuerMismatch", wantTokens: 1},
 	}
 	for _, tt := range tests {

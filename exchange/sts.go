@@ -148,8 +148,8 @@ func AssumeRole(ctx context.Context, awsCfg aws.Config, src TokenSource, roleARN
 		if err == nil {
 			return sessionFrom(out, roleARN, sessionName, id)
 		}
-		last = stsError(err, roleARN, id, tok)
-		if !last.Retryable || contextErr(err) != nil {
+		last = stsError(ctx, err, roleARN, id, tok)
+		if !last.Retryable || ctx.Err() != nil {
 			return nil, last
 		}
 	}
@@ -172,8 +172,8 @@ func sessionFrom(out *sts.AssumeRoleWithWebIdentityOutput, roleARN, name string,
 
 // stsError maps an STS failure to a message that shows the token's
 // non-secret claims, so the trust policy can be fixed.
-func stsError(err error, roleARN string, id *Identity, tok secret.Value) *Error {
-	e := awsError("sts:AssumeRoleWithWebIdentity", "", err, tok)
+func stsError(ctx context.Context, err error, roleARN string, id *Identity, tok secret.Value) *Error {
+	e := awsError(ctx, "sts:AssumeRoleWithWebIdentity", "", err, tok)
 	claims := ""
 	if id != nil {
 		claims = fmt.Sprintf(" (token sub=%q aud=%q iss=%q)", id.Subject, id.Audience, id.Issuer)

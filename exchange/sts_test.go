@@ -87,6 +87,14 @@ func TestAssumeRoleFaults(t *testing.T) {
 		{name: "IDP communication error once", setup: stsRule(fault.Rule{Times: 1, Status: 400, Code: "IDPCommunicationError"}), wantCalls: 2},
 		{name: "connection reset once", setup: stsRule(fault.Rule{Times: 1, Kind: fault.Reset}), wantCalls: 2},
 		{name: "latency", setup: stsRule(fault.Rule{Times: 1, Kind: fault.Latency, Delay: 20 * time.Millisecond}), wantCalls: 1},
+		{
+			name: "timeout once",
+			setup: func(l *lease) {
+				l.httpTimeout = 300 * time.Millisecond
+				stsRule(fault.Rule{Times: 1, Kind: fault.Latency, Delay: time.Second})(l)
+			},
+			wantCalls: 2,
+		},
 		{name: "throttled always", setup: stsRule(fault.Rule{Code: "Throttling", Status: 400}), wantCode: "Throttling", wantCalls: 5, wantText: []string{"after 5 attempts"}},
 		{
 			name:     "access denied by trust policy",
