@@ -43,7 +43,7 @@ func (t *tree) addPos(p pos, field, msg string) {
 
 // child registers the member key (or element index) of parent and returns its pointer.
 func (t *tree) child(parent, key string, isIndex bool, p pos) string {
-	ptr := parent + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+	ptr := ptrOf(parent, key)
 	t.at[ptr] = p
 	name := key
 	if _, valueLike := LooksLikeValue(key); valueLike {
@@ -68,10 +68,9 @@ var plainKey = regexp.MustCompile(`^[A-Za-z0-9_$-]+$`)
 // pointer joins schema instance locations the way child does.
 func pointer(loc []string) string {
 	var b strings.Builder
-	r := strings.NewReplacer("~", "~0", "/", "~1")
 	for _, s := range loc {
 		b.WriteByte('/')
-		b.WriteString(r.Replace(s))
+		b.WriteString(pointerEscaper.Replace(s))
 	}
 	return b.String()
 }
@@ -146,9 +145,12 @@ func (t *tree) scanValues(ptr string, v any) {
 	}
 }
 
+// ptrOf is the JSON pointer of member key (or element index) of parent.
 func ptrOf(parent, key string) string {
-	return parent + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+	return parent + "/" + pointerEscaper.Replace(key)
 }
+
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 // hitUnder reports whether ptr or anything below it has a problem.
 func (t *tree) hitUnder(ptr string) bool {
@@ -174,5 +176,6 @@ func (t *tree) suppressed(ptr string) bool {
 	}
 }
 
-// jsonNumber renders YAML/JSON numbers uniformly for the schema validator.
+// jsonNumber renders YAML numbers as encoding/json does with UseNumber, so
+// both files reach the schema validator in one shape.
 func jsonNumber(s string) json.Number { return json.Number(s) }
