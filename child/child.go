@@ -106,10 +106,11 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	// WaitDelay bounds how long Wait keeps copying after the child exited:
 	// the 2 s drain of the design.
 	cmd.WaitDelay = s.Drain
-	setGroup(cmd)
+	restoreTTY := setGroup(cmd, s.Stdin)
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
+		restoreTTY()
 		return Result{}, &StartError{Path: s.Path, Err: err}
 	}
 	g := newGroup(cmd.Process)
@@ -149,6 +150,7 @@ loop:
 		}
 	}
 	dur := time.Since(start)
+	restoreTTY()
 	// The lease ends with the child: no descendant keeps the value (and no
 	// orphan keeps a pipe open longer than it must).
 	g.kill()

@@ -1,6 +1,7 @@
 package child
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -85,6 +86,12 @@ func helper(mode string, args []string) int {
 	case "hold":
 		time.Sleep(time.Minute)
 		return 0
+	case "readline":
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		fmt.Printf("got %s", line)
+		return 0
+	case "tty-parent":
+		return ttyParent()
 	case "selfkill":
 		p, _ := os.FindProcess(os.Getpid())
 		_ = p.Signal(syscall.SIGKILL)

@@ -3,11 +3,12 @@
 package child
 
 import (
+	"io"
 	"os"
 	"os/exec"
 )
 
-func setGroup(*exec.Cmd) {}
+func setGroup(*exec.Cmd, io.Reader) (restore func()) { return func() {} }
 
 type group struct{ p *os.Process }
 

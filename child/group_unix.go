@@ -4,13 +4,41 @@ package child
 
 import (
 	"errors"
+	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
-func setGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+// setGroup puts the child in a process group of its own. When stdin is the
+// terminal and we are its foreground group (an interactive local run), the
+// child's group becomes the foreground instead: otherwise a child reading
+// the terminal would be stopped by SIGTTIN, and Ctrl-C would reach only us.
+// The returned func gives the terminal back once the child has ended.
+func setGroup(cmd *exec.Cmd, stdin io.Reader) (restore func()) {
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = attr
+	f, ok := stdin.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	fd := int(f.Fd())
+	own := syscall.Getpgrp()
+	if pg, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err != nil || pg != own {
+		return func() {} // not a terminal, or we run in the background
+	}
+	attr.Foreground = true
+	attr.Ctty = fd // Foreground takes the parent's descriptor
+	return func() {
+		// A background group setting the foreground gets SIGTTOU unless it
+		// ignores it for the call.
+		signal.Ignore(syscall.SIGTTOU)
+		defer signal.Reset(syscall.SIGTTOU)
+		_ = unix.IoctlSetPointerInt(fd, unix.TIOCSPGRP, own)
+	}
 }
 
 // group addresses the child's process group (pgid = child's pid).

@@ -3,6 +3,7 @@
 package child
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"syscall"
@@ -12,8 +13,9 @@ import (
 // CTRL_BREAK reaches it (and its console descendants) without reaching us.
 // Kill ends the child process itself; descendants that detached from its
 // console are out of reach without a job object (documented limitation).
-func setGroup(cmd *exec.Cmd) {
+func setGroup(cmd *exec.Cmd, _ io.Reader) (restore func()) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: syscall.CREATE_NEW_PROCESS_GROUP}
+	return func() {}
 }
 
 var procGenerateConsoleCtrlEvent = syscall.NewLazyDLL("kernel32.dll").NewProc("GenerateConsoleCtrlEvent")
