@@ -32,10 +32,11 @@ func setGroup(cmd *exec.Cmd, stdin io.Reader) (restore func()) {
 	}
 	attr.Foreground = true
 	attr.Ctty = fd // Foreground takes the parent's descriptor
+	// While the child holds the foreground we are a background group: our
+	// writes of its (redacted) output, and taking the terminal back, would
+	// stop us with SIGTTOU (under `stty tostop`) unless we ignore it.
+	signal.Ignore(syscall.SIGTTOU)
 	return func() {
-		// A background group setting the foreground gets SIGTTOU unless it
-		// ignores it for the call.
-		signal.Ignore(syscall.SIGTTOU)
 		defer signal.Reset(syscall.SIGTTOU)
 		_ = unix.IoctlSetPointerInt(fd, unix.TIOCSPGRP, own)
 	}
