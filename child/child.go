@@ -106,13 +106,14 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	// WaitDelay bounds how long Wait keeps copying after the child exited:
 	// the 2 s drain of the design.
 	cmd.WaitDelay = s.Drain
-	restoreTTY := setGroup(cmd, s.Stdin)
+	startedTTY, restoreTTY := setGroup(cmd, s.Stdin)
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		restoreTTY()
 		return Result{}, &StartError{Path: s.Path, Err: err}
 	}
+	startedTTY()
 	g := newGroup(cmd.Process)
 	if s.Started != nil {
 		s.Started(cmd.Process.Pid)

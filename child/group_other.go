@@ -8,7 +8,7 @@ import (
 	"os/exec"
 )
 
-func setGroup(*exec.Cmd, io.Reader) (restore func()) { return func() {} }
+func setGroup(*exec.Cmd, io.Reader) (started, restore func()) { return func() {}, func() {} }
 
 type group struct{ p *os.Process }
 

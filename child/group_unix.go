@@ -17,26 +17,27 @@ import (
 // terminal and we are its foreground group (an interactive local run), the
 // child's group becomes the foreground instead: otherwise a child reading
 // the terminal would be stopped by SIGTTIN, and Ctrl-C would reach only us.
-// The returned func gives the terminal back once the child has ended.
-func setGroup(cmd *exec.Cmd, stdin io.Reader) (restore func()) {
+// started is called once the child runs; restore gives the terminal back
+// once the child has ended.
+func setGroup(cmd *exec.Cmd, stdin io.Reader) (started, restore func()) {
 	attr := &syscall.SysProcAttr{Setpgid: true}
 	cmd.SysProcAttr = attr
 	f, ok := stdin.(*os.File)
 	if !ok {
-		return func() {}
+		return func() {}, func() {}
 	}
 	fd := int(f.Fd())
 	own := syscall.Getpgrp()
 	if pg, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err != nil || pg != own {
-		return func() {} // not a terminal, or we run in the background
+		return func() {}, func() {} // not a terminal, or we run in the background
 	}
 	attr.Foreground = true
 	attr.Ctty = fd // Foreground takes the parent's descriptor
 	// While the child holds the foreground we are a background group: our
 	// writes of its (redacted) output, and taking the terminal back, would
-	// stop us with SIGTTOU (under `stty tostop`) unless we ignore it.
-	signal.Ignore(syscall.SIGTTOU)
-	return func() {
+	// stop us with SIGTTOU (under `stty tostop`) unless we ignore it. Only
+	// after the start: the child must not inherit the ignored disposition.
+	return func() { signal.Ignore(syscall.SIGTTOU) }, func() {
 		defer signal.Reset(syscall.SIGTTOU)
 		_ = unix.IoctlSetPointerInt(fd, unix.TIOCSPGRP, own)
 	}

@@ -13,9 +13,9 @@ import (
 // CTRL_BREAK reaches it (and its console descendants) without reaching us.
 // Kill ends the child process itself; descendants that detached from its
 // console are out of reach without a job object (documented limitation).
-func setGroup(cmd *exec.Cmd, _ io.Reader) (restore func()) {
+func setGroup(cmd *exec.Cmd, _ io.Reader) (started, restore func()) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: syscall.CREATE_NEW_PROCESS_GROUP}
-	return func() {}
+	return func() {}, func() {}
 }
 
 var procGenerateConsoleCtrlEvent = syscall.NewLazyDLL("kernel32.dll").NewProc("GenerateConsoleCtrlEvent")
