@@ -43,13 +43,21 @@ type Scanner struct {
 	preDet  []int    // prefix id -> detector index
 	preLen  []int
 	anchors []anchor // how candidate prefix positions are found
-	fps     map[string]string
+	fps     map[[32]byte]string
 	overlap int
 }
 
 // NewScanner returns a Scanner for opts.
 func NewScanner(opts ScanOptions) *Scanner {
-	sc := &Scanner{set: opts.Set, fps: opts.Fingerprints, overlap: maxToken}
+	sc := &Scanner{set: opts.Set, overlap: maxToken}
+	if len(opts.Fingerprints) > 0 {
+		sc.fps = make(map[[32]byte]string, len(opts.Fingerprints))
+		for h, ref := range opts.Fingerprints {
+			if sum, ok := parseFingerprint(h); ok {
+				sc.fps[sum] = ref
+			}
+		}
+	}
 	if opts.Detectors || len(opts.Prefixes) > 0 {
 		sc.dets = Detectors(opts.Prefixes)
 	}
@@ -151,6 +159,24 @@ func (sc *Scanner) prefixStarts(b []byte, starts []int) []int {
 	return slices.Compact(starts)
 }
 
+// ValidFingerprint reports whether h is a hex sha256 (64 hex digits, either
+// case). NewScanner ignores entries that are not: check a list with it first.
+func ValidFingerprint(h string) bool {
+	_, ok := parseFingerprint(h)
+	return ok
+}
+
+func parseFingerprint(h string) ([32]byte, bool) {
+	var sum [32]byte
+	if len(h) != 64 {
+		return sum, false
+	}
+	if _, err := hex.Decode(sum[:], []byte(h)); err != nil {
+		return sum, false
+	}
+	return sum, true
+}
+
 // tokenChars are the bytes of a fingerprint candidate token.
 // '=' ends a token (key=value) but trailing padding is tried as well.
 var tokenChars = charset("A-Za-z0-9_+/.~-")
@@ -232,7 +258,7 @@ func (sc *Scanner) fingerprint(tok []byte) (string, bool) {
 		return "", false
 	}
 	sum := sha256.Sum256(tok)
-	ref, ok := sc.fps[hex.EncodeToString(sum[:])]
+	ref, ok := sc.fps[sum]
 	return ref, ok
 }
 

@@ -65,9 +65,13 @@ func TestScanFingerprints(t *testing.T) {
 	openai := "sk-proj-" + fakeKey(31, 120, keyAlpha) + "T3BlbkFJ"
 	fp := func(v string) string { sum := sha256.Sum256([]byte(v)); return hex.EncodeToString(sum[:]) }
 	sc := NewScanner(ScanOptions{Detectors: true, Fingerprints: map[string]string{
-		fp(leaked): "kv://custom/ci/token",
-		fp(openai): "kv://openai/ci/api_key",
+		fp(leaked):                  "kv://custom/ci/token",
+		strings.ToUpper(fp(openai)): "kv://openai/ci/api_key",
+		"not-a-fingerprint":         "kv://ignored",
 	}})
+	if ValidFingerprint("not-a-fingerprint") || !ValidFingerprint(fp(leaked)) {
+		t.Errorf("ValidFingerprint")
+	}
 	text := "log: token=" + leaked + "== trailing\nexport OPENAI_API_KEY=" + openai + "\n"
 	got := sc.Scan([]byte(text))
 	refs := map[string]bool{}
