@@ -209,6 +209,13 @@ func TestFetch(t *testing.T) {
 			wantCalls: map[string]int{smfake.OpBatchGetSecretValue: 2},
 		},
 		{
+			name:      "throttle fault twice",
+			setup:     smRule(fault.Rule{Op: smfake.OpGetSecretValue, Times: 2, Kind: fault.Throttle}),
+			reqs:      refs("kv/openai/ci"),
+			want:      [][]byte{[]byte(openaiKey)},
+			wantCalls: map[string]int{smfake.OpGetSecretValue: 3},
+		},
+		{
 			name:      "connection reset once",
 			setup:     smRule(fault.Rule{Op: smfake.OpGetSecretValue, Times: 1, Kind: fault.Reset}),
 			reqs:      refs("kv/openai/ci"),

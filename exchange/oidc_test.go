@@ -140,6 +140,7 @@ func TestOIDCFaults(t *testing.T) {
 		{name: "503 twice then ok", rules: []fault.Rule{{Op: oidcfake.OpToken, Times: 2, Status: 503}}, wantTokens: 3, wantDisc: 1},
 		{name: "502 always", rules: []fault.Rule{{Op: oidcfake.OpToken, Status: 502}}, wantCode: "HTTP502", wantTokens: 5, wantDisc: 0},
 		{name: "429 once", rules: []fault.Rule{{Op: oidcfake.OpToken, Times: 1, Status: 429}}, wantTokens: 2, wantDisc: 1},
+		{name: "throttled twice", rules: []fault.Rule{{Op: oidcfake.OpToken, Times: 2, Kind: fault.Throttle}}, wantTokens: 3, wantDisc: 1},
 		{name: "reset once", rules: []fault.Rule{{Op: oidcfake.OpToken, Times: 1, Kind: fault.Reset}}, wantTokens: 2, wantDisc: 1},
 		{name: "latency", rules: []fault.Rule{{Op: oidcfake.OpToken, Times: 1, Kind: fault.Latency, Delay: 20 * time.Millisecond}}, wantTokens: 1, wantDisc: 1},
 		{name: "expired token not retried", rules: []fault.Rule{{Op: oidcfake.OpToken, Times: 1, Kind: fault.Expired}}, wantCode: "ExpiredToken", wantTokens: 1, wantDisc: 1},

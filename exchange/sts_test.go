@@ -82,6 +82,7 @@ func TestAssumeRoleFaults(t *testing.T) {
 		wantText  []string
 	}{
 		{name: "throttled twice", setup: stsRule(fault.Rule{Times: 2, Code: "Throttling", Status: 400, Message: "Rate exceeded"}), wantCalls: 3},
+		{name: "throttle fault three times", setup: stsRule(fault.Rule{Times: 3, Kind: fault.Throttle}), wantCalls: 4},
 		{name: "500 once", setup: stsRule(fault.Rule{Times: 1, Status: 500}), wantCalls: 2},
 		{name: "503 once", setup: stsRule(fault.Rule{Times: 1, Status: 503, Code: "ServiceUnavailable"}), wantCalls: 2},
 		{name: "IDP communication error once", setup: stsRule(fault.Rule{Times: 1, Status: 400, Code: "IDPCommunicationError"}), wantCalls: 2},

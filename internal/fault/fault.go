@@ -23,6 +23,9 @@ const (
 	// Expired serves the call but with an already expired token (OIDC) or
 	// answers with the protocol's expired-token error (STS, Secrets Manager).
 	Expired
+	// Throttle answers with the protocol's throttling error (OIDC: 429; STS:
+	// 400 Throttling; Secrets Manager: 400 ThrottlingException).
+	Throttle
 )
 
 // Rule injects one fault into the calls of one operation.

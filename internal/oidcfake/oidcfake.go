@@ -231,6 +231,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if fault.Apply(w, r, f) {
 			return
 		}
+		if f.Kind == fault.Throttle {
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"message": "rate limited"})
+			return
+		}
 		if f.Kind == fault.Error {
 			status := f.Status
 			if status == 0 {

@@ -316,6 +316,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			writeError(w, &apiError{status, code, f.Message})
 			return
+		case fault.Throttle:
+			writeError(w, &apiError{http.StatusBadRequest, "ThrottlingException", "Rate exceeded"})
+			return
 		case fault.Expired:
 			writeError(w, &apiError{http.StatusBadRequest, "ExpiredTokenException", "The security token included in the request is expired"})
 			return

@@ -196,6 +196,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			writeError(w, &apiError{status, code, f.Message})
 			return
+		case fault.Throttle:
+			writeError(w, &apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"})
+			return
 		case fault.Expired:
 			writeError(w, &apiError{http.StatusBadRequest, "ExpiredTokenException", "Token expired: current date/time must be before the expiration date/time"})
 			return
