@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/secret"
@@ -101,4 +103,70 @@ func TestDemo(t *testing.T) {
 	if f := masking.NewScanner(masking.ScanOptions{Detectors: true}).Scan(out); len(f) > 0 {
 		t.Errorf("demo output holds %d vendor-shaped secret(s): %+v", len(f), f)
 	}
+}
+
+// TestDemoServeForSelfTest does what .github/workflows/self-test.yml does:
+// `keylease demo --serve` in the background, its variables appended to the
+// job's environment, then keylease exec with the action's KEYLEASE_* inputs.
+func TestDemoServeForSelfTest(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "emu.env")
+	srv := exec.Command(keyleaseBin, "demo", "--serve", "--env-file", envFile)
+	srv.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + dir}
+	var srvOut bytes.Buffer
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	must(t, srv.Start())
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	var vars []byte
+	for i := 0; len(vars) == 0; i++ {
+		if i > 500 {
+			t.Fatalf("no env file; server said %q", srvOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+		vars, _ = os.ReadFile(envFile)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(vars)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = v
+	}
+	out := filepath.Join(dir, "out")
+	must(t, os.MkdirAll(out, 0o700))
+	ghOut := filepath.Join(dir, "github_output")
+	must(t, os.WriteFile(ghOut, nil, 0o600))
+	env["GITHUB_ACTIONS"], env["GITHUB_OUTPUT"], env["RUNNER_TEMP"] = "true", ghOut, dir
+	env["KEYLEASE_VENDOR"], env["KEYLEASE_ENV"] = "openai", "ci"
+	env["KEYLEASE_REGISTRY"], env["KEYLEASE_POLICY"], env["KEYLEASE_ROLE_ARN"] = env["SELFTEST_REGISTRY"], env["SELFTEST_POLICY"], env["SELFTEST_ROLE_ARN"]
+	env["AWS_CONFIG_FILE"], env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(dir, "none"), filepath.Join(dir, "none")
+	env["PATH"], env["E2E_CHILD"], env["E2E_OUT"], env["E2E_VARS"] = os.Getenv("PATH"), "sha", out, "OPENAI_API_KEY"
+	self, err := os.Executable()
+	must(t, err)
+	cmd := exec.Command(keyleaseBin, "exec", "--", self, "-test.run=^$")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("exec against the served emulators: %v\n%s", err, b)
+	}
+	got, err := os.ReadFile(filepath.Join(out, "OPENAI_API_KEY.sha256"))
+	must(t, err)
+	if string(got) != env["SELFTEST_KEY_SHA256"] {
+		t.Errorf("child got another key than the one served")
+	}
+	if !bytes.Contains(b, []byte("OPENAI_API_KEY=***")) {
+		t.Errorf("output %q lacks the redacted key", b)
+	}
+	// Canary: apart from the runner's ::add-mask:: channel, no key shape.
+	var visible bytes.Buffer
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if !bytes.HasPrefix(line, []byte("::add-mask::")) {
+			visible.Write(line)
+		}
+	}
+	if f := masking.NewScanner(masking.ScanOptions{Detectors: true}).Scan(visible.Bytes()); len(f) > 0 {
+		t.Errorf("exec output holds %d vendor-shaped secret(s): %+v", len(f), f)
+	}
+	must(t, srv.Process.Signal(os.Interrupt))
 }
