@@ -35,6 +35,12 @@ type matcher struct {
 	// skip scan
 	window int // W: length of the scanned window, <= minLen
 	shift  []uint8
+
+	// Dense automaton rows for the shallow states (where ordinary output
+	// keeps the automaton): row[s] >= 0 indexes dense, whose entries are the
+	// complete transitions, failure links resolved.
+	row   []int32
+	dense [][256]int32
 }
 
 // newMatcher builds a matcher for pats (empty strings are ignored). The
@@ -158,6 +164,8 @@ func newMatcher(pats [][]byte) *matcher {
 		}
 	}
 
+	m.buildDense(n)
+
 	// Skip table over two-byte blocks at the end of a window of W bytes.
 	m.window = min(m.minLen, 12)
 	if m.window >= 3 {
@@ -204,13 +212,49 @@ func (m *matcher) child(s int32, c byte) int32 {
 // step is the automaton transition.
 func (m *matcher) step(s int32, c byte) int32 {
 	for {
+		if r := m.row[s]; r >= 0 {
+			return m.dense[r][c]
+		}
 		if t := m.child(s, c); t >= 0 {
 			return t
 		}
-		if s == 0 {
-			return 0
-		}
 		s = m.fail[s]
+	}
+}
+
+// Bounds of the dense rows: 1024 rows of 1 KiB at most.
+const (
+	denseDepth = 4
+	denseRows  = 1024
+)
+
+// buildDense fills complete transition rows for the states of depth up to
+// denseDepth, in breadth-first order so that a state's failure target (which
+// is shallower) already has its row.
+func (m *matcher) buildDense(n int) {
+	m.row = make([]int32, n)
+	for i := range m.row {
+		m.row[i] = -1
+	}
+	queue := []int32{0}
+	for len(queue) > 0 && len(m.dense) < denseRows {
+		s := queue[0]
+		queue = queue[1:]
+		var r [256]int32
+		for c := range 256 {
+			if t := m.child(s, byte(c)); t >= 0 {
+				r[c] = t
+			} else if s != 0 {
+				r[c] = m.dense[m.row[m.fail[s]]][c]
+			}
+		}
+		m.row[s] = int32(len(m.dense)) // #nosec G115 -- at most denseRows
+		m.dense = append(m.dense, r)
+		if m.depth[s] < denseDepth {
+			for e := m.edgeOff[s]; e < m.edgeOff[s+1]; e++ {
+				queue = append(queue, m.edgeTo[e])
+			}
+		}
 	}
 }
 
