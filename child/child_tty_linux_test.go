@@ -41,7 +41,7 @@ func TestTerminalForeground(t *testing.T) {
 	if err != nil {
 		t.Skipf("no pty: %v", err)
 	}
-	defer master.Close()
+	defer func() { _ = master.Close() }()
 	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		t.Skipf("unlockpt: %v", err)
 	}
@@ -53,7 +53,7 @@ func TestTerminalForeground(t *testing.T) {
 	if err != nil {
 		t.Skipf("open pts: %v", err)
 	}
-	defer slave.Close()
+	defer func() { _ = slave.Close() }()
 
 	var out bytes.Buffer
 	cmd := exec.Command(os.Args[0], "-test.run=^$")

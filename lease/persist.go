@@ -70,7 +70,7 @@ func readFrom(path string, off int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return nil, err
 	}

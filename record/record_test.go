@@ -202,7 +202,7 @@ func TestWrite(t *testing.T) {
 				if err != nil || d.IsDir() {
 					return err
 				}
-				b, rerr := os.ReadFile(p)
+				b, rerr := os.ReadFile(p) //nolint:gosec // the test's own temp dir
 				if rerr != nil {
 					t.Fatal(rerr)
 				}

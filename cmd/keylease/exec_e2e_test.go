@@ -448,9 +448,9 @@ func TestExecLeaseFailures(t *testing.T) {
 		{"sts access denied", func(r *e2e) {
 			r.stack.STS.Faults.Add(fault.Rule{Op: stsfake.OpAssumeRoleWithWebIdentity, Kind: fault.Error, Status: 403, Code: "AccessDenied", Message: "Not authorized to perform sts:AssumeRoleWithWebIdentity"})
 		}, nil, "AccessDenied", ""},
-		{"secret not found", func(r *e2e) {}, []string{"--vendor", "anthropic"}, "ResourceNotFoundException", ""},
+		{"secret not found", func(*e2e) {}, []string{"--vendor", "anthropic"}, "ResourceNotFoundException", ""},
 		{"prefix mismatch", func(r *e2e) { r.seed("xai", "not-an-xai-key-0123456789abcdefghijklmnopqrstuvwxyzABCD") }, []string{"--vendor", "xai"}, "prefix", ""},
-		{"policy refusal", func(r *e2e) {}, []string{"--vendor", "openai", "--env", "prod"}, "refused", ""},
+		{"policy refusal", func(*e2e) {}, []string{"--vendor", "openai", "--env", "prod"}, "refused", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
