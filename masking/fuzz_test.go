@@ -210,3 +210,58 @@ func FuzzAddMaskRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// naiveSpans is every occurrence of every pattern, found one bytes.Index at
+// a time, merged.
+func naiveSpans(pats [][]byte, text []byte) []span {
+	var sp []span
+	for _, p := range pats {
+		if len(p) == 0 {
+			continue
+		}
+		for i := 0; ; {
+			j := bytes.Index(text[i:], p)
+			if j < 0 {
+				break
+			}
+			sp = append(sp, span{int64(i + j), int64(i + j + len(p))})
+			i += j + 1
+		}
+	}
+	return merge(sp)
+}
+
+// FuzzMatcher: the skip scan and the automaton find exactly what a naive
+// search finds, for patterns of any length (short ones included).
+func FuzzMatcher(f *testing.F) {
+	f.Add([]byte("abc|abcdefgh|bcd|zzzzzzzzzzzz"), []byte("xxabcdefghzzzzzzzzzzzzzzbcd"))
+	f.Add([]byte("aaaaaaaa|aaaaaaab"), bytes.Repeat([]byte("a"), 40))
+	f.Add([]byte("x"), []byte("xyzx"))
+	f.Fuzz(func(t *testing.T, patSpec, text []byte) {
+		pats := bytes.Split(patSpec, []byte("|"))
+		if len(pats) > 64 {
+			pats = pats[:64]
+		}
+		m := newMatcher(pats)
+		want := naiveSpans(pats, text)
+		got := merge(m.scan(text, 0, nil))
+		if len(got) != len(want) {
+			t.Fatalf("scan: %v, want %v", got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("scan: %v, want %v", got, want)
+			}
+		}
+		_, fed := m.feed(0, text, 0, nil)
+		fed = merge(fed)
+		if len(fed) != len(want) {
+			t.Fatalf("feed: %v, want %v", fed, want)
+		}
+		for i := range fed {
+			if fed[i] != want[i] {
+				t.Fatalf("feed: %v, want %v", fed, want)
+			}
+		}
+	})
+}
