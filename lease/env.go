@@ -44,6 +44,21 @@ var minting = map[string]bool{
 // values reach later steps; the child does not get them under no_persistence.
 var persistence = []string{"GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STATE"}
 
+// reserved reports whether a lease may not go into the variable: the
+// deadline, what could mint credentials, and the runner's file commands.
+func reserved(name string) bool {
+	k := envKey(name)
+	if k == EnvExpiresAt || minting[k] {
+		return true
+	}
+	for _, p := range persistence {
+		if k == p {
+			return true
+		}
+	}
+	return false
+}
+
 // envKey normalizes a variable name for comparison: Windows names are
 // case-insensitive, and dropping "aws_session_token" too costs nothing on unix.
 func envKey(k string) string { return strings.ToUpper(k) }

@@ -395,6 +395,9 @@ func resolve(cfg *registry.Config, o Options) ([]registry.LeaseSpec, error) {
 	seen := map[string]bool{}
 	for _, s := range specs {
 		k := envKey(s.EnvVar)
+		if reserved(s.EnvVar) {
+			return nil, fail(ExitConfig, fmt.Errorf("%s is reserved (keylease's deadline, a credential the child must not get, or a runner file command); lease into another variable with --ref NAME=REF", s.EnvVar))
+		}
 		if seen[k] {
 			return nil, fail(ExitConfig, fmt.Errorf("two leases into %s; give each --vendor/--ref its own variable (--ref NAME=REF)", s.EnvVar))
 		}

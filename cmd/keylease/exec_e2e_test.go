@@ -493,6 +493,8 @@ func TestExecUsageErrors(t *testing.T) {
 		{"grace too long", []string{"--vendor", "openai", "--grace", "11"}, "--grace"},
 		{"bad identity", []string{"--vendor", "openai", "--identity", "magic"}, "--identity"},
 		{"bad ttl", []string{"--vendor", "openai", "--ttl", "soon"}, "--ttl"},
+		{"reserved variable", []string{"--ref", "AWS_SECRET_ACCESS_KEY=kv://openai/ci/api_key"}, "AWS_SECRET_ACCESS_KEY is reserved"},
+		{"forged deadline variable", []string{"--ref", "KEYLEASE_EXPIRES_AT=kv://openai/ci/api_key"}, "reserved"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
