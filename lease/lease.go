@@ -176,13 +176,24 @@ func run(ctx context.Context, o Options, pio IO) (*Result, error) {
 	}
 	set.SetOptions(masking.Options{AllowShort: cfg.Policy.AllowShortValues()})
 
-	specs, err := resolve(cfg, o)
+	specs, refused, err := resolve(cfg, o)
 	if err != nil {
 		return nil, err
 	}
 	rec := newRecord(o, getenv, specs)
 	sc := newScanner(set, cfg.Policy.RequiredPrefix)
 	res := &Result{Record: rec}
+	if len(refused) > 0 {
+		// Nothing is fetched when any lease is refused; the record says
+		// which were refused and why (the audit trail of SL8).
+		errs := make([]error, 0, len(refused))
+		for _, re := range refused {
+			rec.Leases = append(rec.Leases, refusedLease(re))
+			errs = append(errs, re)
+		}
+		markAll(rec, record.OutcomeRefused, "not fetched: another lease of this run was refused")
+		return finish(res, o, pio, set, sc, rn, fail(ExitLease, errors.Join(errs...)))
+	}
 
 	// Register a value with both maskers before anything else may print it:
 	// the runner's (::add-mask:: on the raw stdout) and ours (redactor,
@@ -361,17 +372,30 @@ func finish(res *Result, o Options, pio IO, set *masking.Set, sc scanner, rn *ru
 
 // resolve turns --vendor and --ref into lease specs, checks variable names
 // are unique and --ttl fits every lease.
-func resolve(cfg *registry.Config, o Options) ([]registry.LeaseSpec, error) {
+// A policy or registry refusal does not stop resolution: every refusal is
+// returned so the record can list them; any other problem is a config error.
+func resolve(cfg *registry.Config, o Options) ([]registry.LeaseSpec, []*registry.RefusedError, error) {
 	if len(o.Vendors) == 0 && len(o.Refs) == 0 {
-		return nil, fail(ExitConfig, errors.New("nothing to lease: give --vendor NAME or --ref [ENVVAR=]REF (KEYLEASE_VENDOR / action input vendors)"))
+		return nil, nil, fail(ExitConfig, errors.New("nothing to lease: give --vendor NAME or --ref [ENVVAR=]REF (KEYLEASE_VENDOR / action input vendors)"))
 	}
 	var specs []registry.LeaseSpec
-	for _, v := range o.Vendors {
-		s, err := cfg.Resolve(v, o.Env)
-		if err != nil {
-			return nil, classify(err)
+	var refused []*registry.RefusedError
+	add := func(s registry.LeaseSpec, err error) error {
+		var re *registry.RefusedError
+		switch {
+		case errors.As(err, &re):
+			refused = append(refused, re)
+		case err != nil:
+			return fail(ExitConfig, err)
+		default:
+			specs = append(specs, s)
 		}
-		specs = append(specs, s)
+		return nil
+	}
+	for _, v := range o.Vendors {
+		if err := add(cfg.Resolve(v, o.Env)); err != nil {
+			return nil, nil, err
+		}
 	}
 	for _, r := range o.Refs {
 		name, ref, ok := strings.Cut(r, "=")
@@ -382,32 +406,38 @@ func resolve(cfg *registry.Config, o Options) ([]registry.LeaseSpec, error) {
 		if name == "" {
 			s, err := refVendorVar(cfg, ref, o.Env)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			name = s
 		}
-		s, err := cfg.ResolveRef(name, ref, o.Env)
-		if err != nil {
-			return nil, classify(err)
+		if err := add(cfg.ResolveRef(name, ref, o.Env)); err != nil {
+			return nil, nil, err
 		}
-		specs = append(specs, s)
 	}
 	seen := map[string]bool{}
 	for _, s := range specs {
 		k := envKey(s.EnvVar)
 		if reserved(s.EnvVar) {
-			return nil, fail(ExitConfig, fmt.Errorf("%s is reserved (keylease's deadline, a credential the child must not get, or a runner file command); lease into another variable with --ref NAME=REF", s.EnvVar))
+			return nil, nil, fail(ExitConfig, fmt.Errorf("%s is reserved (keylease's deadline, a credential the child must not get, or a runner file command); lease into another variable with --ref NAME=REF", s.EnvVar))
 		}
 		if seen[k] {
-			return nil, fail(ExitConfig, fmt.Errorf("two leases into %s; give each --vendor/--ref its own variable (--ref NAME=REF)", s.EnvVar))
+			return nil, nil, fail(ExitConfig, fmt.Errorf("two leases into %s; give each --vendor/--ref its own variable (--ref NAME=REF)", s.EnvVar))
 		}
 		seen[k] = true
 		if o.TTL > s.TTL {
-			return nil, fail(ExitConfig, fmt.Errorf("--ttl %ds exceeds the %ds allowed for %s in %s (registry max_ttl_seconds / policy ttl_caps_seconds); shorten --ttl",
+			return nil, nil, fail(ExitConfig, fmt.Errorf("--ttl %ds exceeds the %ds allowed for %s in %s (registry max_ttl_seconds / policy ttl_caps_seconds); shorten --ttl",
 				int64(o.TTL/time.Second), int64(s.TTL/time.Second), s.Ref.Raw, s.Env))
 		}
 	}
-	return specs, nil
+	return specs, refused, nil
+}
+
+func refusedLease(re *registry.RefusedError) record.Lease {
+	l := record.Lease{Ref: re.Ref, Vendor: re.Vendor, Environment: re.Env, Outcome: record.OutcomeRefused, Error: re.Reason}
+	if re.Vendor != "" {
+		l.EnvVar = registry.EnvVarFor(re.Vendor)
+	}
+	return l
 }
 
 // refVendorVar finds the variable of a bare --ref: the vendor convention of
@@ -423,14 +453,6 @@ func refVendorVar(cfg *registry.Config, raw, env string) (string, error) {
 		}
 	}
 	return "", fail(ExitConfig, fmt.Errorf("--ref %s has no ENVVAR= and no registry entry in %s names its variable; write --ref NAME=%s", ref.Raw, env, ref.Raw))
-}
-
-func classify(err error) error {
-	var re *registry.RefusedError
-	if errors.As(err, &re) {
-		return fail(ExitLease, err)
-	}
-	return fail(ExitConfig, err)
 }
 
 func minTTL(specs []registry.LeaseSpec, ttl time.Duration) time.Duration {
@@ -529,10 +551,13 @@ func wipe(ls []leased) {
 	}
 }
 
+// markAll sets the outcome of every lease; msg replaces an empty reason.
 func markAll(rec *record.Record, outcome, msg string) {
 	for i := range rec.Leases {
 		rec.Leases[i].Outcome = outcome
-		rec.Leases[i].Error = msg
+		if rec.Leases[i].Error == "" {
+			rec.Leases[i].Error = msg
+		}
 	}
 }
 

@@ -477,6 +477,19 @@ func TestExecLeaseFailures(t *testing.T) {
 			if res.outputs["exit-code"] != "3" {
 				t.Errorf("exit-code output %q", res.outputs["exit-code"])
 			}
+			// The failed lease is on record (value-free, verified).
+			b, err := os.ReadFile(res.outputs["record-path"])
+			must(t, err)
+			rec, err := record.Decode(b)
+			must(t, err)
+			if len(rec.Leases) == 0 || rec.Command != nil {
+				t.Fatalf("record leases %+v command %+v", rec.Leases, rec.Command)
+			}
+			for _, l := range rec.Leases {
+				if l.Outcome == record.OutcomeLeased || l.Error == "" {
+					t.Errorf("lease %+v recorded as leased or without a reason", l)
+				}
+			}
 		})
 	}
 }
