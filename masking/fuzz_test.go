@@ -253,8 +253,15 @@ func FuzzMatcher(f *testing.F) {
 				t.Fatalf("scan: %v, want %v", got, want)
 			}
 		}
-		_, fed := m.feed(0, text, 0, nil)
+		st, fed := m.feed(0, text, 0, nil)
 		fed = merge(fed)
+		ss, st2 := m.scanState(text, 0, nil)
+		if st2 != st {
+			t.Fatalf("scanState ends in state %d, the automaton in %d", st2, st)
+		}
+		if ss = merge(ss); len(ss) != len(want) {
+			t.Fatalf("scanState: %v, want %v", ss, want)
+		}
 		if len(fed) != len(want) {
 			t.Fatalf("feed: %v, want %v", fed, want)
 		}

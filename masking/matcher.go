@@ -347,6 +347,66 @@ func (m *matcher) scan(b []byte, base int64, out []span) []span {
 	return out
 }
 
+// scanState is scan for a buffer that begins with the automaton at its root:
+// besides the matches it returns the automaton state after b, which is the
+// trie node of the earliest start whose walk is still alive at the end of b
+// (the longest suffix of b that begins a pattern).
+func (m *matcher) scanState(b []byte, base int64, out []span) ([]span, int32) {
+	n := len(b)
+	if m.npat == 0 || n == 0 {
+		return out, 0
+	}
+	if m.shift == nil {
+		s, out2 := m.feed(0, b, base, out)
+		return out2, s
+	}
+	state := int32(-1)
+	walk := func(i int) {
+		s := m.root[b[i]]
+		if s < 0 {
+			return
+		}
+		best := 0
+		for j := i + 1; ; j++ {
+			if m.term[s] != 0 {
+				best = j - i
+			}
+			if j == n {
+				if state < 0 {
+					state = s // the earliest start alive at the end
+				}
+				break
+			}
+			if s = m.child(s, b[j]); s < 0 {
+				break
+			}
+		}
+		if best > 0 {
+			out = append(out, span{base + int64(i), base + int64(i+best)})
+		}
+	}
+	w := m.window
+	shift := m.shift
+	i := 0
+	for i+w <= n {
+		k := uint16(b[i+w-2]) | uint16(b[i+w-1])<<8
+		if sh := int(shift[k]); sh != 0 {
+			i += sh
+			continue
+		}
+		walk(i)
+		i++
+	}
+	// Starts too close to the end for a full window: walk each.
+	for i = max(n-w+1, 0); i < n; i++ {
+		walk(i)
+	}
+	if state < 0 {
+		state = 0
+	}
+	return out, state
+}
+
 // merge sorts spans by start and joins overlapping and adjacent ones, as the
 // runner does before it writes ***.
 func merge(sp []span) []span {

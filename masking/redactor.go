@@ -118,17 +118,20 @@ func (r *Redactor) Write(p []byte) (int, error) {
 
 	base := r.pos
 	found := r.found[:0]
-	if l := m.maxLen; n <= 2*l+64 {
-		r.state, found = m.feed(r.state, p, base, found)
-	} else {
-		if r.state != 0 {
-			// Forms that began before p end within its first maxLen bytes.
-			_, found = m.feed(r.state, p[:l], base, found)
+	// Run the automaton while a form may be pending from earlier input; once
+	// it is back at its root, the skip scan takes over for the rest.
+	st, i := r.state, 0
+	for ; i < n && st != 0; i++ {
+		st = m.step(st, p[i])
+		if l := m.maxOut[st]; l > 0 {
+			end := base + int64(i) + 1
+			found = append(found, span{end - int64(l), end})
 		}
-		found = m.scan(p, base, found)
-		// The state after p depends only on its last maxLen bytes.
-		r.state = m.stateAfter(p[n-l:])
 	}
+	if i < n {
+		found, st = m.scanState(p[i:], base+int64(i), found)
+	}
+	r.state = st
 	r.found = found
 	r.pos += int64(n)
 
@@ -153,15 +156,6 @@ func (r *Redactor) Write(p []byte) (int, error) {
 	}
 	r.maybeArm()
 	return n, nil
-}
-
-// stateAfter is the automaton state after b, started from the root.
-func (m *matcher) stateAfter(b []byte) int32 {
-	s := int32(0)
-	for _, c := range b {
-		s = m.step(s, c)
-	}
-	return s
 }
 
 // emit writes input [r.emitted, to) with the masked spans replaced by ***.
