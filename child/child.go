@@ -115,6 +115,7 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	}
 	startedTTY()
 	g := newGroup(cmd.Process)
+	defer g.release()
 	if s.Started != nil {
 		s.Started(cmd.Process.Pid)
 	}

@@ -17,6 +17,7 @@ func newGroup(p *os.Process) *group { return &group{p: p} }
 func (g *group) forward(s os.Signal) { _ = g.p.Signal(s) }
 func (g *group) terminate()          { _ = g.p.Kill() }
 func (g *group) kill()               { _ = g.p.Kill() }
+func (g *group) release()            {}
 
 func exitStatus(ps *os.ProcessState) (code, sig int) {
 	if ps == nil {

@@ -62,6 +62,7 @@ func (g *group) forward(sig os.Signal) {
 }
 
 func (g *group) terminate() { g.signal(syscall.SIGTERM) }
+func (g *group) release()   {}
 func (g *group) kill()      { g.signal(syscall.SIGKILL) }
 
 func exitStatus(ps *os.ProcessState) (code, sig int) {
