@@ -6,15 +6,18 @@ import (
 
 // matcher finds every occurrence of a fixed set of byte strings.
 //
-// It combines an Aho-Corasick automaton, whose state carries a partial match
-// across writes (the redactor needs to know, after every write, how many
-// trailing bytes could still begin a form), with a Wu-Manber style skip scan
-// for long writes: a table indexed by a two-byte block tells how far the
-// window can move without passing a position where a form may start, so
-// ordinary output is mostly skipped several bytes at a time and the trie is
-// walked only at rare candidates. github.com/coregx/ahocorasick is fast on
-// whole buffers but exposes no resumable state, so it cannot carry a match
-// across writes; see BenchmarkMatcher* for the comparison.
+// Two engines share one trie. A Wu-Manber style skip scan does the bulk of
+// the work: a table indexed by the two-byte block at the end of a window of
+// W bytes (W = shortest form, at most 12) tells how far the window can move
+// without passing a position where a form may start, so ordinary output is
+// skipped several bytes per step and the trie is walked only at rare
+// candidates; the same walks tell which trailing bytes could still begin a
+// form (the state a stream carries into its next write). An Aho-Corasick
+// automaton (failure links, dense rows for shallow states) takes over only
+// while a form begun in earlier input may still be completing, until it
+// falls back to its root. github.com/coregx/ahocorasick is a good whole-buffer
+// matcher but exposes no resumable state, so it cannot carry a partial form
+// across writes, and it is slower here; BenchmarkMatcher measures both.
 //
 // A matcher is immutable once built and safe for concurrent use.
 type matcher struct {

@@ -95,9 +95,9 @@ func byteCommonness(c byte) float64 {
 		6.7, 7.5, 1.9, 0.1, 6.0, 6.3, 9.1, 2.8, 1.0, 2.4, 0.15, 2.0, 0.07}
 	switch {
 	case 'a' <= c && c <= 'z':
-		return f[c-'a']
+		return f[c-'a'] // #nosec G602 -- c is in a..z
 	case 'A' <= c && c <= 'Z':
-		return f[c-'A'] / 8
+		return f[c-'A'] / 8 // #nosec G602 -- c is in A..Z
 	case '0' <= c && c <= '9', c == ' ', c == '"', c == '.', c == '/', c == '=', c == ':', c == ',', c == '-':
 		return 3
 	case c == '_':
