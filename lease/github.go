@@ -116,6 +116,16 @@ func Summary(rec *record.Record, recordPath string, leakErr error) string {
 			cell(l.EnvVar), cell(l.Vendor), cell(l.Ref), cell(l.Environment), l.TTLSeconds, exp, cell(l.VersionID), cell(l.Outcome))
 	}
 	b.WriteString("\n")
+	if sess := rec.Session; sess != nil {
+		switch {
+		case sess.Source == "oidc" && rec.Identity != nil:
+			fmt.Fprintf(&b, "Identity `%s` (issuer %s, audience `%s`) assumed `%s` as `%s` until %s.\n\n",
+				cell(rec.Identity.Subject), cell(rec.Identity.Issuer), cell(rec.Identity.Audience),
+				cell(sess.RoleARN), cell(sess.SessionName), sess.ExpiresAt.UTC().Format(time.RFC3339))
+		case sess.Source == "aws-default":
+			b.WriteString("Identity: the AWS default credential chain (`--identity aws-default`).\n\n")
+		}
+	}
 	if c := rec.Command; c != nil {
 		fmt.Fprintf(&b, "Command exit code **%d**", c.ExitCode)
 		if c.LeaseExpired {

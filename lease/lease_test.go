@@ -108,11 +108,15 @@ func TestSummaryIsValueFreeAndEscaped(t *testing.T) {
 	rec := &record.Record{
 		Leases: []record.Lease{{Ref: "kv://a|b`c", Vendor: "openai", Environment: "ci", EnvVar: "OPENAI_API_KEY", TTLSeconds: 900,
 			ExpiresAt: time.Date(2026, 11, 28, 15, 15, 0, 0, time.UTC), VersionID: "v1", Outcome: record.OutcomeLeased}},
-		Command: &record.Command{ExitCode: 124, LeaseExpired: true, DurationMS: 900000},
+		Command:  &record.Command{ExitCode: 124, LeaseExpired: true, DurationMS: 900000},
+		Identity: &record.Identity{Issuer: "https://token.actions.githubusercontent.com", Subject: "repo:acme/app:ref:refs/heads/main", Audience: "sts.amazonaws.com"},
+		Session: &record.Session{Source: "oidc", RoleARN: "arn:aws:iam::123456789012:role/ci", SessionName: "keylease-1-1",
+			ExpiresAt: time.Date(2026, 11, 28, 15, 15, 0, 0, time.UTC)},
 		Masking: record.Masking{Values: 1, Forms: 20, Redactions: 2},
 	}
 	s := Summary(rec, "/rt/keylease/r.json", nil)
-	for _, want := range []string{"| `OPENAI_API_KEY` | openai | `kv://a\\|b'c` | ci | 900s | 2026-11-28T15:15:00Z | v1 | leased |", "exit code **124** (ended by the lease deadline)", "0 findings"} {
+	for _, want := range []string{"| `OPENAI_API_KEY` | openai | `kv://a\\|b'c` | ci | 900s | 2026-11-28T15:15:00Z | v1 | leased |", "exit code **124** (ended by the lease deadline)", "0 findings",
+		"Identity `repo:acme/app:ref:refs/heads/main` (issuer https://token.actions.githubusercontent.com, audience `sts.amazonaws.com`) assumed `arn:aws:iam::123456789012:role/ci` as `keylease-1-1` until 2026-11-28T15:15:00Z."} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
