@@ -12,8 +12,8 @@ import (
 type Detector struct {
 	// Name identifies the detector in findings, e.g. "openai".
 	Name string
-	// Prefixes the credential starts with. The longest prefix that matches
-	// at a position decides the detector.
+	// Prefixes the credential starts with. Where several detectors' prefixes
+	// match at one position, the longest prefix is tried first.
 	Prefixes []string
 	// Body is the set of bytes allowed after the prefix.
 	Body *[256]bool
