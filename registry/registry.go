@@ -168,9 +168,23 @@ func parse(registryFile string, registryData []byte, policyFile string, policyDa
 	}
 	if len(ps) > 0 || reg == nil || pol == nil {
 		sortProblems(ps, registryFile, policyFile)
-		return nil, ps
+		return nil, capProblems(ps)
 	}
 	return &Config{Registry: reg, Policy: pol, RegistryPath: registryFile, PolicyPath: policyFile}, nil
+}
+
+// maxProblems bounds a report: past it, a file is more likely the wrong file
+// than a configuration with that many mistakes.
+const maxProblems = 100
+
+func capProblems(ps Problems) Problems {
+	if len(ps) <= maxProblems {
+		return ps
+	}
+	more := len(ps) - maxProblems
+	ps = append(ps[:maxProblems:maxProblems], Problem{File: ps[maxProblems].File,
+		Msg: fmt.Sprintf("%d more problems not shown; fix these first, or check that the right file is named", more)})
+	return ps
 }
 
 func registryNames(loc []string) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -137,7 +138,20 @@ func TestParseProblems(t *testing.T) {
 			{File: "r.yaml", Line: 1, Column: 7, Field: "base"}, {File: "r.yaml", Line: 3, Column: 3, Field: "openai"}}},
 		{"scalar root", "just text\n", "", Problems{{File: "r.yaml", Line: 1, Column: 1}}},
 		{"control char", "openai:\n  ci:\x01\n", "", Problems{{File: "r.yaml", Line: 2, Column: 6}}},
-		{"deep nesting yaml", "a: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n", "", Problems{{File: "r.yaml", Line: 1, Column: 1, Field: "a"}, {File: "r.yaml", Line: 1, Column: 36, Field: "a" + strings.Repeat("[0]", 32)}}},
+		{"deep nesting yaml", "a: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n", "", Problems{{File: "r.yaml", Line: 1, Column: 36}}},
+		// Refused before parsing: the parser is quadratic in these depths.
+		{"deep unclosed flow", "a: " + strings.Repeat("{a: [", MaxFileSize/6), "", Problems{{File: "r.yaml", Line: 1, Column: 84}}},
+		{"deep inline sequences", "x: 1\n" + strings.Repeat("- ", MaxFileSize/3) + "x\n", "", Problems{{File: "r.yaml", Line: 2, Column: 65}}},
+		{"too many keys in one mapping", func() string {
+			var b strings.Builder
+			for i := 0; i <= maxSiblings; i++ {
+				fmt.Fprintf(&b, "v%d: {}\n", i)
+			}
+			return b.String()
+		}(), "", Problems{{File: "r.yaml", Line: maxSiblings + 1, Column: 1}}},
+		{"too many items in one flow list", "a: [" + strings.Repeat("x, ", maxSiblings+1) + "x]\n", "", Problems{{File: "r.yaml", Line: 1, Column: 3 + 3*(maxSiblings+1)}}},
+		{"brackets in quotes and comments do not count", "openai: # " + strings.Repeat("[", 40) + "\n  ci:\n    secret_ref: \"op://" + strings.Repeat("{", 40) + "\"\n    scope: ['" + strings.Repeat("[", 40) + "']\n    max_ttl_seconds: 60\n", "",
+			Problems{{File: "r.yaml", Line: 3, Column: 5, Field: "openai.ci.secret_ref"}, {File: "r.yaml", Line: 4, Column: 13, Field: "openai.ci.scope[0]"}}},
 		{"deep nesting json", "", `{"version":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, Problems{{File: "p.json", Line: 1, Column: 44, Field: "version" + strings.Repeat("[0]", 32)}}},
 		{"trailing json", "", `{"version":1} {}`, Problems{{File: "p.json", Line: 1, Column: 15}}},
 		{"required_prefix for unknown vendor", "", `{"version":1,"allowed_secrets":["openai","anthropic"],"required_prefix":{"mistral":"x-"},"flags":{"no_logging":true,"no_persistence":true},"ttl_caps_seconds":{"ci":900,"prod":300}}`,
@@ -175,6 +189,19 @@ func TestParseProblems(t *testing.T) {
 			}
 			assertNoValue(t, fakeKey, err.Error())
 		})
+	}
+}
+
+func TestProblemsCapped(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	for i := 0; i < 150; i++ {
+		fmt.Fprintf(&b, "v%d: 1\n", i)
+	}
+	_, err := Parse("r.yaml", []byte(b.String()), "p.json", []byte(`{"version":1,"allowed_secrets":["v"],"flags":{"no_logging":true,"no_persistence":true},"ttl_caps_seconds":{"ci":900}}`))
+	var ps Problems
+	if !errors.As(err, &ps) || len(ps) != maxProblems+1 || !strings.Contains(ps[maxProblems].Msg, "50 more problems not shown") {
+		t.Fatalf("got %d problems, last %+v", len(ps), ps[len(ps)-1])
 	}
 }
 

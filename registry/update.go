@@ -49,6 +49,9 @@ func UpdateEntry(yamlBytes []byte, vendor, env string, set map[string]any) ([]by
 	if bytes.IndexByte(data, '\r') >= 0 {
 		return nil, fmt.Errorf("update %s: the registry has a carriage return that ends no line; edit it by hand", what)
 	}
+	if _, msg, ok := yamlShape(data); !ok {
+		return nil, fmt.Errorf("update %s: %s; run keylease check", what, msg)
+	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil || len(f.Docs) != 1 || f.Docs[0].Body == nil {
 		return nil, fmt.Errorf("update %s: the registry does not parse as one YAML document; run keylease check", what)

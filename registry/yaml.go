@@ -28,6 +28,10 @@ func parseYAMLTree(file string, data []byte) (t *tree) {
 	// The parser miscounts lines after a comment ending in CRLF; LF-only text
 	// has the same lines and columns.
 	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	if p, msg, ok := yamlShape(data); !ok {
+		t.addPos(p, "", msg)
+		return t
+	}
 	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		p := pos{}
