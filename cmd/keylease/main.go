@@ -9,9 +9,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/keylease/keylease/masking"
 )
 
 func main() {
+	// A panic's value or stack could carry a leased value; print it only
+	// through the process sanitizer.
+	defer masking.HandlePanic(masking.Process(), os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := realMain(ctx, os.Args[1:], newEnv())
 	stop()
