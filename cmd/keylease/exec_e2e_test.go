@@ -734,6 +734,7 @@ func TestExecIdentityAndInputs(t *testing.T) {
 			r.env["INPUT_ROLE-TO-ASSUME"] = r.env["KEYLEASE_ROLE_ARN"]
 			delete(r.env, "KEYLEASE_ROLE_ARN")
 		}, nil, "oidc", nil},
+		{"bare registered ref names its vendor's variable", func(*e2e) {}, []string{"--ref", "kv://openai/ci/api_key"}, "oidc", nil},
 		{"runner debug is sanitized", func(r *e2e) { r.env["RUNNER_DEBUG"] = "1" }, []string{"--vendor", "openai"}, "oidc",
 			func(t *testing.T, _ *e2e, res e2eResult) {
 				if !bytes.Contains(res.stdout, []byte("::debug::")) {
