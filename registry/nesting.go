@@ -25,13 +25,41 @@ func yamlShape(data []byte) (p pos, msg string, ok bool) {
 	var block []blockLevel // block mappings by indentation
 	contentCol := 0        // column where the line's content starts
 	keyed := false         // a key was counted on this line
+	lineIndent := -1       // leading spaces of this line, -1 until its content starts
+	literal := false       // this line opened a block scalar (| or >)
 	for i := 0; i < len(data); i++ {
 		c := data[i]
 		col++
 		if c == '\n' {
 			line, col = line+1, 0
+			if literal && quote == 0 && depth == 0 {
+				// Skip the block scalar's text (lines indented deeper than the
+				// line that opened it, and blank lines): it is not structure.
+				for i+1 < len(data) {
+					end := i + 1
+					for end < len(data) && data[end] != '\n' {
+						end++
+					}
+					text := data[i+1 : end]
+					n := 0
+					for n < len(text) && text[n] == ' ' {
+						n++
+					}
+					if n < len(text) && text[n] != '\r' && n <= lineIndent {
+						break
+					}
+					i, line = end, line+1
+				}
+				if i >= len(data) {
+					break
+				}
+			}
 			atLineStart, prev, dashes, keyed = true, '\n', 0, false
+			lineIndent, literal = -1, false
 			continue
+		}
+		if lineIndent < 0 && c != ' ' {
+			lineIndent = col - 1
 		}
 		if quote != 0 {
 			switch {
@@ -70,6 +98,13 @@ func yamlShape(data []byte) (p pos, msg string, ok bool) {
 					i++
 				}
 				continue
+			}
+		case '|', '>':
+			switch prev {
+			case '\n', ':', '-', '?':
+				if depth == 0 {
+					literal = true
+				}
 			}
 		case '"', '\'':
 			switch prev {

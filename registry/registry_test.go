@@ -150,6 +150,8 @@ func TestParseProblems(t *testing.T) {
 			return b.String()
 		}(), "", Problems{{File: "r.yaml", Line: maxSiblings + 1, Column: 1}}},
 		{"too many items in one flow list", "a: [" + strings.Repeat("x, ", maxSiblings+1) + "x]\n", "", Problems{{File: "r.yaml", Line: 1, Column: 3 + 3*(maxSiblings+1)}}},
+		{"block scalars are text, not structure", "openai:\n  ci:\n    secret_ref: |\n      " + strings.Repeat("[", 40) + "\n" + strings.Repeat("      k: v,\n\n", maxSiblings+1) + "    scope: >-\n      {{{{\n    max_ttl_seconds: 60\n", "",
+			Problems{{File: "r.yaml", Line: 3, Column: 5, Field: "openai.ci.secret_ref"}, {File: "r.yaml", Line: 3 + 2 + 2*(maxSiblings+1), Column: 5, Field: "openai.ci.scope"}}},
 		{"brackets in quotes and comments do not count", "openai: # " + strings.Repeat("[", 40) + "\n  ci:\n    secret_ref: \"op://" + strings.Repeat("{", 40) + "\"\n    scope: ['" + strings.Repeat("[", 40) + "']\n    max_ttl_seconds: 60\n", "",
 			Problems{{File: "r.yaml", Line: 3, Column: 5, Field: "openai.ci.secret_ref"}, {File: "r.yaml", Line: 4, Column: 13, Field: "openai.ci.scope[0]"}}},
 		{"deep nesting json", "", `{"version":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, Problems{{File: "p.json", Line: 1, Column: 44, Field: "version" + strings.Repeat("[0]", 32)}}},
