@@ -174,7 +174,11 @@ func run(ctx context.Context, o Options, pio IO) (*Result, error) {
 	if err != nil {
 		return nil, fail(ExitConfig, err)
 	}
-	set.SetOptions(masking.Options{AllowShort: cfg.Policy.AllowShortValues()})
+	maskOpts := masking.Options{AllowShort: cfg.Policy.AllowShortValues()}
+	set.SetOptions(maskOpts)
+	// main's error printer and panic handler sanitize with the process set: it
+	// must accept every value this lease's set accepts.
+	masking.Process().SetOptions(maskOpts)
 
 	specs, refused, err := resolve(cfg, o)
 	if err != nil {
@@ -206,7 +210,9 @@ func run(ctx context.Context, o Options, pio IO) (*Result, error) {
 		if err := set.Add(v); err != nil {
 			return err
 		}
-		_ = masking.Process().Add(v) // main's error printer; a short value is refused above already
+		if err := masking.Process().Add(v); err != nil {
+			return err
+		}
 		if onActions {
 			n, err := masking.RegisterWithRunner(pio.Commands, v)
 			rec.Masking.RunnerRegistrations += n

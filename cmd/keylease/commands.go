@@ -149,6 +149,9 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "Commands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
+		if strings.HasPrefix(n, "__") { // internal helper modes, not for users
+			continue
+		}
 		names = append(names, n)
 	}
 	sort.Strings(names)

@@ -1,0 +1,97 @@
+package lease
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keylease/keylease/internal/emulators"
+	"github.com/keylease/keylease/masking"
+)
+
+// TestShortValueReachesProcessSanitizer leases a value shorter than
+// masking.MinLen under a policy that allows it, and checks that the
+// process-wide set behind main's error printer and panic handler masks it too.
+// (It once refused the value silently, so main could have printed it.)
+// Not parallel: it points the AWS SDK at the emulators through t.Setenv.
+func TestShortValueReachesProcessSanitizer(t *testing.T) {
+	ctx := context.Background()
+	stack, err := emulators.StartAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stack.Close() })
+	vars := map[string]string{}
+	for _, kv := range stack.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+		vars[k] = v
+	}
+
+	rnd := make([]byte, 3)
+	_, _ = rand.Read(rnd)
+	short := hex.EncodeToString(rnd) // 6 bytes: below masking.MinLen
+	stack.Seed("tiny/ci/api_key", short)
+
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.yaml")
+	pol := filepath.Join(dir, "policy.json")
+	mustWrite(t, reg, `tiny:
+  ci:
+    secret_ref: "kv://tiny/ci/api_key"
+    scope: ["llm:chat"]
+    max_ttl_seconds: 300
+`)
+	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["tiny"],
+  "flags": {"no_logging": true, "no_persistence": true, "allow_short_values": true},
+  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
+
+	var out, errb, cmds bytes.Buffer
+	getenv := func(k string) string {
+		if v, ok := vars[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+	res, err := Run(ctx, Options{
+		RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"tiny"},
+		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
+		RecordPath: filepath.Join(dir, "record.json"),
+		// The test binary itself, running no test: a child that exits 0.
+		Command: []string{os.Args[0], "-test.run=^$"},
+	}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
+		Getenv: getenv, Environ: func() []string { return append(os.Environ(), stack.Env()...) }})
+	if err != nil {
+		t.Fatalf("lease of a short value under allow_short_values failed: %v", err)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("child exit %d, stderr %q", res.ExitCode, errb.String())
+	}
+	if got := masking.Process().Sanitize("error: " + short + " rejected"); strings.Contains(got, short) {
+		t.Errorf("process sanitizer left the short value in %q", got)
+	}
+	for name, b := range map[string][]byte{"stdout": out.Bytes(), "stderr": errb.Bytes()} {
+		if bytes.Contains(b, []byte(short)) {
+			t.Errorf("%s holds the value", name)
+		}
+	}
+	rec, err := os.ReadFile(filepath.Join(dir, "record.json"))
+	if err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	if bytes.Contains(rec, []byte(short)) {
+		t.Error("record holds the value")
+	}
+}
+
+func mustWrite(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
