@@ -137,7 +137,7 @@ func runScan(_ context.Context, args []string, e *env) error {
 		}
 	}
 	if found > 0 {
-		return &exitError{code: exitLeak, err: fmt.Errorf("scan found %d secret(s); revoke and rotate the keys they belong to (see keylease revoke)", found)}
+		return &exitError{code: exitLeak, err: fmt.Errorf("scan found %d secret(s); revoke each key at its vendor now, rotate a replacement into Secrets Manager, and mark the registry entry revoked: true", found)}
 	}
 	fmt.Fprintln(e.stdout, "keylease scan: no findings")
 	return nil
