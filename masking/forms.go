@@ -98,37 +98,21 @@ func stableBase64(enc *base64.Encoding, b []byte) []byte {
 // else \u00xx in lower-case hex), and U+0085, U+2028, U+2029 as \uXXXX;
 // everything else, non-ASCII included, is left as it is.
 func newtonsoftJSONEscape(v []byte) []byte {
-	var b bytes.Buffer
-	for i := 0; i < len(v); {
-		r, size := utf8.DecodeRune(v[i:])
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x85 || r == 0x2028 || r == 0x2029:
-			writeU(&b, r, false)
-		default:
-			b.Write(v[i : i+size])
-		}
-		i += size
-	}
-	return b.Bytes()
+	return jsonEscape(v, func(r rune) bool { return r < 0x20 || r == 0x85 || r == 0x2028 || r == 0x2029 })
 }
 
 // pythonJSONEscape is json.dumps (ensure_ascii=True) without the quotes:
 // non-ASCII as \uXXXX (surrogate pairs above the BMP), lower-case hex.
 func pythonJSONEscape(v []byte) []byte {
+	return jsonEscape(v, func(r rune) bool { return r < 0x20 || r >= 0x7f })
+}
+
+// jsonEscape writes v as the body of a JSON string: " and \ escaped, the
+// short escapes for \b \t \n \f \r, every other rune for which uEscape is
+// true as lower-case \uXXXX (a surrogate pair above the BMP), and the rest,
+// invalid UTF-8 bytes included, as they are. The runtimes differ only in
+// uEscape.
+func jsonEscape(v []byte, uEscape func(rune) bool) []byte {
 	var b bytes.Buffer
 	for i := 0; i < len(v); {
 		r, size := utf8.DecodeRune(v[i:])
@@ -147,7 +131,7 @@ func pythonJSONEscape(v []byte) []byte {
 			b.WriteString(`\f`)
 		case r == '\r':
 			b.WriteString(`\r`)
-		case r < 0x20 || r >= 0x7f:
+		case uEscape(r):
 			if r > 0xffff {
 				r1, r2 := utf16.EncodeRune(r)
 				writeU(&b, r1, false)
@@ -156,7 +140,7 @@ func pythonJSONEscape(v []byte) []byte {
 				writeU(&b, r, false)
 			}
 		default:
-			b.WriteByte(byte(r))
+			b.Write(v[i : i+size])
 		}
 		i += size
 	}
