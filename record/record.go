@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -137,7 +138,7 @@ type LeakError struct {
 func (e *LeakError) Error() string {
 	where := "no incident record could be written"
 	if e.IncidentPath != "" {
-		where = "incident record " + e.IncidentPath
+		where = fmt.Sprintf("incident record %q", e.IncidentPath)
 	}
 	return fmt.Sprintf("run record verification found %d secret form(s): record withheld (%s); treat the leased keys as exposed: revoke and rotate them", e.Findings, where)
 }
@@ -210,21 +211,21 @@ func Incident(typ string, at time.Time) []byte {
 // It refuses to replace an existing file or follow a planted symlink.
 func WriteFile(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("run record directory %s: %w; set --record to a writable path", filepath.Dir(path), err)
+		return fmt.Errorf("run record directory %q: %w; set --record to a writable path", filepath.Dir(path), err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) //nolint:gosec // path is the operator's --record or RUNNER_TEMP
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("run record %s already exists; choose another --record path", path)
+			return fmt.Errorf("run record %q already exists; choose another --record path", path)
 		}
-		return fmt.Errorf("run record %s: %w", path, err)
+		return fmt.Errorf("run record %q: %w", path, err)
 	}
 	if _, err := f.Write(b); err != nil {
 		_ = f.Close()
-		return fmt.Errorf("write run record %s: %w", path, err)
+		return fmt.Errorf("write run record %q: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write run record %s: %w", path, err)
+		return fmt.Errorf("write run record %q: %w", path, err)
 	}
 	return nil
 }
@@ -255,20 +256,50 @@ func safeName(s string) string {
 	}, s)
 }
 
+// ErrNotRecord is wrapped by every Decode error.
+var ErrNotRecord = errors.New("not a keylease run record")
+
 // Decode parses a run record strictly: unknown fields and another schema are
 // errors (a record that grew a field is not one this version vouches for).
+// Its errors are fixed texts with byte offsets: they never quote the input,
+// because a record that fails verification may hold the very key a scan is
+// looking for, and a field name may hold a workflow command.
 func Decode(b []byte) (*Record, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var r Record
 	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("run record is not valid %s JSON: %w", Schema, err)
+		return nil, decodeError(err, dec.InputOffset())
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("run record has data after the JSON object; expected one %s object", Schema)
+		return nil, fmt.Errorf("%w: data after the JSON object at byte %d; expected one %s object", ErrNotRecord, dec.InputOffset(), Schema)
 	}
-	if r.Schema != Schema {
-		return nil, fmt.Errorf("run record schema is %q, want %q", r.Schema, Schema)
+	switch r.Schema {
+	case Schema:
+	case IncidentSchema:
+		return nil, fmt.Errorf("%w: this is an incident record (%s), written instead of a run record that failed verification", ErrNotRecord, IncidentSchema)
+	case "":
+		return nil, fmt.Errorf("%w: the schema field is missing or empty, want %s", ErrNotRecord, Schema)
+	default:
+		return nil, fmt.Errorf("%w: the schema field holds another schema (not shown), want %s", ErrNotRecord, Schema)
 	}
 	return &r, nil
+}
+
+// decodeError names what went wrong and where, never what was there.
+func decodeError(err error, at int64) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Errorf("%w: not valid JSON at byte %d", ErrNotRecord, syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Errorf("%w: a field has the wrong type at byte %d", ErrNotRecord, typ.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: the JSON ends early (byte %d)", ErrNotRecord, at)
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		// The decoder names the field; the name is not repeated.
+		return fmt.Errorf("%w: an unknown field (name not shown) near byte %d; %s has a fixed set of fields", ErrNotRecord, at, Schema)
+	}
+	return fmt.Errorf("%w: not valid %s JSON near byte %d", ErrNotRecord, Schema, at)
 }

@@ -289,3 +289,50 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeNeverQuotesInput: Decode's errors are fixed messages. Before the
+// fix they quoted an unknown field's name and the schema value, so `keylease
+// scan --record` printed the very key it hunts for.
+func TestDecodeNeverQuotesInput(t *testing.T) {
+	t.Parallel()
+	key := "sk-proj-FAKEq8Zt3Lm9Wx2Rv7Np4Kd6Hs1Yb5Gc0Jf"
+	num := "12345678901234567890123456789"
+	tests := []struct{ name, in, secret, want string }{
+		{"schema", `{"schema":"` + key + `"}`, key, "schema"},
+		{"unknown field", `{"schema":"keylease.run-record/v1","` + key + `":1}`, key, "unknown field"},
+		{"nested unknown field", `{"schema":"keylease.run-record/v1","leases":[{"` + key + `":1}]}`, key, "unknown field"},
+		{"wrong type number", `{"schema":` + num + `}`, num, "wrong type"},
+		{"wrong type string", `{"schema":"keylease.run-record/v1","leases":"` + key + `"}`, key, "wrong type"},
+		{"syntax", `{"schema":"keylease.run-record/v1",` + key + `}`, key, "not valid"},
+		{"command in field", "{\"schema\":\"keylease.run-record/v1\",\"x\\r::add-mask::y\":1}", "::add-mask::", "unknown field"},
+		{"incident", `{"schema":"keylease.incident/v1"}`, "", "incident"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Decode([]byte(tt.in))
+			if err == nil {
+				t.Fatal("Decode accepted it")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("error %q, want it to mention %q", msg, tt.want)
+			}
+			if strings.ContainsAny(msg, "\r\n") {
+				t.Errorf("error holds a line break: %q", msg)
+			}
+			if tt.secret == "" {
+				return
+			}
+			forms := []string{tt.secret, base64.StdEncoding.EncodeToString([]byte(tt.secret)), hex.EncodeToString([]byte(tt.secret))}
+			if len(tt.secret) > 16 {
+				forms = append(forms, tt.secret[6:16])
+			}
+			for _, f := range forms {
+				if strings.Contains(msg, f) {
+					t.Errorf("error holds a form of the input (%d bytes): %q", len(f), msg)
+				}
+			}
+		})
+	}
+}

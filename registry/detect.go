@@ -12,6 +12,7 @@ const (
 	DetectAnthropic  = "anthropic-key"
 	DetectXAI        = "xai-key"
 	DetectAWSKeyID   = "aws-access-key-id"
+	DetectAWSSecret  = "aws-secret-key"
 	DetectGitHub     = "github-token"
 	DetectGitLab     = "gitlab-token"
 	DetectGoogle     = "google-api-key"
@@ -67,12 +68,53 @@ func LooksLikeValue(s string) (detector string, ok bool) {
 			}
 		}
 	}
-	for _, run := range alnumRuns(s) {
+	for _, run := range runs(s, isEntropyChar) {
 		if highEntropy(run) {
 			return DetectEntropy, true
 		}
 	}
+	for _, run := range runs(s, isBase64Char) {
+		if awsSecretShaped(run) {
+			return DetectAWSSecret, true
+		}
+	}
 	return "", false
+}
+
+// isEntropyChar: letters, digits and the base64 symbols '+' and '='. '/' is
+// left out here because it separates path segments in refs and labels; the
+// AWS secret key rule below covers runs that include it.
+func isEntropyChar(c byte) bool { return isAlnum(c) || c == '+' || c == '=' }
+
+func isBase64Char(c byte) bool { return isAlnum(c) || c == '+' || c == '/' }
+
+// awsSecretShaped reports whether a base64 run holds an AWS secret access
+// key's shape: exactly 40 characters, bounded by the run's ends or by '/'
+// (so "kv://openai/<key>" is caught), mixing upper and lower case, with
+// characters spread like random material. It needs no digit: one random key
+// in a few hundred has fewer than two, which the general rule requires. A
+// random key scores about 4.9 bits per character and practically never
+// below 4; 3.5 leaves room while repeated or word-like text stays below.
+func awsSecretShaped(run string) bool {
+	const n = 40
+	for i := 0; i+n <= len(run); i++ {
+		if i > 0 && run[i-1] != '/' || i+n < len(run) && run[i+n] != '/' {
+			continue
+		}
+		if w := run[i : i+n]; mixedCase(w) && entropy(w) >= 3.5 {
+			return true
+		}
+	}
+	return false
+}
+
+func mixedCase(s string) bool {
+	var upper, lower bool
+	for i := 0; i < len(s); i++ {
+		upper = upper || s[i] >= 'A' && s[i] <= 'Z'
+		lower = lower || s[i] >= 'a' && s[i] <= 'z'
+	}
+	return upper && lower
 }
 
 func isAlnum(c byte) bool {
@@ -96,11 +138,12 @@ func upperDigitRun(s string) int {
 	return n
 }
 
-func alnumRuns(s string) []string {
+// runs splits s into maximal runs of characters in the class in.
+func runs(s string, in func(byte) bool) []string {
 	var runs []string
 	start := -1
 	for i := 0; i <= len(s); i++ {
-		if i < len(s) && isAlnum(s[i]) {
+		if i < len(s) && in(s[i]) {
 			if start < 0 {
 				start = i
 			}
@@ -114,25 +157,24 @@ func alnumRuns(s string) []string {
 	return runs
 }
 
-// highEntropy flags a run of 20+ letters and digits that interleaves both and whose
-// characters are spread like random key material. Words, paths, ARNs (split at
-// their separators) and account ids stay below it.
+// highEntropy flags a run of 20+ letters and digits (or + and =, counted with
+// the digits) that interleaves both and whose characters are spread like
+// random key material. Words, paths, ARNs (split at their separators) and
+// account ids stay below it.
 func highEntropy(run string) bool {
 	if len(run) < 20 {
 		return false
 	}
 	var letters, digits, switches int
-	var counts [256]int
 	for i := 0; i < len(run); i++ {
 		c := run[i]
-		counts[c]++
-		isDigit := c >= '0' && c <= '9'
+		isDigit := !isLetter(c)
 		if isDigit {
 			digits++
 		} else {
 			letters++
 		}
-		if i > 0 && isDigit != (run[i-1] >= '0' && run[i-1] <= '9') {
+		if i > 0 && isDigit != !isLetter(run[i-1]) {
 			switches++
 		}
 	}
@@ -141,13 +183,24 @@ func highEntropy(run string) bool {
 	if letters == 0 || digits < 2 || switches < 3 {
 		return false
 	}
+	return entropy(run) >= 3.5
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// entropy is the Shannon entropy of s's bytes, in bits per byte.
+func entropy(s string) float64 {
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
 	h := 0.0
-	n := float64(len(run))
+	n := float64(len(s))
 	for _, c := range counts {
 		if c > 0 {
 			p := float64(c) / n
 			h -= p * math.Log2(p)
 		}
 	}
-	return h >= 3.5
+	return h
 }

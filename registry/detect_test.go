@@ -1,6 +1,9 @@
 package registry
 
-import "testing"
+import (
+	"crypto/rand"
+	"testing"
+)
 
 func TestLooksLikeValue(t *testing.T) {
 	t.Parallel()
@@ -48,5 +51,53 @@ func TestLooksLikeValue(t *testing.T) {
 				t.Errorf("LooksLikeValue(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
 			}
 		})
+	}
+}
+
+// awsSecretAlphabet is the alphabet of AWS secret access keys (base64).
+const awsSecretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// randomAWSSecret returns a fresh 40-character AWS-style secret access key.
+func randomAWSSecret(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 40)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] = awsSecretAlphabet[b[i]&63]
+	}
+	return string(b)
+}
+
+// TestLooksLikeValueAWSSecrets: every random AWS secret access key is a
+// value, alone and where configuration would carry it (a --ref body, a scope
+// label, VAR=value). Before the fix, runs split at '/' and '+' let ~40% pass.
+func TestLooksLikeValueAWSSecrets(t *testing.T) {
+	t.Parallel()
+	for i := 0; i < 20000; i++ {
+		k := randomAWSSecret(t)
+		for _, s := range []string{k, "kv://openai/" + k, "label:" + k, "AWS_SECRET_ACCESS_KEY=" + k, k + "=="} {
+			if _, ok := LooksLikeValue(s); !ok {
+				t.Fatalf("LooksLikeValue missed an AWS-style secret (40 chars) in a %d-byte string", len(s))
+			}
+		}
+	}
+}
+
+// TestLooksLikeValueNotAWSSecrets: 40-character runs that are names, not
+// values, stay allowed.
+func TestLooksLikeValueNotAWSSecrets(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{
+		"teamalpha/openai/production/nightlyjob1",      // one case, path
+		"kv://teamalpha/openai/production/nightlyjobs", // one case, 44
+		"AAAAAAAAAAAAAAAAAAAAaaaaaaaaaaaaaaaaaaaa",     // no spread
+		"aws-sm://team/alpha/openai/api_key+rotated=2026",
+		"c++/openai/ci/api_key",
+	} {
+		if det, ok := LooksLikeValue(s); ok {
+			t.Errorf("LooksLikeValue(%q) = %s, want not value-like", s, det)
+		}
 	}
 }

@@ -18,7 +18,7 @@ func ExampleParseRef() {
 	fmt.Println(err)
 	// Output:
 	// aws-sm eu-west-1 api_key
-	// ref "op://vault/openai": has unsupported scheme "op"; use kv:// or aws-sm://
+	// ref [as given, not shown]: has unsupported scheme "op"; use kv:// or aws-sm://
 }
 
 func ExampleUpdateEntry() {

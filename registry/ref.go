@@ -32,6 +32,14 @@ func (e *RefError) Error() string { return fmt.Sprintf("ref %s: %s", e.Ref, e.Ms
 // redactedRef stands for a ref whose text looks like a value.
 const redactedRef = "[looks like a secret value, not shown]"
 
+// unparsedRef stands for a ref that failed to parse. Such text is never
+// quoted: a value pasted into --ref that the detectors miss (or one with a
+// workflow command in it) must not reach a log through its error.
+const unparsedRef = "[as given, not shown]"
+
+// cleanScheme is a scheme short and plain enough to name in an error.
+var cleanScheme = regexp.MustCompile(`^[a-z][a-z0-9+.-]{0,15}$`)
+
 // Secrets Manager names: 1–512 of letters, digits and /_+=.@- .
 var smName = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 
@@ -43,13 +51,13 @@ const DefaultKVTemplate = "{path}"
 
 // ParseRef parses a secret reference: kv://<path> (mapped through the
 // policy's backends.kv.name_template; p may be nil for the default) or
-// aws-sm://<name-or-ARN>[#json-key]. Errors are *RefError and never quote a
-// ref that looks like a secret value.
+// aws-sm://<name-or-ARN>[#json-key]. Errors are *RefError and never quote the
+// ref: at most an unsupported scheme is named, when it is short and plain.
 func ParseRef(raw string, p *Policy) (Ref, error) {
 	if det, ok := LooksLikeValue(raw); ok {
 		return Ref{}, &RefError{Ref: redactedRef, Msg: fmt.Sprintf("looks like a secret value (%s detector), not a reference; pass a ref such as kv://openai/ci/api_key and rotate the value, it has been exposed", det)}
 	}
-	shown := fmt.Sprintf("%q", raw)
+	shown := unparsedRef
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok || scheme == "" {
 		return Ref{}, &RefError{Ref: shown, Msg: "has no scheme; write kv://<path> or aws-sm://<name-or-ARN>[#json-key]"}
@@ -87,7 +95,10 @@ func ParseRef(raw string, p *Policy) (Ref, error) {
 		}
 		ref.SecretID = body
 	default:
-		return Ref{}, &RefError{Ref: shown, Msg: fmt.Sprintf("has unsupported scheme %q; use kv:// or aws-sm://", scheme)}
+		if cleanScheme.MatchString(scheme) {
+			return Ref{}, &RefError{Ref: shown, Msg: fmt.Sprintf("has unsupported scheme %q; use kv:// or aws-sm://", scheme)}
+		}
+		return Ref{}, &RefError{Ref: shown, Msg: "has an unsupported scheme; use kv:// or aws-sm://"}
 	}
 	return ref, nil
 }

@@ -245,8 +245,9 @@ func TestParseRef(t *testing.T) {
 		{raw: "aws-sm://arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x",
 			want: Ref{Raw: "aws-sm://arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x", Scheme: "aws-sm",
 				SecretID: "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x", Region: "us-gov-west-1"}},
-		{raw: "op://vault/item", wantErr: `ref "op://vault/item": has unsupported scheme "op"`},
-		{raw: "openai/ci/api_key", wantErr: `ref "openai/ci/api_key": has no scheme`},
+		{raw: "op://vault/item", wantErr: `ref [as given, not shown]: has unsupported scheme "op"`},
+		{raw: "Op\r::add-mask::x://vault/item", wantErr: `ref [as given, not shown]: has an unsupported scheme;`},
+		{raw: "openai/ci/api_key", wantErr: `ref [as given, not shown]: has no scheme`},
 		{raw: "kv://", wantErr: "has an empty path"},
 		{raw: "kv:///a", wantErr: "empty path segment"},
 		{raw: "kv://a b", wantErr: "characters a Secrets Manager name cannot hold"},
@@ -404,5 +405,68 @@ func TestProblemString(t *testing.T) {
 	want := "f.yaml:3:5: a.b: bad; fix\nf.yaml:3: a: m\nf.yaml: empty; write"
 	if got := ps.Error(); got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestResolveNeverEchoesValueLikeNames: a key pasted as --vendor, --env or a
+// vendor name with a workflow command in it is refused without the error
+// repeating it (before the fix, RefusedError printed the vendor raw).
+func TestResolveNeverEchoesValueLikeNames(t *testing.T) {
+	t.Parallel()
+	c := loadExample(t)
+	awsLike := "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEYa"
+	tests := []struct{ vendor, env, secret string }{
+		{fakeKey, "ci", fakeKey},
+		{"openai", fakeKey, fakeKey},
+		{awsLike, "ci", awsLike},
+		{"x\r::add-mask::y\n::warning::z", "ci", ""},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(len(tt.vendor), len(tt.env)), func(t *testing.T) {
+			t.Parallel()
+			_, err := c.Resolve(tt.vendor, tt.env)
+			var re *RefusedError
+			if !errors.As(err, &re) {
+				t.Fatalf("Resolve error = %v, want *RefusedError", err)
+			}
+			msg := err.Error()
+			if strings.ContainsAny(msg, "\r\n") {
+				t.Errorf("message holds a raw line break: %q", msg)
+			}
+			if tt.secret != "" {
+				assertNoValue(t, tt.secret, msg)
+				if !strings.Contains(msg, "not shown") {
+					t.Errorf("message %q lacks the placeholder", msg)
+				}
+			}
+		})
+	}
+}
+
+// TestParseRefNeverQuotesInput: a ref that fails to parse is never quoted,
+// whatever it holds (a value the detectors miss, a workflow command).
+func TestParseRefNeverQuotesInput(t *testing.T) {
+	t.Parallel()
+	aws := "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEYa"
+	for _, tt := range []struct{ raw, secret string }{
+		{aws, aws},
+		{"kv://openai/" + aws, aws},
+		{"AWS_SECRET=" + aws, aws},
+		{"correcthorsebatterystaple", "correcthorsebatterystaple"},
+		{"hunter2-but-much-longer://x", "hunter2-but-much-longer"},
+		{"vault\r::add-mask::x://a", "::add-mask::"},
+		{"kv://a b\n::warning::x", "::warning::"},
+	} {
+		_, err := ParseRef(tt.raw, nil)
+		if err == nil {
+			t.Fatalf("ParseRef accepted a %d-byte non-ref", len(tt.raw))
+		}
+		msg := err.Error()
+		if strings.Contains(msg, tt.secret) || strings.ContainsAny(msg, "\r\n") {
+			t.Errorf("ParseRef error quotes its input: %q", msg)
+		}
+		if len(tt.secret) >= 20 {
+			assertNoValue(t, tt.secret, msg)
+		}
 	}
 }

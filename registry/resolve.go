@@ -37,12 +37,37 @@ type RefusedError struct {
 }
 
 func (e *RefusedError) Error() string {
-	what := e.Vendor
+	what := ShownName("--vendor", e.Vendor)
 	if e.Ref != "" {
-		what = "ref " + e.Ref
+		what = "ref " + ShownName("--ref", e.Ref)
 	}
-	return fmt.Sprintf("lease of %s in %s refused: %s; %s", what, e.Env, e.Reason, e.Hint)
+	return fmt.Sprintf("lease of %s in %s refused: %s; %s", what, ShownName("--env", e.Env), e.Reason, e.Hint)
 }
+
+// plainName is text safe to print as it is: a name, a label or a parsed ref,
+// with nothing a terminal or the runner's command parser would act on.
+var plainName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/#+=@-]{0,511}$`)
+
+// ShownName is how a user-given name (a vendor, an environment, a ref) may
+// appear in a message: as it is when plain; a placeholder naming the flag and
+// the detector when it looks like a secret value (a key pasted into the
+// wrong flag must not be printed by the error that refuses it); else quoted.
+func ShownName(flag, s string) string {
+	if det, ok := LooksLikeValue(s); ok {
+		return fmt.Sprintf("[the %s value, not shown: it looks like a key (%s detector)]", flag, det)
+	}
+	if plainName.MatchString(s) {
+		return s
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// envName is the schema's envName: the environments a registry may hold.
+var envName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// ValidEnvName reports whether s can name a registry environment (a lowercase
+// letter, then up to 31 of a-z, 0-9, '_' and '-').
+func ValidEnvName(s string) bool { return envName.MatchString(s) }
 
 // ErrInvalidEnvVar is wrapped by errors about an unusable variable name.
 var ErrInvalidEnvVar = errors.New("invalid environment variable name")
@@ -51,14 +76,20 @@ var ErrInvalidEnvVar = errors.New("invalid environment variable name")
 // *RefusedError) a vendor outside allowed_secrets, a missing entry and a
 // revoked one.
 func (c *Config) Resolve(vendor, env string) (LeaseSpec, error) {
+	if det, ok := LooksLikeValue(vendor); ok {
+		// Refused (and recorded, so the record scan reports the leak) without
+		// a hint that would repeat the name.
+		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonNotAllowed,
+			Hint: fmt.Sprintf("--vendor takes a vendor name such as openai, and this one looks like a key (%s detector): treat that key as exposed, revoke and rotate it", det)}
+	}
 	if !c.Policy.Allowed(vendor) {
 		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonNotAllowed,
-			Hint: fmt.Sprintf("add %q to allowed_secrets in %s if it may be leased", vendor, c.PolicyPath)}
+			Hint: fmt.Sprintf("add %s to allowed_secrets in %s if it may be leased", ShownName("--vendor", vendor), c.PolicyPath)}
 	}
 	e, ok := c.Registry.Entry(vendor, env)
 	if !ok {
 		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonNoEntry,
-			Hint: fmt.Sprintf("add %s.%s to %s or pick another --env", vendor, env, c.RegistryPath)}
+			Hint: fmt.Sprintf("add %s.%s to %s or pick another --env", ShownName("--vendor", vendor), ShownName("--env", env), c.RegistryPath)}
 	}
 	if e.Revoked {
 		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonRevoked,
@@ -80,7 +111,7 @@ func (c *Config) capped(ttl time.Duration, env, vendor, ref string) (time.Durati
 	limit, ok := c.Policy.TTLCap(env)
 	if !ok {
 		return 0, &RefusedError{Vendor: vendor, Env: env, Ref: ref, Reason: ReasonNoCap,
-			Hint: fmt.Sprintf("add %q to ttl_caps_seconds in %s", env, c.PolicyPath)}
+			Hint: fmt.Sprintf("add %s to ttl_caps_seconds in %s", ShownName("--env", env), c.PolicyPath)}
 	}
 	if ttl <= 0 || ttl > limit {
 		return limit, nil
