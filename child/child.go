@@ -4,7 +4,11 @@
 // The package knows nothing of secrets: the caller builds the environment and
 // wraps stdout/stderr in redactors. What it guarantees is that the child and
 // every descendant in its group end with the lease (deadline or child exit),
-// and that an orphan holding a pipe cannot hang the caller.
+// and that an orphan holding a pipe cannot hang the caller. On Linux it also
+// kills descendants that left the group (keylease is their subreaper) and
+// makes the calling process undumpable, so the child cannot read the
+// caller's /proc/<pid>/environ; a panic of an output writer is recovered,
+// the child killed and the panic returned as *PanicError.
 package child
 
 import (
@@ -101,21 +105,41 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	}
 	cmd.Dir = s.Dir
 	cmd.Stdin = s.Stdin
-	cmd.Stdout = orDiscard(s.Stdout)
-	cmd.Stderr = orDiscard(s.Stderr)
+	gd := newGuard()
+	cmd.Stdout = gd.wrap(orDiscard(s.Stdout))
+	cmd.Stderr = gd.wrap(orDiscard(s.Stderr))
 	// WaitDelay bounds how long Wait keeps copying after the child exited:
 	// the 2 s drain of the design.
 	cmd.WaitDelay = s.Drain
 	startedTTY, restoreTTY := setGroup(cmd, s.Stdin)
 
+	if err := harden(); err != nil {
+		return Result{}, fmt.Errorf("child not started: %w; keylease cannot protect its own environment from the command", err)
+	}
+
 	start := time.Now()
+	activeMu.Lock()
 	if err := cmd.Start(); err != nil {
+		activeMu.Unlock()
 		restoreTTY()
 		return Result{}, &StartError{Path: s.Path, Err: err}
 	}
+	pid := cmd.Process.Pid
+	active[pid] = true
+	activeMu.Unlock()
 	startedTTY()
 	g := newGroup(cmd.Process)
 	defer g.release()
+	// Whatever ends Run, a panic included (main's handler then exits), the
+	// child's group and every descendant end with it.
+	defer func() {
+		if v := recover(); v != nil {
+			g.kill()
+			unregister(pid)
+			killDescendants()
+			panic(v)
+		}
+	}()
 	if s.Started != nil {
 		s.Started(cmd.Process.Pid)
 	}
@@ -130,6 +154,7 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 		deadline = t.C
 	}
 	var killAfterGrace <-chan time.Time
+	panicked := gd.panicked
 	expired := false
 	var err error
 loop:
@@ -149,6 +174,11 @@ loop:
 		case <-killAfterGrace:
 			killAfterGrace = nil
 			g.kill()
+		case <-panicked:
+			// The redactor's state is unknown: nothing more of the
+			// child's output may pass, and the child ends now.
+			panicked = nil
+			g.kill()
 		}
 	}
 	dur := time.Since(start)
@@ -156,8 +186,15 @@ loop:
 	// The lease ends with the child: no descendant keeps the value (and no
 	// orphan keeps a pipe open longer than it must).
 	g.kill()
+	unregister(pid)
+	// Descendants that left the group (setsid, `set -m`) and were
+	// reparented to us: killed and reaped, so none keeps the value.
+	killDescendants()
 
 	res := Result{Duration: dur, Expired: expired}
+	if pe := gd.result(); pe != nil {
+		return res, pe
+	}
 	if errors.Is(err, exec.ErrWaitDelay) {
 		res.DrainTimedOut = true
 		err = nil
@@ -171,6 +208,12 @@ loop:
 		res.ExitCode = ExitDeadline
 	}
 	return res, nil
+}
+
+func unregister(pid int) {
+	activeMu.Lock()
+	delete(active, pid)
+	activeMu.Unlock()
 }
 
 func orDiscard(w io.Writer) io.Writer {

@@ -98,8 +98,14 @@ func helper(mode string, args []string) int {
 		time.Sleep(time.Minute)
 		return 0
 	}
+	if f, ok := osHelpers[mode]; ok {
+		return f(args)
+	}
 	return 98
 }
+
+// osHelpers are helper modes of OS-specific test files.
+var osHelpers = map[string]func(args []string) int{}
 
 func helperSpec(mode string, args ...string) Spec {
 	return Spec{

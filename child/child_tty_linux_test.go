@@ -60,9 +60,18 @@ func TestTerminalForeground(t *testing.T) {
 	cmd.Env = []string{"CHILD_HELPER=tty-parent", "GORACE=atexit_sleep_ms=0"}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
+	// Registered like a Run's child: it has a session of its own, and the
+	// descendant sweep of a concurrent Run must not take it for a leftover.
+	activeMu.Lock()
+	err = cmd.Start()
+	if err == nil {
+		active[cmd.Process.Pid] = true
+	}
+	activeMu.Unlock()
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer unregister(cmd.Process.Pid)
 	if _, err := master.WriteString("hello\n"); err != nil {
 		t.Fatal(err)
 	}
