@@ -43,9 +43,11 @@ func runnerForms(v []byte) [][]byte {
 // extraForms are encodings common tools print that the runner does not
 // derive: unpadded and URL-safe base64 (JWTs, Go's Raw encodings, Python's
 // urlsafe_b64encode), the base64 digits that do not depend on what follows the
-// value (base64 of "value\n", as `echo $V | base64` prints), Go's
-// url.QueryEscape, hex, and the JSON escapes of Python's json.dumps and Go's
-// encoding/json.
+// value (so base64 of "value\n" on one line, as `echo $V | base64 -w0`
+// prints, is caught), Go's url.QueryEscape, hex, and the JSON escapes of
+// Python's json.dumps and Go's encoding/json. All of these are unbroken runs:
+// base64 wrapped over several lines is wrappedBase64's business, and covered
+// only as far as it says.
 func extraForms(v []byte) [][]byte {
 	var out [][]byte
 	for shift := 0; shift <= 2; shift++ {
@@ -71,6 +73,49 @@ func extraForms(v []byte) [][]byte {
 		goJSONEscape(v),
 	)
 	return out
+}
+
+// wrapWidths are the columns tools wrap base64 at: 64 (openssl base64, PEM)
+// and 76 (GNU base64, Python's base64.encodebytes, MIME).
+var wrapWidths = [...]int{64, 76}
+
+// wrappedBase64 is base64 of the value wrapped at 64 or 76 columns when the
+// value is the start of what was encoded (`echo "$V" | base64`, `openssl
+// base64 -in file`): each full line of the digits that do not depend on what
+// follows the value, the stable part of the last line when it has MinLen
+// digits or more, and, when it is shorter, the last full line joined to it by
+// LF and by CRLF (too short to mask alone, it would leak the value's last
+// bytes). lines hold no line break and go to the runner too; joined only to
+// the redactor (the runner splits a registered value at line breaks).
+//
+// Not covered: other widths (base64 -w 20), an encoding that does not start
+// with the value (`echo "KEY=$V" | base64` moves the line breaks to other
+// digits), and URL-safe base64 wrapped (basenc --base64url). Covering every
+// column offset would take one form per digit of the encoding.
+func wrappedBase64(v []byte) (lines, joined [][]byte) {
+	stable := stableBase64(base64.RawStdEncoding, v)
+	for _, w := range wrapWidths {
+		if len(stable) <= w {
+			continue // one line: the unwrapped forms cover it
+		}
+		n := len(stable) / w
+		for k := 0; k < n; k++ {
+			lines = append(lines, stable[k*w:(k+1)*w])
+		}
+		tail := stable[n*w:]
+		switch {
+		case len(tail) >= MinLen:
+			lines = append(lines, tail)
+		case len(tail) > 0:
+			last := stable[(n-1)*w : n*w]
+			for _, eol := range []string{"\n", "\r\n"} {
+				j := make([]byte, 0, w+len(eol)+len(tail))
+				j = append(append(append(j, last...), eol...), tail...)
+				joined = append(joined, j)
+			}
+		}
+	}
+	return lines, joined
 }
 
 // base64Shift is the runner's Base64StringEscapeShift: padded base64 of the
@@ -285,7 +330,7 @@ func powerShellPost(v []byte, minLen int) []byte {
 
 // lines splits a value on \r and \n like the runner's ::add-mask:: handling
 // and returns each line trimmed of white space, empty lines dropped. It
-// returns nil for a single-line value.
+// returns nil for a single-line value (trimmed covers that one).
 func lines(v []byte) [][]byte {
 	if !bytes.ContainsAny(v, "\r\n") {
 		return nil
@@ -300,20 +345,45 @@ func lines(v []byte) [][]byte {
 	return out
 }
 
-// redactionForms is every byte string the redactor, sanitizer and scanner
-// treat as the value: the value, its lines of MinLen bytes or more, and for
-// each of these the runner's encodings and the extra ones. Partial forms (a
-// line, a PowerShell part, the inside of quotes) count only from MinLen bytes
-// on; whole-value encodings always count.
-func redactionForms(v []byte) [][]byte {
-	units := [][]byte{v}
+// trimmed is the value without surrounding white space (Unicode, as .NET's
+// Trim), or nil when that is the value itself or nothing is left. A key
+// pasted with a trailing space, tab or newline is printed and encoded
+// without it far more often than with it.
+func trimmed(v []byte) []byte {
+	t := bytes.TrimFunc(v, unicode.IsSpace)
+	if len(t) == 0 || len(t) == len(v) {
+		return nil
+	}
+	return t
+}
+
+// units are the byte strings treated as the value itself: the value, the
+// value trimmed (whenever that differs), and each trimmed line of a
+// multi-line value of at least minLine bytes. Set.Add refuses a trimmed
+// value shorter than MinLen unless short values are allowed, so the trimmed
+// unit needs no length bound here.
+func units(v []byte, minLine int) [][]byte {
+	out := [][]byte{v}
+	if t := trimmed(v); t != nil {
+		out = append(out, t)
+	}
 	for _, l := range lines(v) {
-		if len(l) >= MinLen {
-			units = append(units, l)
+		if len(l) >= minLine {
+			out = append(out, l)
 		}
 	}
+	return dedupe(out)
+}
+
+// redactionForms is every byte string the redactor, sanitizer and scanner
+// treat as the value: each unit (the value, trimmed, its lines of MinLen
+// bytes or more) and for each of these the runner's encodings, the extra
+// ones and the wrapped base64 lines. Partial forms (a line, a PowerShell
+// part, the inside of quotes) count only from MinLen bytes on; whole-value
+// encodings always count.
+func redactionForms(v []byte) [][]byte {
 	var out [][]byte
-	for _, u := range units {
+	for _, u := range units(v, MinLen) {
 		rf := runnerForms(u)
 		for i, f := range rf {
 			partial := i >= 9 // TrimDoubleQuotes and the PowerShell parts
@@ -327,25 +397,30 @@ func redactionForms(v []byte) [][]byte {
 				out = append(out, f)
 			}
 		}
+		wl, wj := wrappedBase64(u)
+		out = append(out, wl...)
+		out = append(out, wj...)
 	}
 	return dedupe(out)
 }
 
 // registrationForms is what RegisterWithRunner writes as ::add-mask::
-// commands: the value, each trimmed non-empty line, and every extra form of
-// either that the runner would not derive itself from what was registered.
+// commands: the value, the value trimmed, each trimmed non-empty line, and
+// every extra form and wrapped base64 line of these that the runner would not
+// derive itself from what was registered. The joined wrapped forms are left
+// out: the runner would split them into their lines, the short tail included.
 func registrationForms(v []byte) [][]byte {
-	units := [][]byte{v}
-	units = append(units, lines(v)...)
+	us := units(v, 0)
 	derived := map[string]bool{}
-	for _, u := range units {
+	for _, u := range us {
 		for _, f := range runnerForms(u) {
 			derived[string(f)] = true
 		}
 	}
-	out := append([][]byte(nil), units...)
-	for _, u := range units {
-		for _, f := range extraForms(u) {
+	out := append([][]byte(nil), us...)
+	for _, u := range us {
+		wl, _ := wrappedBase64(u)
+		for _, f := range append(extraForms(u), wl...) {
 			if len(f) >= MinLen && !derived[string(f)] {
 				out = append(out, f)
 			}

@@ -2,21 +2,23 @@ package masking
 
 import (
 	"bytes"
+	"encoding/base64"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/keylease/keylease/secret"
 )
 
 // fuzzSecret turns fuzz bytes into a value keylease would accept: at least
-// MinLen bytes, not white space only, and without '*' (a value made of *** and
+// MinLen bytes besides surrounding white space, and without '*' (a value made of *** and
 // its surroundings could be rebuilt by the mask itself, for the runner too).
 func fuzzSecret(raw []byte) []byte {
 	if len(raw) > 8<<10 {
 		raw = raw[:8<<10] // long enough for a PEM key; keeps executions fast
 	}
 	v := bytes.ReplaceAll(raw, []byte("*"), []byte("+"))
-	for len(trimSpace(v)) < MinLen {
+	for len(bytes.TrimFunc(v, unicode.IsSpace)) < MinLen {
 		v = append(v, "Zq7#"...)
 	}
 	return v
@@ -47,12 +49,15 @@ func writeSplit(t *testing.T, w *Redactor, data, splits []byte) {
 }
 
 // FuzzRedactorMasksForms: a value written in any of its forms inside random
-// output, split at random write boundaries, never survives.
+// output, or as wrapped base64 (`echo "$V" | base64`, `openssl base64`, with
+// LF or CRLF), split at random write boundaries, never survives.
 func FuzzRedactorMasksForms(f *testing.F) {
 	f.Add([]byte("sk-proj-AbC123xyz"), []byte("log: "), []byte(" done\n"), uint8(0), []byte{3, 9, 1})
 	f.Add([]byte("line one\r\nline two\n"), []byte("{\"k\":\""), []byte("\"}"), uint8(7), []byte{250, 2})
 	f.Add([]byte("quo\"te'&<>%é😀 \\ ok"), []byte("%"), []byte("&&"), uint8(13), []byte{1})
 	f.Add(bytes.Repeat([]byte("long-secret-material/"), 200), []byte("x"), []byte("y"), uint8(21), []byte{255, 17})
+	f.Add([]byte("sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"), []byte("$ echo \"$KEY\" | base64\n"), []byte("ok\n"), uint8(255), []byte{7, 1, 250})
+	f.Add([]byte(" sk-ant-api03-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa "), []byte("Bearer "), []byte("\r\n"), uint8(3), []byte{2})
 	f.Fuzz(func(t *testing.T, raw, pre, post []byte, which uint8, splits []byte) {
 		v := fuzzSecret(raw)
 		s := NewSet(Options{})
@@ -60,15 +65,50 @@ func FuzzRedactorMasksForms(f *testing.F) {
 			t.Fatalf("Add: %v", err)
 		}
 		forms := redactionForms(v)
-		form := forms[int(which)%len(forms)]
+		const wrapped = 248 // 248..255: widths x {LF, CRLF} x {printf, echo}
+		k := int(which)
+		var form []byte
+		if k < wrapped {
+			k %= len(forms)
+			form = forms[k]
+		} else {
+			k -= wrapped
+			eol, enc := "\n", append([]byte(nil), v...)
+			if k&2 != 0 {
+				eol = "\r\n"
+			}
+			if k&4 != 0 {
+				enc = append(enc, '\n')
+			}
+			// A prompt after the block keeps post's bytes off its last digits.
+			form = []byte(wrapBase64(enc, wrapWidths[k&1], eol) + "$ ")
+		}
 		data := append(append(append([]byte(nil), pre...), form...), post...)
 		var out bytes.Buffer
 		writeSplit(t, s.newRedactor(&out, newFakeClock(), IdleRelease), data, splits)
 		if bytes.Contains(out.Bytes(), form) {
-			t.Fatalf("form %d (%d bytes) survived", int(which)%len(forms), len(form))
+			t.Fatalf("form %d (%d bytes) survived", k, len(form))
 		}
 		if !bytes.Contains(out.Bytes(), []byte(mask)) {
 			t.Fatalf("no mask written")
+		}
+		for _, f := range forms {
+			if len(f) >= MinLen && bytes.Contains(out.Bytes(), f) {
+				t.Fatalf("a form of %d bytes survived", len(f))
+			}
+		}
+		// No MinLen base64 digits of the value survive across line breaks,
+		// unless pre or post hold them themselves.
+		join := func(b []byte) []byte {
+			return bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r"), nil), []byte("\n"), nil)
+		}
+		joined, jpre, jpost := join(out.Bytes()), join(pre), join(post)
+		stable := stableBase64(base64.RawStdEncoding, v)
+		for i := 0; i+MinLen <= len(stable); i++ {
+			w := stable[i : i+MinLen]
+			if bytes.Contains(joined, w) && !bytes.Contains(jpre, w) && !bytes.Contains(jpost, w) {
+				t.Fatalf("%d base64 digits of the value at digit %d survived", MinLen, i)
+			}
 		}
 		// Streaming equals whole-buffer sanitizing unless the stream ends in
 		// a long partial form (masked at Close by design).

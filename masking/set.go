@@ -1,11 +1,13 @@
 package masking
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"unicode"
 
 	"github.com/keylease/keylease/secret"
 )
@@ -65,9 +67,11 @@ func (s *Set) Add(v secret.Value) error {
 	if len(trimSpace(b)) == 0 {
 		return fmt.Errorf("masking: %w: nothing to mask", ErrEmptyValue)
 	}
-	if len(b) < MinLen && !allowShort {
-		return fmt.Errorf("masking: %w: a value of %d bytes (at least %d needed); "+
-			"use a longer secret or set flags.allow_short_values in the policy", ErrShortValue, len(b), MinLen)
+	// White space around a value does not make it long enough: the trimmed
+	// value is masked on its own (see units).
+	if n := len(bytes.TrimFunc(b, unicode.IsSpace)); n < MinLen && !allowShort {
+		return fmt.Errorf("masking: %w: a value of %d bytes without surrounding white space (at least %d needed); "+
+			"use a longer secret or set flags.allow_short_values in the policy", ErrShortValue, n, MinLen)
 	}
 	if len(b) > MaxLen {
 		return fmt.Errorf("masking: %w: a value of %d bytes (at most %d)", ErrLongValue, len(b), MaxLen)
