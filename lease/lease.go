@@ -124,7 +124,8 @@ func Run(ctx context.Context, o Options, pio IO) (*Result, error) {
 		if errors.As(err, &le) {
 			code = le.Code
 		}
-		if oerr := newRunner(pio.Getenv, w, masking.Process().Sanitize).setOutputs([][2]string{{"exit-code", fmt.Sprint(code)}}); oerr != nil {
+		outs := [][2]string{{"record-path", ""}, {"exit-code", fmt.Sprint(code)}}
+		if oerr := newRunner(pio.Getenv, w, masking.Process().Sanitize).setOutputs(outs); oerr != nil {
 			err = errors.Join(err, oerr)
 		}
 	}
@@ -294,6 +295,13 @@ func run(ctx context.Context, o Options, pio IO) (*Result, error) {
 		Deadline: deadline, Grace: o.Grace, Drain: o.Drain,
 		Signals: pio.Signals, Started: pio.ChildStarted,
 	})
+	var pe *child.PanicError
+	if errors.As(cerr, &pe) {
+		// A redactor panicked (child.Run killed the command): its buffered
+		// tail is not flushed through a redactor in an unknown state.
+		reportPanic(pio.Stderr, set, pe)
+		return finish(res, o, pio, set, sc, rn, fail(1, cerr))
+	}
 	flushErr := errors.Join(stdout.Close(), stderr.Close())
 	rec.Masking.Redactions = stdout.Redactions() + stderr.Redactions()
 	if cerr != nil {
@@ -359,10 +367,11 @@ func finish(res *Result, o Options, pio IO, set *masking.Set, sc scanner, rn *ru
 	if err := rn.summary(rec, res.RecordPath, leakErr); err != nil {
 		fmt.Fprintf(pio.Stderr, "keylease: %s\n", set.Sanitize(err.Error()))
 	}
-	outs := [][2]string{}
-	if res.RecordPath != "" {
-		outs = append(outs, [2]string{"record-path", res.RecordPath})
-	}
+	// record-path is written always, empty when no verified record exists,
+	// and only now that the child has ended: the runner keeps the last
+	// value of a name, so a record-path the child appended to GITHUB_OUTPUT
+	// cannot choose what the action uploads.
+	outs := [][2]string{{"record-path", res.RecordPath}}
 	if !res.ExpiresAt.IsZero() {
 		outs = append(outs, [2]string{"lease-expires-at", res.ExpiresAt.Format(time.RFC3339)})
 	}
@@ -374,6 +383,14 @@ func finish(res *Result, o Options, pio IO, set *masking.Set, sc scanner, rn *ru
 		fmt.Fprintf(pio.Stderr, "keylease: run record %s\n", res.RecordPath)
 	}
 	return res, cause
+}
+
+// reportPanic prints a panic recovered from the child's output writers the
+// way main's panic handler does: value and stack sanitized, one line of value.
+func reportPanic(w io.Writer, set *masking.Set, pe *child.PanicError) {
+	msg := strings.ReplaceAll(set.Sanitize(fmt.Sprint(pe.Value)), "\n", "; ")
+	_, _ = fmt.Fprintf(w, "keylease: internal error (panic) while redacting the command's output: %s; the command was killed\n%s\n",
+		msg, set.Sanitize(string(pe.Stack)))
 }
 
 // resolve turns --vendor and --ref into lease specs, checks variable names
