@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/keylease/keylease/registry"
 )
 
 // Schema identifies version 1 of the run record.
@@ -170,11 +172,28 @@ func Seal[F any](r *Record, detectors []string, scan func([]byte) []F) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if n := len(scan(b)); n > 0 {
+	if n := len(scan(b)) + valueLikeNames(r); n > 0 {
 		clear(b)
 		return nil, &LeakError{Findings: n}
 	}
 	return b, nil
+}
+
+// valueLikeNames counts the user-given names in r's leases (ref, vendor,
+// environment, scope, variable) that look like a secret value: a key pasted
+// as --vendor reaches the record as a refused lease's vendor, and the
+// caller's scanner may not know its shape (an AWS secret access key has no
+// prefix). A name is never a value, so such a record is withheld.
+func valueLikeNames(r *Record) int {
+	n := 0
+	for _, l := range r.Leases {
+		for _, s := range append([]string{l.Ref, l.Vendor, l.Environment, l.EnvVar}, l.Scope...) {
+			if _, ok := registry.LooksLikeValue(s); ok {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Write seals r and writes it to path (mode 0600, never overwriting). On a

@@ -336,3 +336,27 @@ func TestDecodeNeverQuotesInput(t *testing.T) {
 		})
 	}
 }
+
+// TestSealWithholdsValueLikeNames: a lease whose names hold a value the
+// caller's scanner does not know (an AWS secret access key as --vendor) is
+// still withheld.
+func TestSealWithholdsValueLikeNames(t *testing.T) {
+	t.Parallel()
+	aws := "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEYa"
+	none := func([]byte) []int { return nil }
+	for _, l := range []Lease{
+		{Vendor: aws, Environment: "ci", Outcome: OutcomeRefused},
+		{Ref: "kv://openai/" + aws, Environment: "ci", Outcome: OutcomeRefused},
+		{Vendor: "openai", Environment: "ci", Scope: []string{aws}, Outcome: OutcomeRefused},
+	} {
+		b, err := Seal(&Record{Leases: []Lease{l}}, nil, none)
+		var le *LeakError
+		if !errors.As(err, &le) || b != nil {
+			t.Errorf("Seal of a lease holding a value = %d bytes, %v; want *LeakError", len(b), err)
+		}
+	}
+	if _, err := Seal(&Record{Leases: []Lease{{Ref: "kv://openai/ci/api_key", Vendor: "openai", Environment: "ci", EnvVar: "OPENAI_API_KEY",
+		Scope: []string{"llm:chat"}, Outcome: OutcomeRefused}}}, nil, none); err != nil {
+		t.Errorf("Seal of a plain lease: %v", err)
+	}
+}

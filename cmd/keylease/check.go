@@ -60,7 +60,7 @@ func runCheck(_ context.Context, args []string, e *env) error {
 			fs.PrintDefaults()
 			return nil
 		}
-		return usageError("check: %v; %s", err, checkUsage)
+		return usageError("check: %s; %s", flagErrorText(err), checkUsage)
 	}
 	cfg, err := registry.Load(*regPath, *polPath)
 	var ps registry.Problems
@@ -83,7 +83,7 @@ func runCheck(_ context.Context, args []string, e *env) error {
 		}
 	}
 	fmt.Fprintf(e.stdout, "ok: %s and %s are valid: %d vendors × %d environments (%d entries, %d revoked)",
-		*regPath, *polPath, len(cfg.Registry.Vendors()), len(cfg.Registry.Environments()), len(cfg.Registry.Entries()), revoked)
+		shownPath(*regPath), shownPath(*polPath), len(cfg.Registry.Vendors()), len(cfg.Registry.Environments()), len(cfg.Registry.Entries()), revoked)
 	if n := fs.NArg(); n > 0 {
 		fmt.Fprintf(e.stdout, "; %d workflow file(s) refer only to leasable entries", n)
 	}
@@ -97,11 +97,13 @@ func runCheck(_ context.Context, args []string, e *env) error {
 func reportProblems(e *env, ps registry.Problems) {
 	annotate := e.getenv("GITHUB_ACTIONS") == "true"
 	for _, p := range ps {
-		fmt.Fprintf(e.stderr, "keylease: %s\n", sanitize(p.String()))
+		// The file is the user's argument: quoted when it is not plain.
+		line := shownPath(p.File) + strings.TrimPrefix(p.String(), p.File)
+		fmt.Fprintf(e.stderr, "keylease: %s\n", safeLine(sanitize(line)))
 		if !annotate {
 			continue
 		}
-		props := []string{"file=" + escapeCommandProperty(p.File)}
+		props := []string{"file=" + escapeProperty(p.File)}
 		if p.Line > 0 {
 			props = append(props, fmt.Sprintf("line=%d", p.Line))
 			if p.Column > 0 {
@@ -113,13 +115,6 @@ func reportProblems(e *env, ps registry.Problems) {
 		if p.Field != "" {
 			msg = p.Field + ": " + msg
 		}
-		fmt.Fprintf(e.stdout, "::error %s::%s\n", strings.Join(props, ","), escapeCommandData(sanitize(msg)))
+		fmt.Fprintf(e.stdout, "::error %s::%s\n", strings.Join(props, ","), annotationData(sanitize(msg)))
 	}
-}
-
-// escapeCommandProperty escapes a workflow command property value as the
-// runner unescapes it.
-func escapeCommandProperty(s string) string {
-	r := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
-	return r.Replace(s)
 }

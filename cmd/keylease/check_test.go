@@ -89,7 +89,7 @@ func TestCheckFixtures(t *testing.T) {
 		{"malformed yaml", fixtures + "bad-malformed.yaml", okPol, exitConfig,
 			[]string{"bad-malformed.yaml:5:5: invalid YAML"}},
 		{"unknown scheme", fixtures + "bad-unknown-scheme.yaml", okPol, exitConfig,
-			[]string{`bad-unknown-scheme.yaml:3:5: openai.ci.secret_ref: ref "op://vault/openai/api_key": has unsupported scheme "op"`}},
+			[]string{`bad-unknown-scheme.yaml:3:5: openai.ci.secret_ref: ref [as given, not shown]: has unsupported scheme "op"`}},
 		{"typo key", fixtures + "bad-typo-key.yaml", okPol, exitConfig,
 			[]string{"bad-typo-key.yaml:5:5: openai.ci.max_ttl_second: unknown key",
 				"bad-typo-key.yaml:2:3: openai.ci: missing required key max_ttl_seconds"}},
@@ -286,7 +286,7 @@ func TestCheckAnnotationsAndSettings(t *testing.T) {
 				`workflow-bad.yml:14:11: jobs.test.steps[1].with.vendors: vendor "openai" in "prod" is revoked`,
 				`workflow-bad.yml:21:11: jobs.test.steps[2].with.vendors: vendor "mistral" is not in allowed_secrets`,
 				`workflow-bad.yml:24:11: jobs.test.steps[2].with.refs: ref "kv://openai/prod/api_key" names openai.prod, which is revoked`,
-				`workflow-bad.yml:24:11: jobs.test.steps[2].with.refs: ref "vault://x/y": has unsupported scheme "vault"`,
+				`workflow-bad.yml:24:11: jobs.test.steps[2].with.refs: ref [as given, not shown]: has unsupported scheme "vault"`,
 				`workflow-bad.yml:32:11: jobs.deploy.steps[0].with.refs: looks like a secret value (openai-key detector)`,
 			},
 		},
@@ -326,7 +326,7 @@ func TestCheckAnnotationsAndSettings(t *testing.T) {
 
 func TestEscapeCommandProperty(t *testing.T) {
 	t.Parallel()
-	if got := escapeCommandProperty("C:\\a,b%\n"); got != "C%3A\\a%2Cb%25%0A" {
+	if got := escapeProperty("C:\\a,b%\n"); got != "C%3A\\a%2Cb%25%0A" {
 		t.Fatalf("got %q", got)
 	}
 }

@@ -75,6 +75,9 @@ func usageError(format string, args ...any) error {
 // theirs in init so this file need not import every package.
 var exitClassifiers []func(error) (int, bool)
 
+// exitCodeOf maps err to an exit code: an *exitError's own code first (the
+// outermost one: subcommands wrap an error whose code they know, such as
+// exec's *lease.Error, in one), then the classifiers in order.
 func exitCodeOf(err error) int {
 	if err == nil {
 		return exitOK
@@ -104,7 +107,7 @@ func realMain(ctx context.Context, args []string, e *env) int {
 	}
 	c, ok := commands[name]
 	if !ok {
-		reportError(e, fmt.Errorf("unknown command %q; run 'keylease help' for the list", name))
+		reportError(e, fmt.Errorf("unknown command %s; run 'keylease help' for the list", shownValue("command", name)))
 		return exitConfig
 	}
 	err := c.run(ctx, rest, e)
@@ -120,25 +123,19 @@ func realMain(ctx context.Context, args []string, e *env) int {
 
 // reportError prints one line on stderr in the contract's shape
 // ("keylease: <what>: <why>; <what to do>"). Every message passes the process
-// sanitizer first, so a value that slipped into an error is still removed.
+// sanitizer first, so a value that slipped into an error is still removed,
+// then safeLine, so no text in it can start a workflow command line.
 func reportError(e *env, err error) {
-	msg := sanitize(err.Error())
-	msg = strings.ReplaceAll(msg, "\n", "; ")
+	msg := safeLine(sanitize(err.Error()))
 	fmt.Fprintf(e.stderr, "keylease: %s\n", msg)
 	if e.getenv("GITHUB_ACTIONS") == "true" {
-		fmt.Fprintf(e.stdout, "::error title=keylease::%s\n", escapeCommandData(msg))
+		fmt.Fprintf(e.stdout, "::error title=keylease::%s\n", annotationData(msg))
 	}
 }
 
 // sanitize is replaced by the masking package's process-wide sanitizer once it
 // is wired in (see sanitize.go); until then it is the identity.
 var sanitize = func(s string) string { return s }
-
-// escapeCommandData escapes a workflow command's data as the runner unescapes it.
-func escapeCommandData(s string) string {
-	r := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
-	return r.Replace(s)
-}
 
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "keylease leases LLM vendor keys to exactly one command, for a short time, without")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -13,17 +14,22 @@ import (
 	"time"
 
 	"github.com/keylease/keylease/lease"
+	"github.com/keylease/keylease/registry"
 )
 
 func init() {
 	register(&command{name: "exec", summary: "lease keys to one command: keylease exec [flags] -- COMMAND [ARGS...]", run: runExec})
-	exitClassifiers = append(exitClassifiers, func(err error) (int, bool) {
-		var le *lease.Error
-		if errors.As(err, &le) {
-			return le.Code, true
-		}
-		return 0, false
-	})
+	// First: a *lease.Error carries the code lease.Run also wrote to the
+	// exit-code output; a registry error it wraps must not override it.
+	exitClassifiers = append([]func(error) (int, bool){classifyLeaseError}, exitClassifiers...)
+}
+
+func classifyLeaseError(err error) (int, bool) {
+	var le *lease.Error
+	if errors.As(err, &le) {
+		return le.Code, true
+	}
+	return 0, false
 }
 
 // listFlag is a repeatable flag; each use may also hold a comma- or
@@ -68,7 +74,7 @@ func envName(flagName string) string {
 // line from KEYLEASE_<FLAG>, then (under GitHub Actions) from INPUT_<NAME>.
 func parseExec(args []string, e *env) (lease.Options, error) {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard) // flag errors go through reportError
 	var o lease.Options
 	var vendors, refs listFlag
 	var ttl, grace string
@@ -92,21 +98,25 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(e.stderr)
+			fs.Usage()
 			return o, &exitError{code: exitOK}
 		}
-		return o, &exitError{code: exitConfig}
+		return o, usageError("exec: %s; run keylease exec -h for the flags", flagErrorText(err))
 	}
 	o.Command = fs.Args()
 
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	// source names where each flag's value came from, for messages.
+	source := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { source[f.Name] = "--" + f.Name })
 	onActions := e.getenv("GITHUB_ACTIONS") == "true"
 	for _, ef := range execFlags {
-		if given[ef.name] {
+		if source[ef.name] != "" {
 			continue
 		}
-		v := e.getenv(envName(ef.name))
+		v, from := e.getenv(envName(ef.name)), envName(ef.name)
 		if v == "" && onActions && ef.input != "" {
+			from = "the " + strings.ToLower(ef.input) + " input"
 			v = e.getenv("INPUT_" + ef.input)
 			if v == "" {
 				v = e.getenv("INPUT_" + strings.ReplaceAll(ef.input, "-", "_"))
@@ -115,9 +125,24 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 		if v == "" {
 			continue
 		}
+		source[ef.name] = from
 		if err := fs.Set(ef.name, strings.TrimSpace(v)); err != nil {
-			return o, usageError("%s: %v", envName(ef.name), err)
+			return o, usageError("%s: %s", from, flagErrorText(err))
 		}
+	}
+	// The environment is echoed by lease and registry messages and written to
+	// the record: check it against the registry's charset before it is used,
+	// and never repeat a bad one (it may hold a line break and a workflow
+	// command, or be a key pasted into the wrong input).
+	// lease prints these paths on stderr and in the job summary: a control
+	// character in one would end the line and could start a workflow command.
+	for name, path := range map[string]string{"registry": o.RegistryPath, "policy": o.PolicyPath, "record": o.RecordPath} {
+		if strings.ContainsFunc(path, isControl) {
+			return o, usageError("%s holds a control character (a line break?); give a plain path", source[name])
+		}
+	}
+	if o.Env != "" && !registry.ValidEnvName(o.Env) {
+		return o, usageError("%s is not a registry environment name; use a lowercase letter, then up to 31 of a-z, 0-9, '_' and '-' (e.g. ci)", source["env"])
 	}
 	o.Vendors, o.Refs = vendors, refs
 	var err error
@@ -141,13 +166,13 @@ func parseSeconds(name, s string) (time.Duration, error) {
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n < 0 || n > 7*24*3600 {
-			return 0, usageError("%s %s is out of range; give seconds between 0 and 604800", name, s)
+			return 0, usageError("%s %d is out of range; give seconds between 0 and 604800", name, n)
 		}
 		return time.Duration(n) * time.Second, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
-		return 0, usageError("%s %q is not a number of seconds; write e.g. %s 300", name, s, name)
+		return 0, usageError("%s is not a number of seconds; write e.g. %s 300", name, name)
 	}
 	return d, nil
 }
@@ -169,6 +194,11 @@ func runExec(ctx context.Context, args []string, e *env) error {
 		Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
 		Getenv: e.getenv, Environ: e.environ, Signals: sigs,
 	})
+	var le *lease.Error
+	if errors.As(err, &le) {
+		// Exit with the code lease.Run wrote to the exit-code output.
+		return &exitError{code: le.Code, err: err}
+	}
 	if err != nil {
 		return err
 	}
@@ -176,4 +206,9 @@ func runExec(ctx context.Context, args []string, e *env) error {
 		return &exitError{code: res.ExitCode}
 	}
 	return nil
+}
+
+// isControl reports C0/C1 control characters and Unicode line separators.
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == '\u2028' || r == '\u2029'
 }

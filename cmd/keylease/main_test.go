@@ -37,7 +37,7 @@ func TestRealMainDispatch(t *testing.T) {
 		{name: "help", args: []string{"help"}, wantCode: exitOK, wantOut: "Commands:"},
 		{name: "version", args: []string{"version"}, wantCode: exitOK, wantOut: "keylease dev"},
 		{name: "version extra arg", args: []string{"version", "x"}, wantCode: exitConfig, wantErr: "keylease: version takes no arguments"},
-		{name: "unknown", args: []string{"frobnicate"}, wantCode: exitConfig, wantErr: `unknown command "frobnicate"`},
+		{name: "unknown", args: []string{"frobnicate"}, wantCode: exitConfig, wantErr: `unknown command frobnicate;`},
 		{name: "unknown under actions", args: []string{"frobnicate"}, vars: map[string]string{"GITHUB_ACTIONS": "true"},
 			wantCode: exitConfig, wantOut: "::error title=keylease::unknown command"},
 	}
@@ -59,9 +59,25 @@ func TestRealMainDispatch(t *testing.T) {
 	}
 }
 
-func TestEscapeCommandData(t *testing.T) {
+func TestSafeLine(t *testing.T) {
 	t.Parallel()
-	if got := escapeCommandData("a%b\r\nc"); got != "a%25b%0D%0Ac" {
-		t.Fatalf("got %q", got)
+	tests := []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"a\r\nb\nc\rd", "a; b; c; d"},
+		{"x\r::add-mask::y", "x; ::add-mask::y"},
+		{"nel\u0085ls\u2028ps\u2029end", "nel; ls; ps; end"},
+		{"bell\a esc\x1b del\x7f c1\u009b", `bell\x07 esc\x1b del\x7f c1\x9b`},
+		{"bad\xffutf8 tab\tok ünïcode", `bad\xffutf8 tab` + "\t" + `ok ünïcode`},
+	}
+	for _, tt := range tests {
+		if got := safeLine(tt.in); got != tt.want {
+			t.Errorf("safeLine(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := annotationData(tt.in); strings.ContainsAny(got, "\r\n") {
+			t.Errorf("annotationData(%q) = %q holds a line break", tt.in, got)
+		}
+	}
+	if got := annotationData("a%b\r\nc"); got != "a%25b; c" {
+		t.Errorf("annotationData = %q", got)
 	}
 }

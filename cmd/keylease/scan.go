@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -29,7 +30,7 @@ var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 func loadFingerprints(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path) //nolint:gosec // the operator names the file
 	if err != nil {
-		return nil, usageError("--fingerprints %s: %v", path, err)
+		return nil, usageError("--fingerprints %s: %v", shownPath(path), err)
 	}
 	fps := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -41,7 +42,7 @@ func loadFingerprints(path string) (map[string]string, error) {
 		sum, ref, _ := strings.Cut(line, " ")
 		sum = strings.ToLower(sum)
 		if !sha256Hex.MatchString(sum) {
-			return nil, usageError("--fingerprints %s line %d: want '<sha256 hex> <ref>' (64 hex digits first)", path, n)
+			return nil, usageError("--fingerprints %s line %d: want '<sha256 hex> <ref>' (64 hex digits first)", shownPath(path), n)
 		}
 		fps[sum] = strings.TrimSpace(ref)
 	}
@@ -50,7 +51,8 @@ func loadFingerprints(path string) (map[string]string, error) {
 
 func runScan(_ context.Context, args []string, e *env) error {
 	fset := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fset.SetOutput(e.stderr)
+	fset.SetOutput(io.Discard) // flag errors go through reportError
+
 	recPath := fset.String("record", "", "verify the run record `file` (strict schema, then scan)")
 	fpPath := fset.String("fingerprints", "", "`file` of '<sha256 hex> <ref>' lines (SL8 ops-only fingerprints) to look for")
 	policy := fset.String("policy", "", "policy `file` whose required_prefix adds detectors (default configs/secrets-policy.json when it exists)")
@@ -60,9 +62,11 @@ func runScan(_ context.Context, args []string, e *env) error {
 	}
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fset.SetOutput(e.stderr)
+			fset.Usage()
 			return nil
 		}
-		return &exitError{code: exitConfig}
+		return usageError("scan: %s; run keylease scan -h for the flags", flagErrorText(err))
 	}
 	paths := fset.Args()
 	if (*recPath == "") == (len(paths) == 0) {
@@ -99,19 +103,21 @@ func runScan(_ context.Context, args []string, e *env) error {
 			if f.Ref != "" {
 				what += " (" + f.Ref + ")"
 			}
-			fmt.Fprintf(e.stdout, "%s: byte %d (+%d): %s\n", path, f.Offset, f.Length, what)
+			// A file name is anyone's text: quoted when not plain, so it
+			// cannot start a workflow command line.
+			fmt.Fprintf(e.stdout, "%s: byte %d (+%d): %s\n", shownPath(path), f.Offset, f.Length, safeLine(what))
 			if onActions {
-				fmt.Fprintf(e.stdout, "::error file=%s,title=keylease scan::%s\n", escapeProperty(path), escapeCommandData(fmt.Sprintf("%s at byte %d", what, f.Offset)))
+				fmt.Fprintf(e.stdout, "::error file=%s,title=keylease scan::%s\n", escapeProperty(path), annotationData(fmt.Sprintf("%s at byte %d", what, f.Offset)))
 			}
 		}
 	}
 	if *recPath != "" {
 		b, err := os.ReadFile(*recPath)
 		if err != nil {
-			return usageError("--record %s: %v", *recPath, err)
+			return usageError("--record %s: %v", shownPath(*recPath), err)
 		}
 		if _, err := record.Decode(b); err != nil {
-			return &exitError{code: exitLeak, err: fmt.Errorf("--record %s: %w; a record keylease did not write (or that was altered) is not verified", *recPath, err)}
+			return &exitError{code: exitLeak, err: fmt.Errorf("--record %s: %w; a record keylease did not write (or that was altered) is not verified", shownPath(*recPath), err)}
 		}
 		report(*recPath, sc.Scan(b))
 		clear(b)
@@ -132,7 +138,7 @@ func runScan(_ context.Context, args []string, e *env) error {
 				return nil
 			})
 			if err != nil {
-				return usageError("scan %s: %v", root, err)
+				return usageError("scan %s: %v", shownPath(root), err)
 			}
 		}
 	}
@@ -147,17 +153,13 @@ func runScan(_ context.Context, args []string, e *env) error {
 func loadPolicyPrefixes(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path) //nolint:gosec // the operator names the file
 	if err != nil {
-		return nil, usageError("--policy %s: %v", path, err)
+		return nil, usageError("--policy %s: %v", shownPath(path), err)
 	}
 	var p struct {
 		RequiredPrefix map[string]string `json:"required_prefix"`
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, usageError("--policy %s: not JSON (%v); run keylease check", path, err)
+		return nil, usageError("--policy %s: not JSON (%v); run keylease check", shownPath(path), err)
 	}
 	return p.RequiredPrefix, nil
-}
-
-func escapeProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }

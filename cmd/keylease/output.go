@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/keylease/keylease/masking"
+	"github.com/keylease/keylease/registry"
+)
+
+// The Actions runner reads workflow commands from stdout AND stderr, and ends
+// a line at \n or at a bare \r: any text keylease prints must stay on its own
+// line, or a file name, flag or input could start a "::add-mask::" or
+// "::set-output" line. Everything cmd/ prints goes through these helpers.
+
+// safeLine makes s one printable line: line breaks (\r\n, \n, \r, NEL, U+2028,
+// U+2029) become "; ", other control characters and invalid UTF-8 become
+// visible escapes. The result never contains \r or \n.
+func safeLine(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\r' && strings.HasPrefix(s[i+1:], "\n"):
+			b.WriteString("; ")
+			n = 2
+		case r == '\r', r == '\n', r == '\u0085', r == '\u2028', r == '\u2029':
+			b.WriteString("; ")
+		case r == '\t':
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// plainPath is a path that can be shown as it is.
+var plainPath = regexp.MustCompile(`^[A-Za-z0-9._/+@=~-]+$`)
+
+// shownPath is how a user-given path or name appears in a message: as it is
+// when plain, else Go-quoted (control characters escaped, so it cannot end
+// the line it is printed on).
+func shownPath(s string) string {
+	if plainPath.MatchString(s) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// shownValue is a user-given name or setting as a message may show it: a
+// placeholder when it looks like a key, else shownPath.
+func shownValue(flag, s string) string {
+	if det, ok := registry.LooksLikeValue(s); ok {
+		return fmt.Sprintf("[the %s value, not shown: it looks like a key (%s detector)]", flag, det)
+	}
+	return shownPath(s)
+}
+
+// annotationData escapes one line of text as workflow command data.
+func annotationData(s string) string { return masking.EscapeCommandData(safeLine(s)) }
+
+// propertyEscaper escapes a workflow command property value as the runner
+// unescapes it.
+var propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+
+// escapeProperty escapes s as a workflow command property value (file=...).
+func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
+
+// flagErrorText is a flag parse error as a message may show it. The flag
+// package quotes the offending argument; one that looks like a key (pasted
+// into the wrong place) is not repeated.
+func flagErrorText(err error) string {
+	if det, ok := registry.LooksLikeValue(err.Error()); ok {
+		return fmt.Sprintf("an argument is not a defined flag or a valid value (it looks like a key (%s detector), not shown)", det)
+	}
+	return err.Error()
+}
