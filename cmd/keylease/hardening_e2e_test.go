@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -23,6 +29,17 @@ func init() {
 		if err != nil {
 			return 9
 		}
+		return 0
+	}
+	// escape leaves a descendant in a session of its own (outside the
+	// child's process group) with the leased values in its environment,
+	// then exits.
+	e2eMoreModes["escape"] = func() int {
+		cmd := exec.Command("setsid", "sleep", "60")
+		if err := cmd.Start(); err != nil {
+			return 9
+		}
+		_ = os.WriteFile(filepath.Join(os.Getenv("E2E_OUT"), "escaped"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 		return 0
 	}
 }
@@ -94,5 +111,42 @@ func TestExecChildCannotChooseRecordPath(t *testing.T) {
 				t.Errorf("runner would upload %q, not keylease's record", got)
 			}
 		})
+	}
+}
+
+// TestExecEscapedDescendantEnds: a descendant that left the child's process
+// group is killed and reaped by the real binary before it exits, so no
+// process keeps the leased value.
+func TestExecEscapedDescendantEnds(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("the descendant sweep is Linux-only (subreaper); README states the macOS limit")
+	}
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	r := newE2E(t, "openai")
+	res := r.run("escape", "--vendor", "openai") // r.run checks every output for secret forms
+	if res.code != 0 {
+		t.Fatalf("exit %d; stderr %s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(r.out, "escaped"))
+	must(t, err)
+	pid, err := strconv.Atoi(string(b))
+	must(t, err)
+	key := []byte(r.keys["OPENAI_API_KEY"])
+	ents, err := os.ReadDir("/proc")
+	must(t, err)
+	for _, e := range ents {
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err == nil && bytes.Contains(env, key) {
+			t.Errorf("process %s still holds the leased key after keylease exited", e.Name())
+		}
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); !errors.Is(err, os.ErrNotExist) {
+		if p, ferr := os.FindProcess(pid); ferr == nil {
+			_ = p.Kill()
+		}
+		t.Errorf("descendant %d outlived keylease", pid)
 	}
 }
