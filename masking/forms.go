@@ -79,12 +79,17 @@ func extraForms(v []byte) [][]byte {
 // and 76 (GNU base64, Python's base64.encodebytes, MIME).
 var wrapWidths = [...]int{64, 76}
 
+// minWrappedTail is the shortest last-line tail masked on its own. A
+// shorter one is masked joined to the line before it: a form shorter than
+// the matcher's 12-byte skip window narrows it and slows every write.
+const minWrappedTail = 12
+
 // wrappedBase64 is base64 of the value wrapped at 64 or 76 columns when the
 // value is the start of what was encoded (`echo "$V" | base64`, `openssl
 // base64 -in file`): each full line of the digits that do not depend on what
-// follows the value, the stable part of the last line when it has MinLen
-// digits or more, and, when it is shorter, the last full line joined to it by
-// LF and by CRLF (too short to mask alone, it would leak the value's last
+// follows the value, the stable part of the last line when it has
+// minWrappedTail digits or more, and, when it is shorter, the last full line
+// joined to it by LF and by CRLF (unmasked, it would leak the value's last
 // bytes). lines hold no line break and go to the runner too; joined only to
 // the redactor (the runner splits a registered value at line breaks).
 //
@@ -104,7 +109,7 @@ func wrappedBase64(v []byte) (lines, joined [][]byte) {
 		}
 		tail := stable[n*w:]
 		switch {
-		case len(tail) >= MinLen:
+		case len(tail) >= minWrappedTail:
 			lines = append(lines, tail)
 		case len(tail) > 0:
 			last := stable[(n-1)*w : n*w]
