@@ -3,6 +3,7 @@ package registry
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -114,5 +115,23 @@ func FuzzParseRef(f *testing.F) {
 				t.Fatalf("error repeats a value-like token: %v", err)
 			}
 		}
+		// The error never quotes the input: it is a fixed text, at most
+		// naming a short, plain scheme.
+		msg := err.Error()
+		rest, ok := strings.CutPrefix(msg, "ref "+unparsedRef+": ")
+		if !ok {
+			rest, ok = strings.CutPrefix(msg, "ref "+redactedRef+": ")
+		}
+		if !ok {
+			t.Fatalf("error does not start with a placeholder: %q", msg)
+		}
+		if m := quotedScheme.FindStringSubmatch(rest); m != nil && !cleanScheme.MatchString(m[1]) {
+			t.Fatalf("error names an unclean scheme: %q", msg)
+		}
+		if strings.ContainsAny(rest, "\r\n") || strings.Count(rest, `"`) > 2 {
+			t.Fatalf("error quotes its input: %q", msg)
+		}
 	})
 }
+
+var quotedScheme = regexp.MustCompile(`^has unsupported scheme "([^"]*)"`)

@@ -137,11 +137,16 @@ func fakeKey(prefix string, n int) (string, error) {
 
 func runDemo(ctx context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard) // flag errors go through reportError
 	serve := fs.Bool("serve", false, "keep the emulators running and write the variables that point at them to --env-file (for the self-test workflow)")
 	envFile := fs.String("env-file", "", "with --serve: write KEY=VALUE lines here")
 	if err := fs.Parse(args); err != nil {
-		return &exitError{code: exitConfig}
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(e.stderr)
+			fs.PrintDefaults()
+			return nil
+		}
+		return usageError("demo: %s; run keylease demo -h for the flags", flagErrorText(err))
 	}
 	if fs.NArg() > 0 {
 		return usageError("demo takes no arguments")
@@ -175,12 +180,12 @@ func serveDemo(ctx context.Context, envFile string, e *env) error {
 		"SELFTEST_ROLE_ARN="+d.stack.RoleARN, "SELFTEST_KEY_SHA256="+hex.EncodeToString(sum[:]))
 	tmp := envFile + ".tmp"
 	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		return fmt.Errorf("--env-file %s: %w", envFile, err)
+		return fmt.Errorf("--env-file %s: %w", shownPath(envFile), err)
 	}
 	if err := os.Rename(tmp, envFile); err != nil { // readers never see half a file
-		return fmt.Errorf("--env-file %s: %w", envFile, err)
+		return fmt.Errorf("--env-file %s: %w", shownPath(envFile), err)
 	}
-	fmt.Fprintf(e.stdout, "keylease demo: emulators serving; variables in %s; stop with SIGTERM\n", envFile)
+	fmt.Fprintf(e.stdout, "keylease demo: emulators serving; variables in %s; stop with SIGTERM\n", shownPath(envFile))
 	<-ctx.Done()
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -197,18 +198,27 @@ func TestVendorKeyExitCode(t *testing.T) {
 			assertNoForms(t, key, out.String(), errb.String(), string(b))
 			assertOnlyKeyleaseCommands(t, out.String(), errb.String())
 			// Nothing keylease left on disk holds it either (the record is withheld).
-			_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-				if err == nil && d.Type().IsRegular() {
-					rb, rerr := os.ReadFile(p)
-					must(t, rerr)
-					assertNoForms(t, key, string(rb))
-					var v map[string]any
-					if strings.HasSuffix(p, ".json") && json.Unmarshal(rb, &v) != nil {
-						t.Errorf("%s is not JSON", filepath.Base(p))
-					}
+			root, err := os.OpenRoot(dir)
+			must(t, err)
+			defer func() { _ = root.Close() }()
+			files := 0
+			must(t, fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+				if err != nil || !d.Type().IsRegular() {
+					return err
+				}
+				rb, err := fs.ReadFile(root.FS(), p)
+				must(t, err)
+				files++
+				assertNoForms(t, key, string(rb))
+				var v map[string]any
+				if strings.HasSuffix(p, ".json") && json.Unmarshal(rb, &v) != nil {
+					t.Errorf("%s is not JSON", filepath.Base(p))
 				}
 				return nil
-			})
+			}))
+			if files == 0 {
+				t.Error("no incident record was written")
+			}
 		})
 	}
 }
