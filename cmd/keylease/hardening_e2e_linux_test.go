@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,11 +58,14 @@ func TestExecChildCannotReadKeyleaseEnviron(t *testing.T) {
 		cmd.Path = copyExecutable(t, keyleaseBin, bin)
 		cmd.Args[len(cmd.Args)-2] = child             // ... -- <child> -test.run=^$
 		must(t, os.Chmod(filepath.Dir(r.dir), 0o755)) // #nosec G302 -- t.TempDir's parent, 0700 by default
-		must(t, filepath.WalkDir(r.dir, func(p string, _ os.DirEntry, err error) error {
+		root, err := os.OpenRoot(r.dir)
+		must(t, err)
+		defer func() { _ = root.Close() }()
+		must(t, fs.WalkDir(root.FS(), ".", func(p string, _ fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			return os.Lchown(p, 65534, 65534)
+			return root.Lchown(p, 65534, 65534)
 		}))
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 		cmd.Dir = "/"
