@@ -126,11 +126,11 @@ var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 // secret registered only for another environment, or revoked anywhere, is
 // refused; an unregistered ref gets the policy cap of env as TTL.
 func (c *Config) ResolveRef(envVar, raw, env string) (LeaseSpec, error) {
+	if det, bad := LooksLikeValue(envVar); bad {
+		return LeaseSpec{}, fmt.Errorf("%w [looks like a secret value (%s detector), not shown]: --ref NAME=REF takes a variable name before '='; rotate that value, it has been exposed", ErrInvalidEnvVar, det)
+	}
 	if !envVarName.MatchString(envVar) {
 		shown := fmt.Sprintf("%q", envVar)
-		if _, bad := LooksLikeValue(envVar); bad {
-			shown = "[looks like a secret value, not shown]"
-		}
 		return LeaseSpec{}, fmt.Errorf("%w %s: use letters, digits and '_', not starting with a digit (--ref NAME=REF)", ErrInvalidEnvVar, shown)
 	}
 	ref, err := ParseRef(raw, c.Policy)

@@ -141,6 +141,14 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 			return o, usageError("%s holds a control character (a line break?); give a plain path", source[name])
 		}
 	}
+	// Settings that name things never hold a key; lease may echo them, so a
+	// key pasted into one is refused here, unrepeated.
+	for name, v := range map[string]string{"role-arn": o.RoleARN, "region": o.Region, "audience": o.Audience,
+		"oidc-issuer": o.OIDCIssuer, "identity": o.Identity, "ttl": ttl, "grace": grace, "env": o.Env} {
+		if det, bad := registry.LooksLikeValue(v); bad {
+			return o, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", source[name], det)
+		}
+	}
 	if o.Env != "" && !registry.ValidEnvName(o.Env) {
 		return o, usageError("%s is not a registry environment name; use a lowercase letter, then up to 31 of a-z, 0-9, '_' and '-' (e.g. ci)", source["env"])
 	}

@@ -118,6 +118,13 @@ func TestNoWorkflowCommandInjection(t *testing.T) {
 		{name: "environment input", args: execArgs("--vendor", "openai"), vars: map[string]string{"INPUT_ENVIRONMENT": "ci" + injected},
 			wantCode: exitConfig, wantErr: "environment input"},
 		{name: "env holds a key", args: execArgs("--env", key, "--vendor", "openai"), secret: key, wantCode: exitConfig, wantErr: "--env"},
+		{name: "identity holds a key", args: execArgs("--identity", key, "--vendor", "openai"), secret: key, wantCode: exitConfig, wantErr: "--identity looks like a key"},
+		{name: "role-arn input holds a key", args: execArgs("--vendor", "openai"), vars: map[string]string{"INPUT_ROLE-TO-ASSUME": key},
+			secret: key, wantCode: exitConfig, wantErr: "role-to-assume input looks like a key"},
+		{name: "ttl holds a key", args: execArgs("--vendor", "openai"), vars: map[string]string{"KEYLEASE_TTL": key}, secret: key, wantCode: exitConfig, wantErr: "KEYLEASE_TTL"},
+		{name: "ref name holds a key", args: execArgs("--ref", "AKIAIOSFODNN7EXAMPLE=kv://openai/ci/api_key"), secret: "AKIAIOSFODNN7EXAMPLE", wantCode: exitConfig, wantErr: "not shown"},
+		{name: "ref holds an AWS secret", args: execArgs("--ref", "X=wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEYa"), secret: "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEYa",
+			wantCode: exitConfig, wantErr: "looks like a secret value"},
 		{name: "vendor", args: execArgs("--vendor", "x"+injected), wantCode: exitLease, wantErr: "refused"},
 		{name: "registry path", args: []string{"exec", "--registry", filepath.Join(dir, "nope"+injected), "--vendor", "openai", "--", "true"},
 			wantCode: exitConfig},
@@ -146,7 +153,7 @@ func TestNoWorkflowCommandInjection(t *testing.T) {
 				vars := map[string]string{"RUNNER_TEMP": t.TempDir()}
 				if onActions {
 					vars["GITHUB_ACTIONS"] = "true"
-				} else if tt.vars["INPUT_ENVIRONMENT"] != "" {
+				} else if hasInput(tt.vars) {
 					t.Skip("inputs are read only under GitHub Actions")
 				}
 				for k, v := range tt.vars {
@@ -221,4 +228,13 @@ func TestVendorKeyExitCode(t *testing.T) {
 			}
 		})
 	}
+}
+
+func hasInput(vars map[string]string) bool {
+	for k := range vars {
+		if strings.HasPrefix(k, "INPUT_") {
+			return true
+		}
+	}
+	return false
 }
