@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -237,4 +239,37 @@ func hasInput(vars map[string]string) bool {
 		}
 	}
 	return false
+}
+
+// TestVendorKeyExitCodeBinary drives the real binary as the runner does: a
+// key pasted as the vendors input exits 4, the exit-code output says 4, and
+// neither stream nor the outputs file holds the key.
+func TestVendorKeyExitCodeBinary(t *testing.T) {
+	t.Parallel()
+	key := randomKey(t, "sk-proj-", 60)
+	dir := t.TempDir()
+	outFile := filepath.Join(dir, "output")
+	must(t, os.WriteFile(outFile, nil, 0o600))
+	reg, err := filepath.Abs(cfgReg)
+	must(t, err)
+	pol, err := filepath.Abs(cfgPol)
+	must(t, err)
+	cmd := exec.Command(keyleaseBin, "exec", "--", "true")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_ACTIONS=true", "RUNNER_TEMP=" + dir, "GITHUB_OUTPUT=" + outFile,
+		"INPUT_REGISTRY=" + reg, "INPUT_POLICY=" + pol, "INPUT_VENDORS=" + key, "INPUT_ENVIRONMENT=ci"}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitLeak {
+		t.Errorf("keylease exec: %v, want exit %d; stderr %q", err, exitLeak, stderr.String())
+	}
+	b, err := os.ReadFile(outFile)
+	must(t, err)
+	if !regexp.MustCompile(`(?s)exit-code<<(\S+)\n4\n`).Match(b) {
+		t.Errorf("exit-code output is not 4: %q", b)
+	}
+	assertNoForms(t, key, stdout.String(), stderr.String(), string(b))
+	assertOnlyKeyleaseCommands(t, stdout.String(), stderr.String())
 }
