@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -141,6 +142,7 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) ([]Secret, error) {
 
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	var panicType string // set when a worker panicked
 	sem := make(chan struct{}, parallelCalls)
 	store := func(k key, v *raw) {
 		mu.Lock()
@@ -153,6 +155,16 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) ([]Secret, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			// A panic here would end the process with its raw value on
+			// stderr, past every sanitizer, and the value may hold a
+			// response body. Keep only its type.
+			defer func() {
+				if p := recover(); p != nil {
+					mu.Lock()
+					panicType = fmt.Sprintf("%T", p)
+					mu.Unlock()
+				}
+			}()
 			fn()
 		}()
 	}
@@ -174,6 +186,22 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) ([]Secret, error) {
 		}
 	}
 	wg.Wait()
+	if panicType != "" {
+		// Nothing fetched in a run that panicked is trusted or returned.
+		for _, v := range results {
+			if v != nil {
+				clear(v.bin)
+			}
+		}
+		for i, r := range reqs {
+			if errs[i] == nil {
+				errs[i] = &Error{Op: "secretsmanager:GetSecretValue", Ref: r.Label, Code: "InternalError",
+					Message: "the Secrets Manager client panicked (" + panicType + "); no value was used",
+					Hint:    "retry; if it recurs, report a keylease bug with the keylease version"}
+			}
+		}
+		return out, errors.Join(errs...)
+	}
 
 	for i, r := range reqs {
 		if errs[i] != nil {
