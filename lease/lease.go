@@ -316,7 +316,7 @@ func run(ctx context.Context, o Options, pio IO) (*Result, error) {
 	rec.Command = &record.Command{ExitCode: cres.ExitCode, Signal: cres.Signal, DurationMS: cres.Duration.Milliseconds(),
 		LeaseExpired: cres.Expired, DrainTimedOut: cres.DrainTimedOut}
 	if flushErr != nil {
-		fmt.Fprintf(pio.Stderr, "keylease: writing the command's output failed: %s\n", set.Sanitize(flushErr.Error()))
+		fmt.Fprintf(pio.Stderr, "keylease: writing the command's output failed: %s\n", masking.OneLine(set.Sanitize(flushErr.Error())))
 	}
 	var ferr error
 	if guard != nil {
@@ -356,7 +356,7 @@ func finish(res *Result, o Options, pio IO, set *masking.Set, sc scanner, rn *ru
 		}
 		res.ExitCode = ExitLeak
 	case werr != nil:
-		fmt.Fprintf(pio.Stderr, "keylease: %s\n", set.Sanitize(werr.Error()))
+		fmt.Fprintf(pio.Stderr, "keylease: %s\n", masking.OneLine(set.Sanitize(werr.Error())))
 	default:
 		res.RecordPath = path
 	}
@@ -365,7 +365,7 @@ func finish(res *Result, o Options, pio IO, set *masking.Set, sc scanner, rn *ru
 		leakErr = leak
 	}
 	if err := rn.summary(rec, res.RecordPath, leakErr); err != nil {
-		fmt.Fprintf(pio.Stderr, "keylease: %s\n", set.Sanitize(err.Error()))
+		fmt.Fprintf(pio.Stderr, "keylease: %s\n", masking.OneLine(set.Sanitize(err.Error())))
 	}
 	// record-path is written always, empty when no verified record exists,
 	// and only now that the child has ended: the runner keeps the last
@@ -377,10 +377,10 @@ func finish(res *Result, o Options, pio IO, set *masking.Set, sc scanner, rn *ru
 	}
 	outs = append(outs, [2]string{"exit-code", fmt.Sprint(res.ExitCode)})
 	if err := rn.setOutputs(outs); err != nil {
-		fmt.Fprintf(pio.Stderr, "keylease: %s\n", set.Sanitize(err.Error()))
+		fmt.Fprintf(pio.Stderr, "keylease: %s\n", masking.OneLine(set.Sanitize(err.Error())))
 	}
 	if res.RecordPath != "" && !rn.on {
-		fmt.Fprintf(pio.Stderr, "keylease: run record %s\n", res.RecordPath)
+		fmt.Fprintf(pio.Stderr, "keylease: run record %s\n", masking.OneLine(res.RecordPath))
 	}
 	return res, cause
 }

@@ -95,3 +95,41 @@ func mustWrite(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// TestStderrStaysOneLine: lease.Run is also called without exec's flag
+// checks (demo, tests, future callers), so what it prints on stderr must not
+// let a path start a workflow command of its own. A refused lease still
+// writes its record and names it on stderr.
+func TestStderrStaysOneLine(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.yaml")
+	pol := filepath.Join(dir, "policy.json")
+	mustWrite(t, reg, "openai:\n  ci:\n    secret_ref: \"kv://openai/ci/api_key\"\n    scope: [\"llm:chat\"]\n    max_ttl_seconds: 300\n")
+	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["openai"],
+  "flags": {"no_logging": true, "no_persistence": true},
+  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
+	var out, errb, cmds bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"anthropic"},
+		RecordPath: filepath.Join(dir, "rec\r::add-mask::injected\r::warning::x.json"),
+		Command:    []string{os.Args[0], "-test.run=^$"},
+	}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
+		Getenv: func(string) string { return "" }, Environ: func() []string { return nil }})
+	if err == nil {
+		t.Fatal("a vendor outside allowed_secrets was leased")
+	}
+	if res == nil || res.RecordPath == "" {
+		t.Fatalf("the refused lease wrote no record (res %+v); the test shows nothing", res)
+	}
+	if !strings.Contains(errb.String(), "run record") {
+		t.Fatalf("stderr %q does not name the record; the test shows nothing", errb.String())
+	}
+	for name, b := range map[string]string{"stdout": out.String(), "stderr": errb.String()} {
+		for _, line := range strings.FieldsFunc(b, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if strings.HasPrefix(strings.TrimSpace(line), "::") {
+				t.Errorf("%s carries a workflow command: %q", name, line)
+			}
+		}
+	}
+}

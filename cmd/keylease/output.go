@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/registry"
@@ -16,33 +15,8 @@ import (
 // line, or a file name, flag or input could start a "::add-mask::" or
 // "::set-output" line. Everything cmd/ prints goes through these helpers.
 
-// safeLine makes s one printable line: line breaks (\r\n, \n, \r, NEL, U+2028,
-// U+2029) become "; ", other control characters and invalid UTF-8 become
-// visible escapes. The result never contains \r or \n.
-func safeLine(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\r' && strings.HasPrefix(s[i+1:], "\n"):
-			b.WriteString("; ")
-			n = 2
-		case r == '\r', r == '\n', r == '\u0085', r == '\u2028', r == '\u2029':
-			b.WriteString("; ")
-		case r == '\t':
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
-}
+// safeLine makes s one printable line (see masking.OneLine).
+func safeLine(s string) string { return masking.OneLine(s) }
 
 // plainPath is a path that can be shown as it is.
 var plainPath = regexp.MustCompile(`^[A-Za-z0-9._/+@=~-]+$`)
