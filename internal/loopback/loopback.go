@@ -62,8 +62,21 @@ func Serve(ln net.Listener, h http.Handler, tlsConfig *tls.Config) *Server {
 	return s
 }
 
-// Close stops the server, waiting briefly for calls in flight.
+// BaseURL is the server's URL, "" for a nil Server: an emulator that was
+// made with New and mounted elsewhere has none of its own.
+func (s *Server) BaseURL() string {
+	if s == nil {
+		return ""
+	}
+	return s.URL
+}
+
+// Close stops the server, waiting briefly for calls in flight. Closing a nil
+// Server does nothing.
 func (s *Server) Close() error {
+	if s == nil {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)

@@ -34,3 +34,26 @@ func TestStartServesOnLoopback(t *testing.T) {
 		t.Error("server still answers after Close")
 	}
 }
+
+// TestNilServer: emulators made with New (mounted on another server) hold a
+// nil *Server; their URL and Close must still work.
+func TestNilServer(t *testing.T) {
+	t.Parallel()
+	var s *loopback.Server
+	if got := s.BaseURL(); got != "" {
+		t.Errorf("nil BaseURL = %q", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("nil Close = %v", err)
+	}
+	live, err := loopback.Start(http.NotFoundHandler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live.BaseURL() != live.URL || live.URL == "" {
+		t.Errorf("BaseURL %q, URL %q", live.BaseURL(), live.URL)
+	}
+	if err := live.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+}

@@ -112,12 +112,7 @@ func Start() (*Server, error) {
 }
 
 // Close stops a server made by Start.
-func (s *Server) Close() error {
-	if s.ls == nil {
-		return nil
-	}
-	return s.ls.Close()
-}
+func (s *Server) Close() error { return s.ls.Close() }
 
 // Issuer is the issuer URL (also the server's base URL).
 func (s *Server) Issuer() string { return s.issuer }

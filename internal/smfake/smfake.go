@@ -111,20 +111,10 @@ func Start() (*Server, error) {
 }
 
 // URL is the base URL of a server made by Start ("" otherwise).
-func (s *Server) URL() string {
-	if s.ls == nil {
-		return ""
-	}
-	return s.ls.URL
-}
+func (s *Server) URL() string { return s.ls.BaseURL() }
 
 // Close stops a server made by Start.
-func (s *Server) Close() error {
-	if s.ls == nil {
-		return nil
-	}
-	return s.ls.Close()
-}
+func (s *Server) Close() error { return s.ls.Close() }
 
 // SetKeyLookup makes the emulator accept the sessions lookup knows (its STS's).
 func (s *Server) SetKeyLookup(lookup KeyLookup) {

@@ -84,20 +84,10 @@ func Start(issuer string) (*Server, error) {
 }
 
 // URL is the base URL of a server made by Start ("" otherwise).
-func (s *Server) URL() string {
-	if s.ls == nil {
-		return ""
-	}
-	return s.ls.URL
-}
+func (s *Server) URL() string { return s.ls.BaseURL() }
 
 // Close stops a server made by Start.
-func (s *Server) Close() error {
-	if s.ls == nil {
-		return nil
-	}
-	return s.ls.Close()
-}
+func (s *Server) Close() error { return s.ls.Close() }
 
 // SetHTTPClient sets the client used to fetch the issuer's discovery
 // document and JWKS (custom roots or resolver). Call it before the first
