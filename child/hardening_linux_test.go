@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keylease/keylease/internal/leakcheck"
 )
 
 func init() {
@@ -32,17 +33,9 @@ func init() {
 }
 
 // secretForms are the forms of marker a leak could take in the tests' output.
-func secretForms(marker string) []string {
-	return []string{marker, base64.StdEncoding.EncodeToString([]byte(marker)), hex.EncodeToString([]byte(marker))}
-}
-
 func assertNoForm(t *testing.T, what string, b []byte, marker string) {
 	t.Helper()
-	for _, f := range secretForms(marker) {
-		if bytes.Contains(b, []byte(f)) {
-			t.Errorf("%s holds a form of the secret", what)
-		}
-	}
+	leakcheck.Assert(t, what, b, marker)
 }
 
 // environHolders lists the pids whose environment holds marker.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keylease/keylease/internal/leakcheck"
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/record"
 	"github.com/keylease/keylease/secret"
@@ -19,13 +20,7 @@ const testKey = "sk-proj-LeaseUnitTest0123456789abcdefABCDEFxyz"
 
 func noForm(t *testing.T, what string, b []byte) {
 	t.Helper()
-	set := masking.NewSet(masking.Options{})
-	if err := set.Add(secret.FromString(testKey)); err != nil {
-		t.Fatal(err)
-	}
-	if f := masking.NewScanner(masking.ScanOptions{Set: set}).Scan(b); len(f) > 0 {
-		t.Errorf("%s holds %d form(s) of the key", what, len(f))
-	}
+	leakcheck.Assert(t, what, b, testKey)
 }
 
 func TestChildEnv(t *testing.T) {

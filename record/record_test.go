@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/keylease/keylease/internal/leakcheck"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -49,9 +51,7 @@ func exactScan(b []byte) []int {
 
 func assertNoForm(t *testing.T, what string, b []byte) {
 	t.Helper()
-	if n := len(exactScan(b)); n > 0 {
-		t.Fatalf("%s contains %d form(s) of the leased value", what, n)
-	}
+	leakcheck.Assert(t, what, b, leaked)
 }
 
 var t0 = time.Date(2026, 11, 28, 15, 0, 0, 0, time.UTC)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/keylease/keylease/internal/leakcheck"
 )
 
 // runnerLines splits output as the Actions runner reads it: a line ends at
@@ -47,12 +50,8 @@ func assertNoForms(t *testing.T, v string, streams ...string) {
 	if v == "" {
 		return
 	}
-	for _, s := range streams {
-		for _, f := range secretForms(v) {
-			if strings.Contains(s, f) {
-				t.Errorf("output holds a form of the secret (%d bytes)", len(f))
-			}
-		}
+	for i, s := range streams {
+		leakcheck.Assert(t, fmt.Sprintf("stream %d", i), []byte(s), v)
 	}
 }
 
