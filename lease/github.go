@@ -49,14 +49,11 @@ func (r *runner) endGroup() {
 }
 
 // debugf prints a ::debug:: line only with RUNNER_DEBUG=1, sanitized.
+// go-githubactions escapes the command data (%, CR, LF) itself.
 func (r *runner) debugf(format string, args ...any) {
 	if r.on && r.debug {
-		r.gha.Debugf("%s", escapeData(r.sanitize(fmt.Sprintf(format, args...))))
+		r.gha.Debugf("%s", r.sanitize(fmt.Sprintf(format, args...)))
 	}
-}
-
-func escapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
 }
 
 // setOutputs appends value-free outputs to GITHUB_OUTPUT, each in a heredoc

@@ -172,3 +172,22 @@ func TestFileGuard(t *testing.T) {
 		})
 	}
 }
+
+// TestDebugLinesEscapedOnce: go-githubactions escapes command data itself;
+// escaping before it would show "%25" where the message had "%". A leased
+// value in a debug message is still removed.
+func TestDebugLinesEscapedOnce(t *testing.T) {
+	t.Parallel()
+	set := masking.NewSet(masking.Options{})
+	if err := set.Add(secret.FromString(testKey)); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	env := map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_DEBUG": "1"}
+	rn := newRunner(func(k string) string { return env[k] }, &out, set.Sanitize)
+	rn.debugf("50%% fetched\nkey %s", testKey)
+	if got, want := out.String(), "::debug::50%25 fetched%0Akey ***\n"; got != want {
+		t.Errorf("debug line %q, want %q", got, want)
+	}
+	noForm(t, "the debug line", out.Bytes())
+}
