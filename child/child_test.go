@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keylease/keylease/internal/leakcheck"
 )
 
 // The test binary doubles as the child: TestMain runs a helper mode when
@@ -68,6 +70,21 @@ func helper(mode string, args []string) int {
 		s := <-c
 		fmt.Printf("got %v\n", s)
 		return 7
+	case "trap-each":
+		// Exits with a code naming the signal it caught: 5 for SIGHUP, 6
+		// for SIGTERM, so a dropped (or swapped) signal shows.
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGHUP, syscall.SIGTERM)
+		fmt.Println("ready")
+		select {
+		case s := <-c:
+			if s == syscall.SIGHUP {
+				return 5
+			}
+			return 6
+		case <-time.After(time.Minute):
+			return 0
+		}
 	case "stubborn":
 		signal.Ignore(syscall.SIGTERM, os.Interrupt)
 		fmt.Println("ready")
@@ -291,6 +308,10 @@ func TestSignalForwarding(t *testing.T) {
 		{"SIGINT handled by child", "trap", []os.Signal{os.Interrupt}, 7, 0},
 		{"SIGTERM default action", "sleep", []os.Signal{syscall.SIGTERM}, 128 + int(syscall.SIGTERM), int(syscall.SIGTERM)},
 		{"ignored SIGHUP then SIGINT", "sleep", []os.Signal{syscall.SIGHUP, os.Interrupt}, 128 + int(syscall.SIGINT), int(syscall.SIGINT)},
+		// The child traps the signal and exits with its own code: a
+		// dropped signal leaves it sleeping, a wrong one gives another code.
+		{"SIGHUP trapped by child", "trap-each", []os.Signal{syscall.SIGHUP}, 5, 0},
+		{"SIGTERM trapped by child", "trap-each", []os.Signal{syscall.SIGTERM}, 6, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,8 +319,13 @@ func TestSignalForwarding(t *testing.T) {
 			var out syncBuffer
 			sigs := make(chan os.Signal, 1)
 			s := helperSpec(tt.mode)
+			s.Env = append(s.Env, signalMarker)
 			s.Stdout = &out
 			s.Signals = sigs
+			// A dropped signal leaves the child sleeping: the deadline
+			// then ends it (Expired), well before the helper's minute.
+			s.Deadline = time.Now().Add(20 * time.Second)
+			s.Grace = 100 * time.Millisecond
 			go func() {
 				waitFor(t, &out, "ready")
 				for _, sig := range tt.send {
@@ -314,9 +340,16 @@ func TestSignalForwarding(t *testing.T) {
 			if res.ExitCode != tt.wantCode || res.Signal != tt.wantSig || res.Expired {
 				t.Fatalf("result %+v, want code %d signal %d", res, tt.wantCode, tt.wantSig)
 			}
+			leakcheck.Assert(t, "the child's output", []byte(out.String()), signalMarkerValue)
 		})
 	}
 }
+
+// signalMarker is a leased value in the signalled child's environment.
+const (
+	signalMarkerValue = "sk-proj-signalmarker-Zx9Yw8Vu7Ts6Rq5Po4"
+	signalMarker      = "OPENAI_API_KEY=" + signalMarkerValue
+)
 
 func TestCrashBySignal(t *testing.T) {
 	t.Parallel()
