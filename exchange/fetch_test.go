@@ -408,8 +408,11 @@ func TestRoundTrips(t *testing.T) {
 			"sts":       l.stack.STS.Faults.Count(stsfake.OpAssumeRoleWithWebIdentity),
 			"batch":     l.stack.SM.Faults.Count(smfake.OpBatchGetSecretValue),
 			"get":       l.stack.SM.Faults.Count(smfake.OpGetSecretValue),
+			// Least privilege: plain refs need no listing or describing.
+			"list":     l.stack.SM.Faults.Count(smfake.OpListSecrets),
+			"describe": l.stack.SM.Faults.Count(smfake.OpDescribeSecret),
 		}
-		want := map[string]int{"token": round, "discovery": 1, "jwks": 1, "sts": round, "batch": 3 * round, "get": 0}
+		want := map[string]int{"token": round, "discovery": 1, "jwks": 1, "sts": round, "batch": 3 * round, "get": 0, "list": 0, "describe": 0}
 		for k, w := range want {
 			if counts[k] != w {
 				t.Errorf("lease %d: %s calls = %d, want %d", round, k, counts[k], w)

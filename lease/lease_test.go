@@ -33,6 +33,18 @@ func TestChildEnv(t *testing.T) {
 		"GITHUB_ENV=/f/env", "GITHUB_OUTPUT=/f/out", "GITHUB_PATH=/f/path", "GITHUB_STATE=/f/state", "GITHUB_STEP_SUMMARY=/f/sum",
 		"noequals",
 	}
+	// Every credential source README promises to strip, written out by hand
+	// (not taken from env.go's list, so a name dropped there fails here).
+	minting := []string{
+		"ACTIONS_RUNTIME_URL", "ACTIONS_CACHE_URL", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_DEFAULT_PROFILE",
+		"AWS_SHARED_CREDENTIALS_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+		"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+		"Aws_Role_Arn", // Windows names are case-insensitive
+	}
+	for _, k := range minting {
+		parent = append(parent, k+"=minting-"+k)
+	}
 	exp := time.Date(2026, 11, 28, 15, 0, 0, 0, time.FixedZone("x", 3600))
 	leased := map[string]secret.Value{"OPENAI_API_KEY": secret.FromString(testKey)}
 	tests := []struct {
@@ -58,7 +70,7 @@ func TestChildEnv(t *testing.T) {
 				}
 			}
 			joined := strings.Join(got, "\n")
-			for _, a := range tt.absent {
+			for _, a := range append(tt.absent, "minting-") {
 				if strings.Contains(joined, a) {
 					t.Errorf("child env holds %q", a)
 				}
@@ -190,4 +202,24 @@ func TestDebugLinesEscapedOnce(t *testing.T) {
 		t.Errorf("debug line %q, want %q", got, want)
 	}
 	noForm(t, "the debug line", out.Bytes())
+}
+
+// TestReservedNames: no lease may go into keylease's deadline, a credential
+// the child must not get, or a runner file command; ordinary names may.
+func TestReservedNames(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{
+		"KEYLEASE_EXPIRES_AT", "GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_STATE",
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN", "AWS_SECRET_ACCESS_KEY",
+		"AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "github_env", "aws_session_token",
+	} {
+		if !reserved(name) {
+			t.Errorf("%s is not reserved", name)
+		}
+	}
+	for _, name := range []string{"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "MY_TOKEN", "GITHUB_TOKEN_FOR_TESTS"} {
+		if reserved(name) {
+			t.Errorf("%s is reserved", name)
+		}
+	}
 }

@@ -79,6 +79,12 @@ func TestDetectors(t *testing.T) {
 		{"public key", fakePEM("PUBLIC KEY"), ""},
 		{"pem placeholder", "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----", ""},
 		{"certificate", fakePEM("CERTIFICATE"), ""},
+		{"anthropic placeholder", "ANTHROPIC_API_KEY=sk-ant-api03-" + strings.Repeat("x", 95), ""},
+		{"anthropic too short", "sk-ant-api03-" + fakeKey(19, 40, alnumChars), ""},
+		{"anthropic admin placeholder", "sk-ant-admin01-" + strings.Repeat("X", 93) + " in the docs", ""},
+		{"anthropic admin too short", "sk-ant-admin01-" + fakeKey(20, 30, alnumChars), ""},
+		{"github fine grained too short", "github_pat_" + fakeKey(21, 40, alnumChars), ""},
+		{"github fine grained placeholder", "github_pat_<your-token-here>", ""},
 	}
 	sc := NewScanner(ScanOptions{Detectors: true})
 	for _, tt := range tests {
