@@ -1,12 +1,14 @@
 // Command yamlcheck verifies that YAML files parse and, for a composite
 // action (action.yml), that it has the keys the runner needs. actionlint only
 // checks workflows, so .ci/run uses this for action.yml. Duplicate keys are
-// refused (the decoder's default).
+// refused (the decoder's default), and so is a ${{ }} expression inside a
+// step's run: script.
 package main
 
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 )
@@ -36,7 +38,10 @@ func check(path string) error {
 		Outputs     map[string]any `yaml:"outputs"`
 		Runs        struct {
 			Using string `yaml:"using"`
-			Steps []any  `yaml:"steps"`
+			Steps []struct {
+				Name string `yaml:"name"`
+				Run  string `yaml:"run"`
+			} `yaml:"steps"`
 		} `yaml:"runs"`
 	}
 	if err := yaml.Unmarshal(b, &doc); err != nil {
@@ -49,6 +54,13 @@ func check(path string) error {
 		return fmt.Errorf("runs.using is %q, want composite", doc.Runs.Using)
 	case len(doc.Runs.Steps) == 0:
 		return fmt.Errorf("runs.steps is empty")
+	}
+	// Inputs reach scripts through env: only. An expression spliced into
+	// run: text is evaluated before the shell sees it: script injection.
+	for i, st := range doc.Runs.Steps {
+		if strings.Contains(st.Run, "${{") {
+			return fmt.Errorf("step %d (%q): run: holds a ${{ }} expression; pass the value through env: instead", i+1, st.Name)
+		}
 	}
 	return nil
 }
