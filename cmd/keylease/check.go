@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/keylease/keylease/registry"
@@ -32,7 +31,7 @@ func classifyRegistryError(err error) (int, bool) {
 	return 0, false
 }
 
-const checkUsage = "usage: keylease check [--registry F] [--policy F] [WORKFLOW_FILES...]"
+const checkUsage = "Usage: keylease check [--registry F] [--policy F] [WORKFLOW_FILES...]"
 
 // checkSetting is a flag's default: KEYLEASE_<NAME>, then the action's
 // INPUT_<NAME> under GitHub Actions, then def.
@@ -50,17 +49,10 @@ func checkSetting(e *env, name, def string) string {
 
 func runCheck(_ context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	regPath := fs.String("registry", checkSetting(e, "REGISTRY", "configs/secrets-registry.yaml"), "registry file (env KEYLEASE_REGISTRY)")
 	polPath := fs.String("policy", checkSetting(e, "POLICY", "configs/secrets-policy.json"), "policy file (env KEYLEASE_POLICY)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(e.stdout, checkUsage)
-			fs.SetOutput(e.stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageError("check: %s; %s", flagErrorText(err), checkUsage)
+	if err := parseFlags(fs, args, e, checkUsage); err != nil {
+		return err
 	}
 	cfg, err := registry.Load(*regPath, *polPath)
 	var ps registry.Problems

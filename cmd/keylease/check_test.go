@@ -257,13 +257,13 @@ func TestCheckAnnotationsAndSettings(t *testing.T) {
 			name:     "bad flag",
 			args:     []string{"check", "--registy", "x"},
 			wantCode: exitConfig,
-			wantErr:  []string{"keylease: check: flag provided but not defined: -registy; usage: keylease check"},
+			wantErr:  []string{"keylease: check: flag provided but not defined: -registy; run keylease check -h for the flags"},
 		},
 		{
 			name:     "help",
 			args:     []string{"check", "-h"},
 			wantCode: exitOK,
-			wantOut:  []string{"usage: keylease check", "-registry"},
+			wantOut:  []string{"Usage: keylease check", "-registry"},
 		},
 		{
 			name: "workflow refs",

@@ -137,16 +137,10 @@ func fakeKey(prefix string, n int) (string, error) {
 
 func runDemo(ctx context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // flag errors go through reportError
 	serve := fs.Bool("serve", false, "keep the emulators running and write the variables that point at them to --env-file (for the self-test workflow)")
 	envFile := fs.String("env-file", "", "with --serve: write KEY=VALUE lines here")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(e.stderr)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageError("demo: %s; run keylease demo -h for the flags", flagErrorText(err))
+	if err := parseFlags(fs, args, e, "Usage: keylease demo [--serve --env-file F]"); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError("demo takes no arguments")

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -74,7 +72,6 @@ func envName(flagName string) string {
 // line from KEYLEASE_<FLAG>, then (under GitHub Actions) from INPUT_<NAME>.
 func parseExec(args []string, e *env) (lease.Options, error) {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // flag errors go through reportError
 	var o lease.Options
 	var vendors, refs listFlag
 	var ttl, grace string
@@ -91,18 +88,9 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	fs.StringVar(&o.RecordPath, "record", "", "run record `path` (default $RUNNER_TEMP/keylease/keylease-record-*.json)")
 	fs.StringVar(&ttl, "ttl", "", "shorten the lease to `SECONDS` (never above the registry's or the policy's cap)")
 	fs.StringVar(&grace, "grace", "", "time between the deadline's SIGTERM and SIGKILL, at most 10s (default 10s)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: keylease exec [flags] -- COMMAND [ARGS...]")
-		fmt.Fprintln(e.stderr, "Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN) and, under GitHub Actions, the action's INPUT_<NAME>.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(e.stderr)
-			fs.Usage()
-			return o, &exitError{code: exitOK}
-		}
-		return o, usageError("exec: %s; run keylease exec -h for the flags", flagErrorText(err))
+	if err := parseFlags(fs, args, e, "Usage: keylease exec [flags] -- COMMAND [ARGS...]",
+		"Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN) and, under GitHub Actions, the action's INPUT_<NAME>."); err != nil {
+		return o, err
 	}
 	o.Command = fs.Args()
 

@@ -70,3 +70,27 @@ func TestAnnotationDataIsOneLine(t *testing.T) {
 		t.Errorf("annotationData = %q", got)
 	}
 }
+
+// TestHelpFlag: every subcommand answers -h the same way: exit 0, one usage
+// line and the flags on stdout, nothing on stderr.
+func TestHelpFlag(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"exec", "check", "scan", "demo"} {
+		t.Run(cmd, func(t *testing.T) {
+			t.Parallel()
+			e, out, errb := testEnv(nil)
+			if code := realMain(context.Background(), []string{cmd, "-h"}, e); code != exitOK {
+				t.Errorf("exit %d", code)
+			}
+			if n := strings.Count(out.String(), "Usage: keylease "+cmd); n != 1 {
+				t.Errorf("%d usage lines in %q", n, out.String())
+			}
+			if !strings.Contains(out.String(), "  -") {
+				t.Errorf("no flags listed: %q", out.String())
+			}
+			if errb.Len() != 0 {
+				t.Errorf("stderr %q", errb.String())
+			}
+		})
+	}
+}

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,4 +61,26 @@ func flagErrorText(err error) string {
 		return fmt.Sprintf("an argument is not a defined flag or a valid value (it looks like a key (%s detector), not shown)", det)
 	}
 	return err.Error()
+}
+
+// parseFlags parses a subcommand's flags. -h prints the usage lines and the
+// flags on stdout and ends the command with exit 0; a bad flag is a usage
+// error (exit 2) that repeats no value (flagErrorText).
+func parseFlags(fs *flag.FlagSet, args []string, e *env, usage ...string) error {
+	fs.SetOutput(io.Discard) // errors go through reportError, help below
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		for _, l := range usage {
+			fmt.Fprintln(e.stdout, l)
+		}
+		fs.SetOutput(e.stdout)
+		fs.PrintDefaults()
+		return &exitError{code: exitOK}
+	default:
+		return usageError("%s: %s; run keylease %s -h for the flags", fs.Name(), flagErrorText(err), fs.Name())
+	}
 }

@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -51,22 +49,12 @@ func loadFingerprints(path string) (map[string]string, error) {
 
 func runScan(_ context.Context, args []string, e *env) error {
 	fset := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fset.SetOutput(io.Discard) // flag errors go through reportError
 
 	recPath := fset.String("record", "", "verify the run record `file` (strict schema, then scan)")
 	fpPath := fset.String("fingerprints", "", "`file` of '<sha256 hex> <ref>' lines (SL8 ops-only fingerprints) to look for")
 	policy := fset.String("policy", "", "policy `file` whose required_prefix adds detectors (default configs/secrets-policy.json when it exists)")
-	fset.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: keylease scan [--record F | PATHS...] [--fingerprints F] [--policy F]")
-		fset.PrintDefaults()
-	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fset.SetOutput(e.stderr)
-			fset.Usage()
-			return nil
-		}
-		return usageError("scan: %s; run keylease scan -h for the flags", flagErrorText(err))
+	if err := parseFlags(fset, args, e, "Usage: keylease scan [--record F | PATHS...] [--fingerprints F] [--policy F]"); err != nil {
+		return err
 	}
 	paths := fset.Args()
 	if (*recPath == "") == (len(paths) == 0) {
