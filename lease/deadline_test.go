@@ -1,0 +1,150 @@
+package lease
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keylease/keylease/internal/emulators"
+	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/record"
+)
+
+// TestDeadlineIncludesSessionExpiry: README says the deadline is the shortest
+// of the registry's max_ttl_seconds, the policy's cap, --ttl and the STS
+// session's expiry. With a dev entry and cap of 3600 s and the 900 s session
+// keylease asks STS for, the child must get the session's expiry, not now+3600.
+// Not parallel: it points the AWS SDK at the emulators through t.Setenv.
+func TestDeadlineIncludesSessionExpiry(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	ctx := context.Background()
+	stack, err := emulators.StartAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stack.Close() })
+	vars := map[string]string{}
+	for _, kv := range stack.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+		vars[k] = v
+	}
+	const key = "sk-proj-DeadlineTest0123456789abcdefGHIJKLmnopqrST"
+	stack.Seed("openai/dev/api_key", key)
+
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.yaml")
+	pol := filepath.Join(dir, "policy.json")
+	mustWrite(t, reg, `openai:
+  dev:
+    secret_ref: "kv://openai/dev/api_key"
+    scope: ["llm:chat"]
+    max_ttl_seconds: 3600
+`)
+	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["openai"],
+  "flags": {"no_logging": true, "no_persistence": true},
+  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
+
+	tests := []struct {
+		name      string
+		ttl       time.Duration
+		wantAfter time.Duration // expected deadline, from the start of the run
+		session   bool          // the deadline is exactly the session's expiry
+	}{
+		{"session expiry below ttl and cap", 0, 900 * time.Second, true},
+		{"--ttl below session expiry", 120 * time.Second, 120 * time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sub := t.TempDir()
+			outputs := filepath.Join(sub, "github_output")
+			mustWrite(t, outputs, "")
+			env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outputs, "RUNNER_TEMP": sub}
+			getenv := func(k string) string {
+				if v, ok := env[k]; ok {
+					return v
+				}
+				if v, ok := vars[k]; ok {
+					return v
+				}
+				return os.Getenv(k)
+			}
+			var out, errb, cmds bytes.Buffer
+			start := time.Now()
+			res, err := Run(ctx, Options{
+				RegistryPath: reg, PolicyPath: pol, Env: "dev", Vendors: []string{"openai"},
+				RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
+				TTL: tt.ttl, RecordPath: filepath.Join(sub, "record.json"),
+				Command: []string{"sh", "-c", `echo "expires=$KEYLEASE_EXPIRES_AT"; echo "key=$OPENAI_API_KEY"`},
+			}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
+				Getenv: getenv, Environ: func() []string { return append(os.Environ(), stack.Env()...) }})
+			if err != nil {
+				t.Fatalf("lease: %v", err)
+			}
+			if res.ExitCode != 0 {
+				t.Fatalf("child exit %d, stderr %q", res.ExitCode, errb.String())
+			}
+
+			want := start.Add(tt.wantAfter)
+			if d := res.ExpiresAt.Sub(want); d < -5*time.Second || d > 5*time.Second {
+				t.Errorf("ExpiresAt %s is %s from start+%s (start %s)", res.ExpiresAt.Format(time.RFC3339), res.ExpiresAt.Sub(start).Round(time.Second), tt.wantAfter, start.UTC().Format(time.RFC3339))
+			}
+			rb, err := os.ReadFile(res.RecordPath)
+			if err != nil {
+				t.Fatalf("record: %v", err)
+			}
+			rec, err := record.Decode(rb)
+			if err != nil {
+				t.Fatalf("record: %v", err)
+			}
+			if rec.Session == nil || rec.Session.ExpiresAt.IsZero() {
+				t.Fatalf("record has no session expiry: %+v", rec.Session)
+			}
+			if tt.session && !res.ExpiresAt.Equal(rec.Session.ExpiresAt) {
+				t.Errorf("ExpiresAt %s, want the session's expiry %s", res.ExpiresAt.Format(time.RFC3339), rec.Session.ExpiresAt.Format(time.RFC3339))
+			}
+			if res.ExpiresAt.After(rec.Session.ExpiresAt) {
+				t.Errorf("ExpiresAt %s outlives the session (%s)", res.ExpiresAt.Format(time.RFC3339), rec.Session.ExpiresAt.Format(time.RFC3339))
+			}
+			if len(rec.Leases) != 1 || !rec.Leases[0].ExpiresAt.Equal(res.ExpiresAt) || rec.Leases[0].TTLSeconds != 3600 {
+				t.Errorf("record leases %+v, want one with ttl 3600 expiring at %s", rec.Leases, res.ExpiresAt.Format(time.RFC3339))
+			}
+			stamp := res.ExpiresAt.Format(time.RFC3339)
+			if !strings.Contains(out.String(), "expires="+stamp+"\n") {
+				t.Errorf("the child was told another deadline: %q, want %s", out.String(), stamp)
+			}
+			ob, err := os.ReadFile(outputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(ob, []byte("\n"+stamp+"\n")) || !bytes.Contains(ob, []byte("lease-expires-at<<")) {
+				t.Errorf("GITHUB_OUTPUT lacks lease-expires-at %s: %q", stamp, ob)
+			}
+			if !strings.Contains(out.String(), "key=***") {
+				t.Errorf("the child's output shows no redacted key; the leak checks show nothing: %q", out.String())
+			}
+			for name, b := range map[string][]byte{"stdout": out.Bytes(), "stderr": errb.Bytes(), "record": rb, "GITHUB_OUTPUT": ob, "workflow commands": withoutAddMask(cmds.Bytes())} {
+				leakcheck.Assert(t, name, b, key)
+			}
+		})
+	}
+}
+
+// withoutAddMask drops the ::add-mask:: lines: registering the value with the
+// runner's masker is the one place it is meant to appear.
+func withoutAddMask(b []byte) []byte {
+	var out []byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if !bytes.HasPrefix(line, []byte("::add-mask::")) {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
