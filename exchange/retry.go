@@ -18,7 +18,7 @@ var backoff = backoffPolicy{attempts: 5, base: 250 * time.Millisecond, max: 8 * 
 // delay is "full jitter": uniform in [0, min(max, base·2^(attempt-1))], so
 // parallel jobs throttled together do not come back together.
 func (b backoffPolicy) delay(attempt int) time.Duration {
-	d := b.base << min(attempt-1, 16)
+	d := b.base << min(max(attempt-1, 0), 16) // attempt 0 counts as the first
 	if d > b.max || d <= 0 {
 		d = b.max
 	}

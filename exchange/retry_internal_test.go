@@ -20,6 +20,7 @@ func TestBackoffDelayBounds(t *testing.T) {
 		bound   time.Duration
 	}{
 		{"production first retry", prod, 1, 250 * time.Millisecond},
+		{"attempt zero is the first", prod, 0, 250 * time.Millisecond},
 		{"production doubles", prod, 3, time.Second},
 		{"production last retry", prod, 4, 2 * time.Second},
 		{"production capped by max", prod, 7, 8 * time.Second},
