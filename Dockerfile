@@ -4,7 +4,7 @@
 #   docker run --rm keylease version
 #
 # Build stage: a static, reproducible binary (no cgo, no local paths).
-FROM golang:1.26.8-bookworm AS build
+FROM golang:1.26.10-bookworm AS build
 WORKDIR /src
 # Module downloads are cached in their own layer: they change less often
 # than the source.
