@@ -122,7 +122,7 @@ func TestWithPolicy(t *testing.T) {
 		t.Errorf("policy rules %s, want %s", got, want)
 	}
 	set := NewSet(rules)
-	for _, tt := range []struct{ text, want string }{
+	for i, tt := range []struct{ text, want string }{
 		{detecttest.Expand("sk-ant-{40:alnum}"), "policy:anthropic"},
 		{detecttest.Expand("sk-ant-api03-{93:key}AA"), "anthropic-api-key"},
 		{detecttest.Expand("MISTRAL_API_KEY=mst-{32:alnum}"), "policy:mistral"},
@@ -133,7 +133,7 @@ func TestWithPolicy(t *testing.T) {
 			got = set.Rule(r).ID
 		}
 		if got != tt.want {
-			t.Errorf("%.16q: %q, want %q", tt.text, got, tt.want)
+			t.Errorf("case %d: %q, want %q", i, got, tt.want)
 		}
 	}
 }

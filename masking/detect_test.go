@@ -264,3 +264,52 @@ func TestNoFindingsInSource(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScanDetectors is the vendor detectors alone (no exact forms, no
+// fingerprints) over the scanner benchmark's corpus with keys embedded.
+func BenchmarkScanDetectors(b *testing.B) {
+	_, forms := benchSet(b)
+	corpus := benchCorpus(32<<20, forms, true)
+	sc := NewScanner(ScanOptions{Detectors: true})
+	b.SetBytes(int64(len(corpus)))
+	n := 0
+	for b.Loop() {
+		n = len(sc.Scan(corpus))
+	}
+	b.ReportMetric(float64(n), "findings")
+}
+
+// TestPrefixStartsEveryPrefix: the anchors find every detector prefix,
+// policy ones included, wherever it lies, across the 64 KiB blocks the
+// search works in too.
+func TestPrefixStartsEveryPrefix(t *testing.T) {
+	t.Parallel()
+	sc := NewScanner(ScanOptions{Prefixes: map[string]string{"mistral": "mst-", "groq": "gsk_", "odd": "QQ"}})
+	for _, a := range sc.anchors {
+		for _, u := range a.users {
+			if u.prefix[u.off] != a.c {
+				t.Errorf("anchor %q is not at offset %d of its prefix", a.c, u.off)
+			}
+		}
+	}
+	prefixes := sc.rules.Prefixes()
+	buf := bytes.Repeat([]byte(" "), (len(prefixes)+2)<<16)
+	var want []int
+	pos := 1000
+	for k, p := range prefixes {
+		// across, on or just after a block boundary of its own
+		at := (k+1)<<16 - len(p) + k%(len(p)+2)
+		for _, st := range []int{pos, at} {
+			if copy(buf[st:], p) != len(p) {
+				t.Fatal("buffer too short")
+			}
+			want = append(want, st)
+		}
+		pos += 100
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	if got := sc.prefixStarts(buf, nil); !slices.Equal(got, want) {
+		t.Errorf("prefix starts %v, want %v", got, want)
+	}
+}

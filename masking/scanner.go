@@ -113,49 +113,49 @@ func anchorCost(c byte) float64 { return 0.3 + byteCommonness(c) }
 // Each prefix then uses its cheapest chosen byte.
 func anchorsFor(pats [][]byte) []anchor {
 	var todo [][]byte
-	var inAny [256]bool
+	var cands []byte // every byte of a prefix, once, ascending
 	for _, p := range pats {
 		// A prefix that extends a shorter one ("sk-proj-" of "sk-") is found
 		// through it: detect.Set.At tries every prefix at a start.
 		if !slices.ContainsFunc(pats, func(q []byte) bool { return len(q) < len(p) && bytes.HasPrefix(p, q) }) {
 			todo = append(todo, p)
-			for _, c := range p {
-				inAny[c] = true
-			}
+			cands = append(cands, p...)
 		}
 	}
-	covered := func(set *[256]bool) bool {
+	slices.Sort(cands)
+	cands = slices.Compact(cands)
+	type byteSet = [256]bool
+	hasAny := func(set *byteSet, p []byte) bool { return slices.ContainsFunc(p, func(c byte) bool { return set[c] }) }
+	covered := func(set *byteSet) bool {
 		for _, p := range todo {
-			if !slices.ContainsFunc(p, func(c byte) bool { return set[c] }) {
+			if !hasAny(set, p) {
 				return false
 			}
 		}
 		return true
 	}
-	total := func(set *[256]bool) float64 {
+	total := func(set *byteSet) float64 {
 		t := 0.0
-		for c := range set {
+		for _, c := range cands {
 			if set[c] {
-				t += anchorCost(byte(c))
+				t += anchorCost(c)
 			}
 		}
 		return t
 	}
 	// Greedy: the byte that covers most new prefixes per unit of cost.
-	var chosen [256]bool
+	var chosen byteSet
 	for !covered(&chosen) {
-		best, bestRatio := -1, 0.0
-		for c := range inAny {
-			if !inAny[c] || chosen[c] {
-				continue
-			}
+		var best byte
+		bestRatio := 0.0
+		for _, c := range cands {
 			n := 0
 			for _, p := range todo {
-				if bytes.IndexByte(p, byte(c)) >= 0 && !slices.ContainsFunc(p, func(d byte) bool { return chosen[d] }) {
+				if !chosen[c] && bytes.IndexByte(p, c) >= 0 && !hasAny(&chosen, p) {
 					n++
 				}
 			}
-			if r := float64(n) / anchorCost(byte(c)); n > 0 && r > bestRatio {
+			if r := float64(n) / anchorCost(c); r > bestRatio {
 				best, bestRatio = c, r
 			}
 		}
@@ -165,21 +165,19 @@ func anchorsFor(pats [][]byte) []anchor {
 	// keep the change when it is cheaper; until nothing improves.
 	for improved := true; improved; {
 		improved = false
-		for c := range inAny {
-			if !inAny[c] || chosen[c] {
+		for _, c := range cands {
+			if chosen[c] {
 				continue
 			}
 			next := chosen
 			next[c] = true
-			order := make([]int, 0, 8)
-			for d := range next {
+			var order []byte
+			for _, d := range cands {
 				if next[d] && d != c {
 					order = append(order, d)
 				}
 			}
-			slices.SortFunc(order, func(a, b int) int {
-				return cmpFloat(anchorCost(byte(b)), anchorCost(byte(a)))
-			})
+			slices.SortStableFunc(order, func(a, b byte) int { return cmpFloat(anchorCost(b), anchorCost(a)) })
 			for _, d := range order {
 				next[d] = false
 				if !covered(&next) {
