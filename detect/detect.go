@@ -271,8 +271,8 @@ func matchJWT(b []byte) int {
 	return seg(p + 1)
 }
 
-// pemSpaceAfter are the bytes a space may follow in a PEM block: indentation
-// (YAML block scalars) and "Proc-Type: 4,ENCRYPTED" header lines.
+// pemSpaceAfter are the bytes a space may follow anywhere in a PEM block:
+// indentation (YAML block scalars) and header lines.
 var pemSpaceAfter = NewCharset("\n\r\t :")
 
 // matchPEM accepts "-----BEGIN [TYPE ]PRIVATE KEY-----" followed by at least
@@ -295,20 +295,28 @@ func matchPEM(b []byte) int {
 		}
 	}
 	i := len(begin) + eol + 5
-	n := 0
+	n, run := 0, 0 // base64 characters in all, and since the last separator
 	for i < len(b) && i < MaxToken {
 		c := b[i]
 		switch {
 		case alnum[c] || c == '+' || c == '/' || c == '=':
 			n++
-		case (c == ' ' || c == '\t') && !pemSpaceAfter[b[i-1]]:
-			// A space inside a line: prose or a log line, not a key's body.
-			if n < 64 {
-				return 0
+			run++
+			i++
+			continue
+		case c == ' ' || c == '\t':
+			// Indentation, a header line's "Proc-Type: 4,ENCRYPTED", the
+			// end of the BEGIN line, or a body line of 16+ characters (a
+			// key whose line breaks became spaces, as `echo $KEY` prints
+			// it). A space after a short word is prose or a log line.
+			if !pemSpaceAfter[b[i-1]] && b[i-1] != '-' && run < 16 {
+				if n < 64 {
+					return 0
+				}
+				return i
 			}
-			return i
-		case c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == ':' || c == ',' || c == '-' || c == '\\':
-			// line breaks, header lines ("Proc-Type: 4,ENCRYPTED"), escaped newlines in JSON
+		case c == '\r' || c == '\n' || c == ':' || c == ',' || c == '-' || c == '\\':
+			// line breaks, header lines, escaped newlines in JSON
 			if c == '-' && bytes.HasPrefix(b[i:], []byte("-----END ")) {
 				end := bytes.Index(b[i+9:min(len(b), i+9+64)], []byte("-----"))
 				if n < 64 {
@@ -325,6 +333,7 @@ func matchPEM(b []byte) int {
 			}
 			return i
 		}
+		run = 0
 		i++
 	}
 	if n < 64 {

@@ -150,3 +150,18 @@ func TestExpand(t *testing.T) {
 		t.Errorf("Expand = %q", a)
 	}
 }
+
+// TestPEMCoversWholeKey: the private-key finding runs through the END line,
+// also when the key's line breaks became spaces (`echo $KEY` unquoted), and
+// stops at a log line that follows a bare header.
+func TestPEMCoversWholeKey(t *testing.T) {
+	t.Parallel()
+	set := NewSet(Builtin())
+	for _, sep := range []string{"\n", " ", "\\n"} {
+		key := detecttest.Expand("-----BEGIN RSA PRIVATE KEY-----" + sep + "{64:b64}" + sep + "{64:b64}" + sep + "{30:b64}=" + sep + "-----END RSA PRIVATE KEY-----")
+		_, start, n := set.Find([]byte("x " + key + " y"))
+		if start != 2 || n != len(key) {
+			t.Errorf("separator %q: finding at %d, %d bytes; want 2, %d", sep, start, n, len(key))
+		}
+	}
+}
