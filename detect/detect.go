@@ -166,9 +166,6 @@ func NewSet(rules []Rule) *Set {
 	return s
 }
 
-// Rules returns the set's rules.
-func (s *Set) Rules() []Rule { return slices.Clone(s.rules) }
-
 // Rule returns rule i.
 func (s *Set) Rule(i int) *Rule { return &s.rules[i] }
 
@@ -208,10 +205,6 @@ func (s *Set) Find(b []byte) (rule, start, n int) {
 	}
 	return 0, 0, 0
 }
-
-// StartsWord reports whether a credential may start at b[i]: a prefix must
-// start a word ("risk-…" is not "sk-…").
-func StartsWord(b []byte, i int) bool { return i == 0 || !alnum[b[i-1]] }
 
 // PolicyRule is the rule for a policy's required_prefix of vendor: the
 // prefix followed by at least 20 key characters of all three classes.

@@ -39,7 +39,8 @@ func openAI() []Rule {
 	user.FalsePositives = []string{"sk-None-{20:alnum}"}
 	return []Rule{project, service, admin, user,
 		{
-			// The classic key: sk- and 48 letters and digits.
+			// The classic key: sk- and 48 letters and digits (20, the
+			// marker, 20); 32 to 64 leaves room for older and newer lengths.
 			ID: "openai-key", Vendor: "openai", Prefixes: []string{"sk-"}, Body: alnum, MinBody: 32, MaxBody: 64, Classes: 3,
 			TruePositives:  []string{`"sk-{20:alnum}T3BlbkFJ{20:alnum}"`, "Authorization: Bearer sk-{48:alnum}"},
 			FalsePositives: []string{"import sklearn; pip install scikit-learn sk-learn==1.4.2", "sk-{48:hex}", "task-{48:alnum}", "sk-{65:alnum}"},

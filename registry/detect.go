@@ -10,6 +10,7 @@ import "github.com/keylease/keylease/detect"
 // uses, so check and scan agree on them.
 func LooksLikeValue(s string) (detector string, ok bool) { return detect.Name(s) }
 
+// isAlnum is for the parser-message and fuzz helpers of this package.
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
