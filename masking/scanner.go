@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"slices"
+
+	"github.com/keylease/keylease/detect"
 )
 
 // Finding is one hit of a scan. It never carries the matched text.
@@ -38,11 +40,8 @@ type ScanOptions struct {
 // values in bytes, readers and files. It is safe for concurrent use.
 type Scanner struct {
 	set     *Set
-	dets    []Detector
-	pre     *matcher // all detector prefixes
-	preDet  []int    // prefix id -> detector index
-	preLen  []int
-	anchors []anchor // how candidate prefix positions are found
+	rules   *detect.Set // nil: no detectors
+	anchors []anchor    // how candidate prefix positions are found
 	fps     map[[32]byte]string
 	overlap int
 }
@@ -59,18 +58,13 @@ func NewScanner(opts ScanOptions) *Scanner {
 		}
 	}
 	if opts.Detectors || len(opts.Prefixes) > 0 {
-		sc.dets = Detectors(opts.Prefixes)
-	}
-	var pats [][]byte
-	for i, d := range sc.dets {
-		for _, p := range d.Prefixes {
+		sc.rules = detect.NewSet(detect.WithPolicy(opts.Prefixes))
+		var pats [][]byte
+		for _, p := range sc.rules.Prefixes() {
 			pats = append(pats, []byte(p))
-			sc.preDet = append(sc.preDet, i)
-			sc.preLen = append(sc.preLen, len(p))
 		}
+		sc.anchors = anchorsFor(pats)
 	}
-	sc.pre = newMatcher(pats)
-	sc.anchors = anchorsFor(pats)
 	return sc
 }
 
@@ -106,30 +100,124 @@ func byteCommonness(c byte) float64 {
 	return 0.5
 }
 
+// anchorCost estimates what searching for c costs: a vectorised pass over
+// the input plus the work at every hit, in byteCommonness units (measured
+// with BenchmarkScanner: a pass costs about as much as the hits of a byte
+// of commonness 0.3).
+func anchorCost(c byte) float64 { return 0.3 + byteCommonness(c) }
+
+// anchorsFor picks the set of anchor bytes that covers every prefix at the
+// least estimated cost: greedily first, then improved by trying each other
+// byte in place of the anchors it makes redundant ('-' serves "sk-",
+// "xai-" and "glpat-" in one pass, cheaper than 'k', 'x' and 'p' apart).
+// Each prefix then uses its cheapest chosen byte.
 func anchorsFor(pats [][]byte) []anchor {
-	byByte := map[byte]int{}
-	var out []anchor
+	var todo [][]byte
+	var cands []byte // every byte of a prefix, once, ascending
 	for _, p := range pats {
 		// A prefix that extends a shorter one ("sk-proj-" of "sk-") is found
-		// through it: detectAt tries every prefix at a start.
-		if slices.ContainsFunc(pats, func(q []byte) bool { return len(q) < len(p) && bytes.HasPrefix(p, q) }) {
-			continue
+		// through it: detect.Set.At tries every prefix at a start.
+		if !slices.ContainsFunc(pats, func(q []byte) bool { return len(q) < len(p) && bytes.HasPrefix(p, q) }) {
+			todo = append(todo, p)
+			cands = append(cands, p...)
 		}
-		best := 0
-		for i := range p {
-			if byteCommonness(p[i]) <= byteCommonness(p[best]) {
+	}
+	slices.Sort(cands)
+	cands = slices.Compact(cands)
+	type byteSet = [256]bool
+	hasAny := func(set *byteSet, p []byte) bool { return slices.ContainsFunc(p, func(c byte) bool { return set[c] }) }
+	covered := func(set *byteSet) bool {
+		for _, p := range todo {
+			if !hasAny(set, p) {
+				return false
+			}
+		}
+		return true
+	}
+	total := func(set *byteSet) float64 {
+		t := 0.0
+		for _, c := range cands {
+			if set[c] {
+				t += anchorCost(c)
+			}
+		}
+		return t
+	}
+	// Greedy: the byte that covers most new prefixes per unit of cost.
+	var chosen byteSet
+	for !covered(&chosen) {
+		var best byte
+		bestRatio := 0.0
+		for _, c := range cands {
+			n := 0
+			for _, p := range todo {
+				if !chosen[c] && bytes.IndexByte(p, c) >= 0 && !hasAny(&chosen, p) {
+					n++
+				}
+			}
+			if r := float64(n) / anchorCost(c); r > bestRatio {
+				best, bestRatio = c, r
+			}
+		}
+		chosen[best] = true
+	}
+	// Improve: add a byte, drop what it makes redundant (dearest first),
+	// keep the change when it is cheaper; until nothing improves.
+	for improved := true; improved; {
+		improved = false
+		for _, c := range cands {
+			if chosen[c] {
+				continue
+			}
+			next := chosen
+			next[c] = true
+			var order []byte
+			for _, d := range cands {
+				if next[d] && d != c {
+					order = append(order, d)
+				}
+			}
+			slices.SortStableFunc(order, func(a, b byte) int { return cmpFloat(anchorCost(b), anchorCost(a)) })
+			for _, d := range order {
+				next[d] = false
+				if !covered(&next) {
+					next[d] = true
+				}
+			}
+			if total(&next) < total(&chosen)-1e-9 {
+				chosen, improved = next, true
+			}
+		}
+	}
+	var out []anchor
+	index := map[byte]int{}
+	for _, p := range todo {
+		best := -1
+		for i, c := range p {
+			if chosen[c] && (best < 0 || anchorCost(c) < anchorCost(p[best])) {
 				best = i
 			}
 		}
-		k, ok := byByte[p[best]]
+		c := p[best]
+		k, ok := index[c]
 		if !ok {
 			k = len(out)
-			byByte[p[best]] = k
-			out = append(out, anchor{c: p[best]})
+			index[c] = k
+			out = append(out, anchor{c: c})
 		}
 		out[k].users = append(out[k].users, anchorUse{off: best, prefix: p})
 	}
 	return out
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // prefixStarts appends the sorted, unique positions of b where a detector
@@ -200,13 +288,13 @@ func (sc *Scanner) scan(b []byte, base int64, from, limit int) []Finding {
 			}
 		}
 	}
-	if len(sc.dets) > 0 {
+	if sc.rules != nil {
 		for _, start := range sc.prefixStarts(b, nil) {
 			if start < from || start >= limit || (start > 0 && alnum[b[start-1]]) {
 				continue
 			}
-			if d, n := sc.detectAt(b[start:]); n > 0 {
-				f := Finding{Offset: base + int64(start), Length: n, Detector: sc.dets[d].Name}
+			if r, n := sc.rules.At(b[start:]); n > 0 {
+				f := Finding{Offset: base + int64(start), Length: n, Detector: sc.rules.Rule(r).ID}
 				out = append(out, f)
 				if ref, ok := sc.fingerprint(b[start : start+n]); ok {
 					out = append(out, Finding{Offset: f.Offset, Length: n, Detector: "fingerprint", Ref: ref})
@@ -227,30 +315,6 @@ func (sc *Scanner) scan(b []byte, base int64, from, limit int) []Finding {
 		return 0
 	})
 	return dedupeFindings(out)
-}
-
-// detectAt tries every detector whose prefix starts b, longest prefix first.
-func (sc *Scanner) detectAt(b []byte) (int, int) {
-	m := sc.pre
-	s := m.root[b[0]]
-	type hit struct{ det, plen int }
-	var buf [4]hit
-	hits := buf[:0]
-	for i := 1; s >= 0; i++ {
-		if id := m.term[s]; id != 0 && len(hits) < cap(hits) {
-			hits = append(hits, hit{sc.preDet[id-1], sc.preLen[id-1]})
-		}
-		if i == len(b) {
-			break
-		}
-		s = m.child(s, b[i])
-	}
-	for k := len(hits) - 1; k >= 0; k-- {
-		if n := sc.dets[hits[k].det].length(b, hits[k].plen); n > 0 {
-			return hits[k].det, n
-		}
-	}
-	return 0, 0
 }
 
 func (sc *Scanner) fingerprint(tok []byte) (string, bool) {

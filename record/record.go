@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keylease/keylease/registry"
+	"github.com/keylease/keylease/detect"
 )
 
 // Schema identifies version 1 of the run record.
@@ -188,7 +188,7 @@ func valueLikeNames(r *Record) int {
 	n := 0
 	for _, l := range r.Leases {
 		for _, s := range append([]string{l.Ref, l.Vendor, l.Environment, l.EnvVar}, l.Scope...) {
-			if _, ok := registry.LooksLikeValue(s); ok {
+			if _, ok := detect.Name(s); ok {
 				n++
 			}
 		}

@@ -21,7 +21,7 @@ const (
 
 // fakeKey is a made-up value in OpenAI's shape; tests plant it and assert it
 // never comes back in any form.
-const fakeKey = "sk-proj-FAKEq8Zt3Lm9Wx2Rv7Np4Kd6Hs1Yb5Gc0Jf"
+const fakeKey = "sk-proj-FAKEq8Zt3Lm9Wx2Rv7Np4Kd6Hs1Yb5Gc0JfRw4Tq7Zx"
 
 func assertNoValue(t *testing.T, v, s string) {
 	t.Helper()
@@ -250,7 +250,7 @@ func TestParseRef(t *testing.T) {
 		{raw: "kv://a/#", wantErr: "invalid #json-key"},
 		{raw: "aws-sm://arn:aws:secretsmanager:us-east-1:1234:secret:x", wantErr: "not a valid Secrets Manager ARN"},
 		{raw: "aws-sm://" + strings.Repeat("a", 513), wantErr: "not a valid Secrets Manager name"},
-		{raw: fakeKey, wantErr: "ref [looks like a secret value, not shown]: looks like a secret value (openai-key detector)"},
+		{raw: fakeKey, wantErr: "ref [looks like a secret value, not shown]: looks like a secret value (openai-project-key detector)"},
 		{raw: "kv://openai/" + fakeKey, wantErr: "ref [looks like a secret value, not shown]"},
 	}
 	for _, tt := range tests {

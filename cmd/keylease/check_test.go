@@ -18,12 +18,12 @@ const fixtures = "../../testdata/registry/"
 // generated cases below). None of them, in any common encoding, may appear
 // in check's output.
 var pastedValues = []string{
-	"sk-proj-FAKEq8Zt3Lm9Wx2Rv7Np4Kd6Hs1Yb5Gc0Jf",
-	"xai-FAKE7hQ2mZ9vR4tL8wN3bY6cH1pK5sD0",
+	"sk-proj-FAKEq8Zt3Lm9Wx2Rv7Np4Kd6Hs1Yb5Gc0JfRw4Tq7Zx",
+	"xai-FAKE7hQ2mZ9vR4tL8wN3bY6cH1pK5sD0Ux3Vn8Ra",
 	"correcthorsebatterystaple",
 	"Xk7pQ2mZ9vR4tL8wN3bY6cH1dF5gJ0",
 	"AKIAFAKE0EXAMPLE7Q2Z",
-	"sk-ant-api03-FAKEw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0Fe",
+	"sk-ant-api03-FAKEw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeOX9YIMtCFIPzgNZpBdfdYfkM51ZFfOwBsRhae56YuHqQG0EYn1YGqDVPsFf5AA",
 	"ghp_FAKE0123456789abcdefghijABCDEFGHIJ01",
 }
 
@@ -50,7 +50,7 @@ func TestCheckFixtures(t *testing.T) {
 		{"example configs", "../../configs/secrets-registry.yaml", "../../configs/secrets-policy.json", exitOK, nil},
 		{"ok fixtures", okReg, okPol, exitOK, nil},
 		{"value pasted as ref", fixtures + "bad-value-in-ref.yaml", okPol, exitConfig,
-			[]string{"bad-value-in-ref.yaml:4:5: openai.ci.secret_ref: looks like a secret value (openai-key detector)"}},
+			[]string{"bad-value-in-ref.yaml:4:5: openai.ci.secret_ref: looks like a secret value (openai-project-key detector)"}},
 		{"value under api_key", fixtures + "bad-value-key.yaml", okPol, exitConfig,
 			[]string{"bad-value-key.yaml:6:5: xai.ci.api_key: this key holds data"}},
 		{"password key", fixtures + "bad-password-key.yaml", okPol, exitConfig,
@@ -93,7 +93,7 @@ func TestCheckFixtures(t *testing.T) {
 		{"duplicate json keys", okReg, fixtures + "bad-duplicate-keys.json", exitConfig,
 			[]string{"bad-duplicate-keys.json:6:3: ttl_caps_seconds: duplicate key (first at line 5)"}},
 		{"value as prefix", okReg, fixtures + "bad-value-prefix.json", exitConfig,
-			[]string{"bad-value-prefix.json:6:5: required_prefix.anthropic: looks like a secret value (anthropic-key detector)"}},
+			[]string{"bad-value-prefix.json:6:5: required_prefix.anthropic: looks like a secret value (anthropic-api-key detector)"}},
 		{"token key in policy", okReg, fixtures + "bad-token-key.json", exitConfig,
 			[]string{"bad-token-key.json:6:3: token: this key holds data"}},
 		{"policy wrong types", okReg, fixtures + "bad-wrong-types.json", exitConfig,
@@ -165,11 +165,11 @@ func TestCheckGenerated(t *testing.T) {
 		{"value as env name", write("envkey.yaml", []byte("openai:\n  "+pastedValues[6]+":\n    secret_ref: kv://a/b\n")), okPol,
 			[]string{"envkey.yaml:2:3: openai.<redacted key>: a key looks like a secret value (github-token detector)"}},
 		{"value in a block scalar", write("block.yaml", []byte("openai:\n  ci:\n    secret_ref: |\n      "+pastedValues[5]+"\n    scope: [a]\n    max_ttl_seconds: 60\n")), okPol,
-			[]string{"block.yaml:3:5: openai.ci.secret_ref: looks like a secret value (anthropic-key detector)"}},
+			[]string{"block.yaml:3:5: openai.ci.secret_ref: looks like a secret value (anthropic-api-key detector)"}},
 		{"value as ref in flow mapping", write("flow.yaml", []byte("{openai: {ci: {secret_ref: \"aws-sm://"+pastedValues[4]+"\", scope: [a], max_ttl_seconds: 60}}}\n")), okPol,
 			[]string{"flow.yaml:1:16: openai.ci.secret_ref: looks like a secret value (aws-access-key-id detector)"}},
 		{"value in policy array", okReg, write("arr.json", []byte(`{"version":1,"allowed_secrets":["openai","`+pastedValues[1]+`"],"flags":{"no_logging":true,"no_persistence":true},"ttl_caps_seconds":{"ci":900}}`)),
-			[]string{"arr.json:1:42: allowed_secrets[1]: looks like a secret value (xai-key detector)"}},
+			[]string{"arr.json:1:42: allowed_secrets[1]: looks like a secret value (xai-api-key detector)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,7 +216,7 @@ func TestCheckAnnotationsAndSettings(t *testing.T) {
 			vars:     map[string]string{"GITHUB_ACTIONS": "true"},
 			wantCode: exitConfig,
 			wantOut: []string{
-				"::error file=" + fixtures + "bad-value-in-ref.yaml,line=4,col=5,title=keylease check::openai.ci.secret_ref: looks like a secret value (openai-key detector)",
+				"::error file=" + fixtures + "bad-value-in-ref.yaml,line=4,col=5,title=keylease check::openai.ci.secret_ref: looks like a secret value (openai-project-key detector)",
 				"::error file=" + fixtures + "bad-value-prefix.json,line=6,col=5,title=keylease check::required_prefix.anthropic: looks like a secret value",
 			},
 		},
@@ -275,7 +275,7 @@ func TestCheckAnnotationsAndSettings(t *testing.T) {
 				`workflow-bad.yml:21:11: jobs.test.steps[2].with.vendors: vendor "mistral" is not in allowed_secrets`,
 				`workflow-bad.yml:24:11: jobs.test.steps[2].with.refs: ref "kv://openai/prod/api_key" names openai.prod, which is revoked`,
 				`workflow-bad.yml:24:11: jobs.test.steps[2].with.refs: ref [as given, not shown]: has unsupported scheme "vault"`,
-				`workflow-bad.yml:32:11: jobs.deploy.steps[0].with.refs: looks like a secret value (openai-key detector)`,
+				`workflow-bad.yml:32:11: jobs.deploy.steps[0].with.refs: looks like a secret value (openai-project-key detector)`,
 			},
 		},
 		{
