@@ -24,6 +24,7 @@ import (
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/record"
 	"github.com/keylease/keylease/registry"
+	"github.com/keylease/keylease/safetext"
 	"github.com/keylease/keylease/secret"
 )
 
@@ -125,7 +126,8 @@ func Run(ctx context.Context, o Options, pio IO) (*Result, error) {
 			code = le.Code
 		}
 		outs := [][2]string{{"record-path", ""}, {"exit-code", fmt.Sprint(code)}}
-		if oerr := newRunner(pio.Getenv, w, masking.Process().Sanitize).setOutputs(outs); oerr != nil {
+		g := safetext.Process()
+		if oerr := newRunner(pio.Getenv, w, &g).setOutputs(outs); oerr != nil {
 			err = errors.Join(err, oerr)
 		}
 	}
@@ -187,7 +189,8 @@ type Lease struct {
 	o         Options
 	io        IO
 	onActions bool
-	set       *masking.Set // this lease's values: redactors, sanitizer, record scan
+	set       *masking.Set   // this lease's values: redactors, sanitizer, record scan
+	guard     safetext.Guard // what every text this lease writes passes
 	rn        *runner
 	groupOpen bool
 
@@ -217,7 +220,8 @@ func New(o Options, pio IO) *Lease {
 		}
 	}
 	set := masking.NewSet(masking.Options{})
-	l := &Lease{o: o, io: pio, onActions: onActions, set: set, rn: newRunner(pio.Getenv, pio.Commands, set.Sanitize)}
+	l := &Lease{o: o, io: pio, onActions: onActions, set: set, guard: safetext.Guard{Sanitize: set.Sanitize}}
+	l.rn = newRunner(pio.Getenv, pio.Commands, &l.guard)
 	l.rn.group("keylease: lease")
 	l.groupOpen = true
 	return l
@@ -268,6 +272,7 @@ func (l *Lease) Resolve() error {
 	l.specs = specs
 	l.rec = record.New(l.o.Version, l.io.Getenv, specs)
 	l.sc = newScanner(l.set, l.cfg.Policy.RequiredPrefix)
+	l.guard.Scan = l.sc.Scan
 	l.res = &Result{Record: l.rec}
 	if len(refused) == 0 {
 		return nil
@@ -413,7 +418,7 @@ func (l *Lease) Run(ctx context.Context) error {
 	if errors.As(cerr, &pe) {
 		// A redactor panicked (child.Run killed the command): its buffered
 		// tail is not flushed through a redactor in an unknown state.
-		reportPanic(pio.Stderr, set, pe)
+		reportPanic(pio.Stderr, l.guard, pe)
 		return fail(1, cerr)
 	}
 	flushErr := errors.Join(stdout.Close(), stderr.Close())
@@ -430,7 +435,7 @@ func (l *Lease) Run(ctx context.Context) error {
 	rec.Command = &record.Command{ExitCode: cres.ExitCode, Signal: cres.Signal, DurationMS: cres.Duration.Milliseconds(),
 		LeaseExpired: cres.Expired, DrainTimedOut: cres.DrainTimedOut}
 	if flushErr != nil {
-		fmt.Fprintf(pio.Stderr, "keylease: writing the command's output failed: %s\n", masking.OneLine(set.Sanitize(flushErr.Error())))
+		fmt.Fprintf(pio.Stderr, "keylease: writing the command's output failed: %s\n", l.guard.Line(flushErr.Error()))
 	}
 	if guard == nil {
 		return nil
@@ -472,7 +477,7 @@ func (l *Lease) Finish(cause error) (*Result, error) {
 		}
 		res.ExitCode = ExitLeak
 	case werr != nil:
-		fmt.Fprintf(pio.Stderr, "keylease: %s\n", masking.OneLine(set.Sanitize(werr.Error())))
+		fmt.Fprintf(pio.Stderr, "keylease: %s\n", l.guard.Line(werr.Error()))
 	default:
 		res.RecordPath = path
 	}
@@ -481,7 +486,7 @@ func (l *Lease) Finish(cause error) (*Result, error) {
 		leakErr = leak
 	}
 	if err := rn.summary(rec, res.RecordPath, leakErr); err != nil {
-		fmt.Fprintf(pio.Stderr, "keylease: %s\n", masking.OneLine(set.Sanitize(err.Error())))
+		fmt.Fprintf(pio.Stderr, "keylease: %s\n", l.guard.Line(err.Error()))
 	}
 	// record-path is written always, empty when no verified record exists,
 	// and only now that the child has ended: the runner keeps the last
@@ -493,20 +498,20 @@ func (l *Lease) Finish(cause error) (*Result, error) {
 	}
 	outs = append(outs, [2]string{"exit-code", fmt.Sprint(res.ExitCode)})
 	if err := rn.setOutputs(outs); err != nil {
-		fmt.Fprintf(pio.Stderr, "keylease: %s\n", masking.OneLine(set.Sanitize(err.Error())))
+		fmt.Fprintf(pio.Stderr, "keylease: %s\n", l.guard.Line(err.Error()))
 	}
 	if res.RecordPath != "" && !rn.on {
-		fmt.Fprintf(pio.Stderr, "keylease: run record %s\n", masking.OneLine(res.RecordPath))
+		fmt.Fprintf(pio.Stderr, "keylease: run record %s\n", l.guard.Line(res.RecordPath))
 	}
 	return res, cause
 }
 
 // reportPanic prints a panic recovered from the child's output writers the
-// way main's panic handler does: value and stack sanitized, one line of value.
-func reportPanic(w io.Writer, set *masking.Set, pe *child.PanicError) {
-	msg := strings.ReplaceAll(set.Sanitize(fmt.Sprint(pe.Value)), "\n", "; ")
+// way main's panic handler does: value and stack guarded, one line of value.
+func reportPanic(w io.Writer, g safetext.Guard, pe *child.PanicError) {
+	msg := strings.ReplaceAll(g.Text(fmt.Sprint(pe.Value)), "\n", "; ")
 	_, _ = fmt.Fprintf(w, "keylease: internal error (panic) while redacting the command's output: %s; the command was killed\n%s\n",
-		msg, set.Sanitize(string(pe.Stack)))
+		msg, g.Text(string(pe.Stack)))
 }
 
 // resolve turns --vendor and --ref into lease specs (registry.ResolveAll),

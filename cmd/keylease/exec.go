@@ -13,6 +13,7 @@ import (
 
 	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/registry"
+	"github.com/keylease/keylease/safetext"
 )
 
 func init() {
@@ -60,7 +61,7 @@ var execFlags = []execFlag{
 	{"registry", "REGISTRY"}, {"policy", "POLICY"}, {"env", "ENVIRONMENT"},
 	{"vendor", "VENDORS"}, {"ref", "REFS"}, {"role-arn", "ROLE-TO-ASSUME"},
 	{"region", "AWS-REGION"}, {"audience", "AUDIENCE"}, {"oidc-issuer", ""},
-	{"identity", ""}, {"record", ""}, {"ttl", ""}, {"grace", ""},
+	{"identity", ""}, {"record", ""}, {"ttl", ""}, {"grace", ""}, {"dir", ""},
 }
 
 // envName is KEYLEASE_<FLAG>: upper case, '-' as '_'.
@@ -87,6 +88,7 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	fs.StringVar(&o.Identity, "identity", "", "oidc or aws-default (default: oidc when the runner offers it, else the AWS default chain outside Actions)")
 	fs.StringVar(&o.RecordPath, "record", "", "run record `path` (default $RUNNER_TEMP/keylease/keylease-record-*.json)")
 	fs.StringVar(&ttl, "ttl", "", "shorten the lease to `SECONDS` (never above the registry's or the policy's cap)")
+	fs.StringVar(&o.Dir, "dir", "", "`directory` the command runs in (default the current one)")
 	fs.StringVar(&grace, "grace", "", "time between the deadline's SIGTERM and SIGKILL, at most 10s (default 10s)")
 	if err := parseFlags(fs, args, e, "Usage: keylease exec [flags] -- COMMAND [ARGS...]",
 		"Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN) and, under GitHub Actions, the action's INPUT_<NAME>."); err != nil {
@@ -124,16 +126,22 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	// command, or be a key pasted into the wrong input).
 	// lease prints these paths on stderr and in the job summary: a control
 	// character in one would end the line and could start a workflow command.
-	for name, path := range map[string]string{"registry": o.RegistryPath, "policy": o.PolicyPath, "record": o.RecordPath} {
+	paths := map[string]string{"registry": o.RegistryPath, "policy": o.PolicyPath, "record": o.RecordPath, "dir": o.Dir}
+	for name, path := range paths {
 		if strings.ContainsFunc(path, isControl) {
 			return o, usageError("%s holds a control character (a line break?); give a plain path", source[name])
 		}
 	}
-	// Settings that name things never hold a key; lease may echo them, so a
-	// key pasted into one is refused here, unrepeated.
-	for name, v := range map[string]string{"role-arn": o.RoleARN, "region": o.Region, "audience": o.Audience,
-		"oidc-issuer": o.OIDCIssuer, "identity": o.Identity, "ttl": ttl, "grace": grace, "env": o.Env} {
-		if det, bad := registry.LooksLikeValue(v); bad {
+	// Settings that name things or places never hold a key; lease may echo
+	// them (and a record named after one would carry it into the artifact),
+	// so a key pasted into one is refused here, unrepeated.
+	settings := map[string]string{"role-arn": o.RoleARN, "region": o.Region, "audience": o.Audience,
+		"oidc-issuer": o.OIDCIssuer, "identity": o.Identity, "ttl": ttl, "grace": grace, "env": o.Env}
+	for name, path := range paths {
+		settings[name] = path
+	}
+	for name, v := range settings {
+		if det, bad := safetext.Hit(v); bad {
 			return o, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", source[name], det)
 		}
 	}
