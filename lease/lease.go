@@ -288,10 +288,18 @@ func (l *Lease) Resolve() error {
 	return fail(ExitLease, errors.Join(errs...))
 }
 
-// register adds a value to both maskers before anything else may print it:
-// the runner's (::add-mask:: on the raw stdout) and ours (redactor,
-// sanitizer, record scanner), and the process set behind main's errors.
-func (l *Lease) register(v secret.Value) error {
+// register adds a leased value to both maskers before anything else may
+// print it: the runner's (::add-mask:: of every form, on the raw stdout) and
+// ours (redactor, sanitizer, record scanner), and the process set behind
+// main's errors.
+func (l *Lease) register(v secret.Value) error { return l.add(v, masking.RegisterWithRunner) }
+
+// registerOwn adds one of keylease's own credentials (OIDC tokens, the STS
+// session), which no child receives: every form to our maskers, the raw
+// value only to the runner's, which derives its encodings itself.
+func (l *Lease) registerOwn(v secret.Value) error { return l.add(v, masking.RegisterRawWithRunner) }
+
+func (l *Lease) add(v secret.Value, withRunner func(io.Writer, secret.Value) (int, error)) error {
 	if v.IsZero() {
 		return nil
 	}
@@ -302,7 +310,7 @@ func (l *Lease) register(v secret.Value) error {
 		return err
 	}
 	if l.onActions {
-		n, err := masking.RegisterWithRunner(l.io.Commands, v)
+		n, err := withRunner(l.io.Commands, v)
 		l.rec.Masking.RunnerRegistrations += n
 		if err != nil {
 			return fmt.Errorf("register a value with the runner's masker: %w", err)
@@ -322,7 +330,7 @@ func (l *Lease) failed(err error) error {
 // registers every credential of keylease's own with the maskers.
 func (l *Lease) Session(ctx context.Context) error {
 	awsCfg, session, err := obtainSession(ctx, l.o, l.io, l.onActions, func(v secret.Value) {
-		if err := l.register(v); err != nil && l.maskErr == nil {
+		if err := l.registerOwn(v); err != nil && l.maskErr == nil {
 			l.maskErr = err
 		}
 	})
@@ -338,7 +346,7 @@ func (l *Lease) Session(ctx context.Context) error {
 				IssuedAt: id.IssuedAt.UTC(), ExpiresAt: id.Expiry.UTC()}
 		}
 		for _, v := range session.Secrets() {
-			if rerr := l.register(v); rerr != nil && err == nil {
+			if rerr := l.registerOwn(v); rerr != nil && err == nil {
 				err = rerr
 			}
 		}
