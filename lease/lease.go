@@ -46,8 +46,8 @@ const (
 // longer one would stretch the lease past its TTL.
 const MaxGrace = child.DefaultGrace
 
-// Options are the lease's inputs (flags, KEYLEASE_* and INPUT_* resolved by
-// the caller). They carry refs, names and durations, never a value.
+// Options are the lease's inputs (flags and KEYLEASE_* resolved by the
+// caller). They carry refs, names and durations, never a value.
 type Options struct {
 	RegistryPath, PolicyPath string
 	Env                      string   // "" : ci under GitHub Actions, else local

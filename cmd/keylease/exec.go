@@ -51,17 +51,18 @@ func splitList(s string) []string {
 	return out
 }
 
-// execFlag names a flag, its KEYLEASE_* variable and, where the action has
-// one, its input.
+// execFlag names a flag and, where the action has one, the input that
+// action.yml passes to it as KEYLEASE_<FLAG> (for messages only: a composite
+// action's steps get no INPUT_* variables, so none is read).
 type execFlag struct {
 	name, input string
 }
 
 var execFlags = []execFlag{
-	{"registry", "REGISTRY"}, {"policy", "POLICY"}, {"env", "ENVIRONMENT"},
-	{"vendor", "VENDORS"}, {"ref", "REFS"}, {"role-arn", "ROLE-TO-ASSUME"},
-	{"region", "AWS-REGION"}, {"audience", "AUDIENCE"}, {"oidc-issuer", ""},
-	{"identity", ""}, {"record", ""}, {"ttl", ""}, {"grace", ""}, {"dir", ""},
+	{"registry", "registry"}, {"policy", "policy"}, {"env", "environment"},
+	{"vendor", "vendors"}, {"ref", "refs"}, {"role-arn", "role-to-assume"},
+	{"region", "aws-region"}, {"audience", "audience"}, {"oidc-issuer", ""},
+	{"identity", ""}, {"record", ""}, {"ttl", ""}, {"grace", ""}, {"dir", "working-directory"},
 }
 
 // envName is KEYLEASE_<FLAG>: upper case, '-' as '_'.
@@ -70,7 +71,7 @@ func envName(flagName string) string {
 }
 
 // parseExec reads the flags, then fills every flag not given on the command
-// line from KEYLEASE_<FLAG>, then (under GitHub Actions) from INPUT_<NAME>.
+// line from KEYLEASE_<FLAG> (how action.yml passes its inputs).
 func parseExec(args []string, e *env) (lease.Options, error) {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
 	var o lease.Options
@@ -91,7 +92,7 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	fs.StringVar(&o.Dir, "dir", "", "`directory` the command runs in (default the current one)")
 	fs.StringVar(&grace, "grace", "", "time between the deadline's SIGTERM and SIGKILL, at most 10s (default 10s)")
 	if err := parseFlags(fs, args, e, "Usage: keylease exec [flags] -- COMMAND [ARGS...]",
-		"Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN) and, under GitHub Actions, the action's INPUT_<NAME>."); err != nil {
+		"Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN); the action passes its inputs that way."); err != nil {
 		return o, err
 	}
 	o.Command = fs.Args()
@@ -105,12 +106,8 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 			continue
 		}
 		v, from := e.getenv(envName(ef.name)), envName(ef.name)
-		if v == "" && onActions && ef.input != "" {
-			from = "the " + strings.ToLower(ef.input) + " input"
-			v = e.getenv("INPUT_" + ef.input)
-			if v == "" {
-				v = e.getenv("INPUT_" + strings.ReplaceAll(ef.input, "-", "_"))
-			}
+		if onActions && ef.input != "" {
+			from += " (action input " + ef.input + ")"
 		}
 		if v == "" {
 			continue
