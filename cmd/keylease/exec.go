@@ -142,6 +142,13 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 			return o, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", source[name], det)
 		}
 	}
+	// The command's directory is checked before anything is leased: a
+	// missing one would otherwise fail the command only after the fetch.
+	if o.Dir != "" {
+		if fi, err := os.Stat(o.Dir); err != nil || !fi.IsDir() {
+			return o, usageError("%s %s is not a directory; give the directory the command runs in", source["dir"], shownPath(o.Dir))
+		}
+	}
 	if o.Env != "" && !registry.ValidEnvName(o.Env) {
 		return o, usageError("%s is not a registry environment name; use a lowercase letter, then up to 31 of a-z, 0-9, '_' and '-' (e.g. ci)", source["env"])
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -120,5 +121,44 @@ func TestScanNeverRepeatsAKeyInAPath(t *testing.T) {
 				t.Errorf("exit %d; stderr %q", code, stderr)
 			}
 		})
+	}
+}
+
+// TestExecDir: --dir (KEYLEASE_DIR, the action's working-directory) is
+// where the command runs; a missing one is refused before any lease.
+func TestExecDir(t *testing.T) {
+	t.Parallel()
+	e, _, errb := testEnv(map[string]string{"RUNNER_TEMP": t.TempDir(), "KEYLEASE_DIR": filepath.Join(t.TempDir(), "missing")})
+	code := realMain(context.Background(), []string{"exec", "--registry", cfgReg, "--policy", cfgPol, "--vendor", "openai", "--", "true"}, e)
+	if code != exitConfig || !strings.Contains(errb.String(), "KEYLEASE_DIR") || !strings.Contains(errb.String(), "not a directory") {
+		t.Errorf("exit %d, stderr %q; want %d naming KEYLEASE_DIR", code, errb.String(), exitConfig)
+	}
+	o, err := parseExec([]string{"--dir", t.TempDir(), "--", "pwd"}, &env{getenv: func(string) string { return "" }})
+	if err != nil || o.Dir == "" {
+		t.Errorf("--dir of an existing directory: %v, Dir %q", err, o.Dir)
+	}
+}
+
+// TestActionPassesOnlyExecFlags: every KEYLEASE_* variable action.yml sets
+// for keylease is one that exec reads (the action passes its inputs that
+// way only), so no input is silently dropped.
+func TestActionPassesOnlyExecFlags(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../action.yml")
+	must(t, err)
+	read := map[string]bool{}
+	for _, f := range execFlags {
+		read[envName(f.name)] = true
+	}
+	shellOnly := map[string]bool{"KEYLEASE_BIN": true, "KEYLEASE_RUN": true, "KEYLEASE_SHELL": true}
+	n := 0
+	for _, m := range regexp.MustCompile(`(?m)^\s+(KEYLEASE_[A-Z_]+):`).FindAllStringSubmatch(string(b), -1) {
+		n++
+		if !read[m[1]] && !shellOnly[m[1]] {
+			t.Errorf("action.yml sets %s, which exec does not read", m[1])
+		}
+	}
+	if n < 10 {
+		t.Fatalf("found %d KEYLEASE_* variables in action.yml; the test shows nothing", n)
 	}
 }
