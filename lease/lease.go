@@ -4,7 +4,9 @@
 // environment only, and write the verified, value-free run record.
 //
 // Both `keylease exec` and `keylease demo` call Run, so the demo exercises
-// the very code a workflow runs.
+// the very code a workflow runs. Run is a sequence of the steps of a Lease
+// (Load, Resolve, Session, Fetch, Run, Finish); a command that runs no
+// child calls the same steps and uses Values instead of Run.
 package lease
 
 import (

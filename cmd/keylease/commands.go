@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Exit codes of the CLI contract (design.md).
+// Exit codes of the CLI contract.
 const (
 	exitOK     = 0
 	exitFail   = 1 // unexpected internal failure
