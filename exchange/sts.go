@@ -77,11 +77,13 @@ func SessionName(runID, attempt string) string {
 // BaseConfig loads the SDK configuration with anonymous credentials, for the
 // web identity exchange: region, AWS_ENDPOINT_URL*, profiles' endpoint_url,
 // AWS_CA_BUNDLE and HTTPS_PROXY/NO_PROXY apply; no credentials are looked up.
-func BaseConfig(ctx context.Context, region string) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{
+// extra options (e.g. settings taken from an injected environment) apply
+// before keylease's own.
+func BaseConfig(ctx context.Context, region string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
+	opts := append(append([]func(*config.LoadOptions) error{}, extra...),
 		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
 		config.WithHTTPClient(newAWSHTTPClient()),
-	}
+	)
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}
@@ -94,9 +96,10 @@ func BaseConfig(ctx context.Context, region string) (aws.Config, error) {
 }
 
 // LocalConfig loads the SDK's default credential chain (environment,
-// profiles, SSO, ...) for local runs without OIDC.
-func LocalConfig(ctx context.Context, region string) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(newAWSHTTPClient())}
+// profiles, SSO, ...) for local runs without OIDC. extra options apply
+// before keylease's own.
+func LocalConfig(ctx context.Context, region string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
+	opts := append(append([]func(*config.LoadOptions) error{}, extra...), config.WithHTTPClient(newAWSHTTPClient()))
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}

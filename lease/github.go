@@ -13,26 +13,28 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/keylease/keylease/record"
+	"github.com/keylease/keylease/safetext"
 )
 
 // runner is what keylease does when GITHUB_ACTIONS=true: workflow commands
 // on the raw stdout (never through the redactor, which would mask them),
-// outputs and the job summary in the runner's files.
+// outputs and the job summary in the runner's files. Every text it writes
+// passes guard first.
 type runner struct {
-	on       bool
-	debug    bool
-	getenv   func(string) string
-	gha      *githubactions.Action
-	sanitize func(string) string
+	on     bool
+	debug  bool
+	getenv func(string) string
+	gha    *githubactions.Action
+	guard  *safetext.Guard
 }
 
-func newRunner(getenv func(string) string, stdout io.Writer, sanitize func(string) string) *runner {
+func newRunner(getenv func(string) string, stdout io.Writer, guard *safetext.Guard) *runner {
 	return &runner{
-		on:       getenv("GITHUB_ACTIONS") == "true",
-		debug:    getenv("RUNNER_DEBUG") == "1",
-		getenv:   getenv,
-		gha:      githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout)),
-		sanitize: sanitize,
+		on:     getenv("GITHUB_ACTIONS") == "true",
+		debug:  getenv("RUNNER_DEBUG") == "1",
+		getenv: getenv,
+		gha:    githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout)),
+		guard:  guard,
 	}
 }
 
@@ -48,11 +50,11 @@ func (r *runner) endGroup() {
 	}
 }
 
-// debugf prints a ::debug:: line only with RUNNER_DEBUG=1, sanitized.
+// debugf prints a ::debug:: line only with RUNNER_DEBUG=1, guarded.
 // go-githubactions escapes the command data (%, CR, LF) itself.
 func (r *runner) debugf(format string, args ...any) {
 	if r.on && r.debug {
-		r.gha.Debugf("%s", r.sanitize(fmt.Sprintf(format, args...)))
+		r.gha.Debugf("%s", r.guard.Text(fmt.Sprintf(format, args...)))
 	}
 }
 
@@ -70,7 +72,7 @@ func (r *runner) setOutputs(kv [][2]string) error {
 			return fmt.Errorf("GITHUB_OUTPUT delimiter: %w", err)
 		}
 		delim := "ghadelimiter_" + hex.EncodeToString(rnd[:])
-		fmt.Fprintf(&b, "%s<<%s\n%s\n%s\n", p[0], delim, p[1], delim)
+		fmt.Fprintf(&b, "%s<<%s\n%s\n%s\n", p[0], delim, r.guard.Line(p[1]), delim)
 	}
 	return appendFile(path, "GITHUB_OUTPUT", b.String())
 }
@@ -94,12 +96,16 @@ func (r *runner) summary(rec *record.Record, recordPath string, leakErr error) e
 	if !r.on || path == "" {
 		return nil
 	}
-	return appendFile(path, "GITHUB_STEP_SUMMARY", Summary(rec, recordPath, leakErr))
+	return appendFile(path, "GITHUB_STEP_SUMMARY", Summary(*r.guard, rec, recordPath, leakErr))
 }
 
 // Summary renders the job summary: one row per lease and the result. It
-// holds refs, names, times and counts only.
-func Summary(rec *record.Record, recordPath string, leakErr error) string {
+// holds refs, names, times and counts only, and every text in it (from the
+// user, the runner or a server) passes g and is shown as a code span, so
+// neither a value nor markdown or HTML gets through.
+func Summary(g safetext.Guard, rec *record.Record, recordPath string, leakErr error) string {
+	code := func(s string) string { return codeSpan(g.Line(s)) }
+	cell := func(s string) string { return plainCell(g.Line(s)) }
 	var b strings.Builder
 	b.WriteString("### keylease\n\n")
 	b.WriteString("| variable | vendor | ref | environment | ttl | expires (UTC) | version | outcome |\n")
@@ -109,16 +115,16 @@ func Summary(rec *record.Record, recordPath string, leakErr error) string {
 		if !l.ExpiresAt.IsZero() {
 			exp = l.ExpiresAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s | %ds | %s | %s | %s |\n",
-			cell(l.EnvVar), cell(l.Vendor), cell(l.Ref), cell(l.Environment), l.TTLSeconds, exp, cell(l.VersionID), cell(l.Outcome))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %ds | %s | %s | %s |\n",
+			code(l.EnvVar), cell(l.Vendor), code(l.Ref), cell(l.Environment), l.TTLSeconds, exp, cell(l.VersionID), cell(l.Outcome))
 	}
 	b.WriteString("\n")
 	if sess := rec.Session; sess != nil {
 		switch {
 		case sess.Source == "oidc" && rec.Identity != nil:
-			fmt.Fprintf(&b, "Identity `%s` (issuer %s, audience `%s`) assumed `%s` as `%s` until %s.\n\n",
-				cell(rec.Identity.Subject), cell(rec.Identity.Issuer), cell(rec.Identity.Audience),
-				cell(sess.RoleARN), cell(sess.SessionName), sess.ExpiresAt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(&b, "Identity %s (issuer %s, audience %s) assumed %s as %s until %s.\n\n",
+				code(rec.Identity.Subject), code(rec.Identity.Issuer), code(rec.Identity.Audience),
+				code(sess.RoleARN), code(sess.SessionName), sess.ExpiresAt.UTC().Format(time.RFC3339))
 		case sess.Source == "aws-default":
 			b.WriteString("Identity: the AWS default credential chain (`--identity aws-default`).\n\n")
 		}
@@ -139,12 +145,30 @@ func Summary(rec *record.Record, recordPath string, leakErr error) string {
 	case leakErr != nil:
 		b.WriteString("**Run record withheld: its verification found a secret form.** Treat the leased keys as exposed: revoke and rotate them.\n")
 	case recordPath != "":
-		fmt.Fprintf(&b, "Run record verified (0 findings) and written to `%s`.\n", cell(recordPath))
+		fmt.Fprintf(&b, "Run record verified (0 findings) and written to %s.\n", code(recordPath))
 	}
 	return b.String()
 }
 
-// cell keeps a table cell in its cell.
-func cell(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ", "`", "'").Replace(s)
+// codeSpan shows s as inline code in a table cell: markdown and HTML inside
+// a code span are not rendered, a backtick cannot end it early (it becomes
+// '), and '|' is escaped, which GitHub's tables honour inside code spans.
+// An empty s is an empty cell.
+func codeSpan(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ", "`", "'").Replace(s) + "`"
 }
+
+// plainEscaper makes text inert in a markdown table cell: HTML's
+// metacharacters as entities, markdown's as backslash escapes.
+var plainEscaper = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;", "\"", "&quot;",
+	"\\", "\\\\", "`", "\\`", "*", "\\*", "_", "\\_", "[", "\\[", "]", "\\]",
+	"(", "\\(", ")", "\\)", "!", "\\!", "#", "\\#", "~", "\\~", "|", "\\|", ":", "&#58;",
+	"\n", " ", "\r", " ")
+
+// plainCell shows s as text in a table cell, rendering none of its markdown
+// or HTML (':' too, so no URL in it becomes a link).
+func plainCell(s string) string { return plainEscaper.Replace(s) }

@@ -4,7 +4,9 @@
 // environment only, and write the verified, value-free run record.
 //
 // Both `keylease exec` and `keylease demo` call Run, so the demo exercises
-// the very code a workflow runs.
+// the very code a workflow runs. Run is a sequence of the steps of a Lease
+// (Load, Resolve, Session, Fetch, Run, Finish); a command that runs no
+// child calls the same steps and uses Values instead of Run.
 package lease
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/record"
 	"github.com/keylease/keylease/registry"
+	"github.com/keylease/keylease/safetext"
 	"github.com/keylease/keylease/secret"
 )
 
@@ -45,8 +48,8 @@ const (
 // longer one would stretch the lease past its TTL.
 const MaxGrace = child.DefaultGrace
 
-// Options are the lease's inputs (flags, KEYLEASE_* and INPUT_* resolved by
-// the caller). They carry refs, names and durations, never a value.
+// Options are the lease's inputs (flags and KEYLEASE_* resolved by the
+// caller). They carry refs, names and durations, never a value.
 type Options struct {
 	RegistryPath, PolicyPath string
 	Env                      string   // "" : ci under GitHub Actions, else local
@@ -101,7 +104,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 func fail(code int, err error) *Error { return &Error{Code: code, Err: err} }
 
-// lease is one resolved, fetched variable.
+// leased is one resolved, fetched variable.
 type leased struct {
 	spec   registry.LeaseSpec
 	value  secret.Value
@@ -125,113 +128,218 @@ func Run(ctx context.Context, o Options, pio IO) (*Result, error) {
 			code = le.Code
 		}
 		outs := [][2]string{{"record-path", ""}, {"exit-code", fmt.Sprint(code)}}
-		if oerr := newRunner(pio.Getenv, w, masking.Process().Sanitize).setOutputs(outs); oerr != nil {
+		g := safetext.Process()
+		if oerr := newRunner(pio.Getenv, w, &g).setOutputs(outs); oerr != nil {
 			err = errors.Join(err, oerr)
 		}
 	}
 	return res, err
 }
 
+// run is exec's sequence of the steps. A step that fails after Resolve
+// (once a record exists) ends in Finish, which writes what it can.
 func run(ctx context.Context, o Options, pio IO) (*Result, error) {
+	if err := validate(o, true); err != nil {
+		return nil, err
+	}
+	l := New(o, pio)
+	defer l.Close()
+	if err := l.Load(); err != nil {
+		return nil, err
+	}
+	if err := l.Resolve(); err != nil {
+		if l.rec == nil {
+			return nil, err
+		}
+		return l.Finish(err)
+	}
+	if err := l.Session(ctx); err != nil {
+		return l.Finish(err)
+	}
+	if err := l.Fetch(ctx); err != nil {
+		return l.Finish(err)
+	}
+	return l.Finish(l.Run(ctx))
+}
+
+// validate checks the options that need no file; child says a command must
+// be given (exec; not the lifecycle commands, which run none).
+func validate(o Options, child bool) error {
 	switch o.Identity {
 	case IdentityAuto, IdentityOIDC, IdentityAWSDefault:
 	default:
-		return nil, fail(ExitConfig, fmt.Errorf("--identity %q: use oidc or aws-default", o.Identity))
+		return fail(ExitConfig, fmt.Errorf("--identity %q: use oidc or aws-default", o.Identity))
 	}
-	if len(o.Command) == 0 {
-		return nil, fail(ExitConfig, errors.New("no command given after --; usage: keylease exec [flags] -- COMMAND [ARGS...]"))
+	if child && len(o.Command) == 0 {
+		return fail(ExitConfig, errors.New("no command given after --; usage: keylease exec [flags] -- COMMAND [ARGS...]"))
 	}
 	if o.Grace < 0 || o.Grace > MaxGrace {
-		return nil, fail(ExitConfig, fmt.Errorf("--grace %s is outside 0..%s; a longer grace would outlive the lease", o.Grace, MaxGrace))
+		return fail(ExitConfig, fmt.Errorf("--grace %s is outside 0..%s; a longer grace would outlive the lease", o.Grace, MaxGrace))
 	}
 	if o.TTL < 0 {
-		return nil, fail(ExitConfig, errors.New("--ttl must be a positive number of seconds"))
+		return fail(ExitConfig, errors.New("--ttl must be a positive number of seconds"))
 	}
-	getenv := pio.Getenv
+	return nil
+}
+
+// Lease is one lease, step by step: Load, Resolve, Session, Fetch, then Run
+// (exec) or the caller's own use of Values (a lifecycle command), then
+// Finish, which writes the record, the summary and the outputs. Each step
+// returns an *Error; after a failed step only Finish (and Close) may follow.
+// Close wipes the values whatever happened.
+type Lease struct {
+	o         Options
+	io        IO
+	onActions bool
+	set       *masking.Set   // this lease's values: redactors, sanitizer, record scan
+	guard     safetext.Guard // what every text this lease writes passes
+	rn        *runner
+	groupOpen bool
+
+	cfg     *registry.Config
+	specs   []registry.LeaseSpec
+	rec     *record.Record
+	sc      scanner
+	res     *Result
+	awsCfg  aws.Config
+	session *exchange.Session
+	leases  []leased
+	maskErr error
+}
+
+// New starts a lease: it fills in the defaults (the environment, the
+// command writer) and opens the log group. It checks nothing: Run does, and
+// a caller that runs no child calls Check first.
+func New(o Options, pio IO) *Lease {
 	if pio.Commands == nil {
 		pio.Commands = pio.Stdout
 	}
-	onActions := getenv("GITHUB_ACTIONS") == "true"
+	onActions := pio.Getenv("GITHUB_ACTIONS") == "true"
 	if o.Env == "" {
 		o.Env = "local"
 		if onActions {
 			o.Env = "ci"
 		}
 	}
-
 	set := masking.NewSet(masking.Options{})
-	rn := newRunner(getenv, pio.Commands, set.Sanitize)
-	rn.group("keylease: lease")
-	groupOpen := true
-	endGroup := func() {
-		if groupOpen {
-			rn.endGroup()
-			groupOpen = false
-		}
-	}
-	defer endGroup()
+	l := &Lease{o: o, io: pio, onActions: onActions, set: set, guard: safetext.Guard{Sanitize: set.Sanitize}}
+	l.rn = newRunner(pio.Getenv, pio.Commands, &l.guard)
+	l.rn.group("keylease: lease")
+	l.groupOpen = true
+	return l
+}
 
-	cfg, err := registry.Load(o.RegistryPath, o.PolicyPath)
-	if err != nil {
-		return nil, fail(ExitConfig, err)
+// Check validates the options of a lease that runs no child (a lifecycle
+// command): identity, grace and TTL.
+func Check(o Options) error { return validate(o, false) }
+
+func (l *Lease) endGroup() {
+	if l.groupOpen {
+		l.rn.endGroup()
+		l.groupOpen = false
 	}
+}
+
+// Close ends the log group and wipes every fetched value.
+func (l *Lease) Close() {
+	l.endGroup()
+	wipe(l.leases)
+	l.leases = nil
+}
+
+// Load reads the registry and the policy and applies the policy's masking
+// options to this lease and to the process sanitizer.
+func (l *Lease) Load() error {
+	cfg, err := registry.Load(l.o.RegistryPath, l.o.PolicyPath)
+	if err != nil {
+		return fail(ExitConfig, err)
+	}
+	l.cfg = cfg
 	maskOpts := masking.Options{AllowShort: cfg.Policy.AllowShortValues()}
-	set.SetOptions(maskOpts)
+	l.set.SetOptions(maskOpts)
 	// main's error printer and panic handler sanitize with the process set: it
 	// must accept every value this lease's set accepts.
 	masking.Process().SetOptions(maskOpts)
+	return nil
+}
 
-	specs, refused, err := resolve(cfg, o)
+// Resolve turns --vendor and --ref into lease specs and starts the record.
+// A refusal still leaves a record (every refused lease listed, nothing
+// fetched): Finish it. A configuration error leaves none.
+func (l *Lease) Resolve() error {
+	specs, refused, err := resolve(l.cfg, l.o)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rec := newRecord(o, getenv, specs)
-	sc := newScanner(set, cfg.Policy.RequiredPrefix)
-	res := &Result{Record: rec}
-	if len(refused) > 0 {
-		// Nothing is fetched when any lease is refused; the record says
-		// which were refused and why (the audit trail of SL8).
-		errs := make([]error, 0, len(refused))
-		for _, re := range refused {
-			rec.Leases = append(rec.Leases, refusedLease(re))
-			errs = append(errs, re)
-		}
-		markAll(rec, record.OutcomeRefused, "not fetched: another lease of this run was refused")
-		return finish(res, o, pio, set, sc, rn, fail(ExitLease, errors.Join(errs...)))
-	}
-
-	// Register a value with both maskers before anything else may print it:
-	// the runner's (::add-mask:: on the raw stdout) and ours (redactor,
-	// sanitizer, record scanner), and the process set behind main's errors.
-	var maskErr error
-	register := func(v secret.Value) error {
-		if v.IsZero() {
-			return nil
-		}
-		if err := set.Add(v); err != nil {
-			return err
-		}
-		if err := masking.Process().Add(v); err != nil {
-			return err
-		}
-		if onActions {
-			n, err := masking.RegisterWithRunner(pio.Commands, v)
-			rec.Masking.RunnerRegistrations += n
-			if err != nil {
-				return fmt.Errorf("register a value with the runner's masker: %w", err)
-			}
-		}
+	l.specs = specs
+	l.rec = record.New(l.o.Version, l.io.Getenv, specs)
+	l.sc = newScanner(l.set, l.cfg.Policy.RequiredPrefix)
+	l.guard.Scan = l.sc.Scan
+	l.res = &Result{Record: l.rec}
+	if len(refused) == 0 {
 		return nil
 	}
+	// Nothing is fetched when any lease is refused; the record says which
+	// were refused and why (the audit trail of SL8).
+	errs := make([]error, 0, len(refused))
+	for _, re := range refused {
+		l.rec.Leases = append(l.rec.Leases, record.Refused(re))
+		errs = append(errs, re)
+	}
+	l.rec.MarkAll(record.OutcomeRefused, "not fetched: another lease of this run was refused")
+	return fail(ExitLease, errors.Join(errs...))
+}
 
-	awsCfg, session, err := obtainSession(ctx, o, pio, cfg, onActions, func(v secret.Value) {
-		if err := register(v); err != nil && maskErr == nil {
-			maskErr = err
+// register adds a leased value to both maskers before anything else may
+// print it: the runner's (::add-mask:: of every form, on the raw stdout) and
+// ours (redactor, sanitizer, record scanner), and the process set behind
+// main's errors.
+func (l *Lease) register(v secret.Value) error { return l.add(v, masking.RegisterWithRunner) }
+
+// registerOwn adds one of keylease's own credentials (OIDC tokens, the STS
+// session), which no child receives: every form to our maskers, the raw
+// value only to the runner's, which derives its encodings itself.
+func (l *Lease) registerOwn(v secret.Value) error { return l.add(v, masking.RegisterRawWithRunner) }
+
+func (l *Lease) add(v secret.Value, withRunner func(io.Writer, secret.Value) (int, error)) error {
+	if v.IsZero() {
+		return nil
+	}
+	if err := l.set.Add(v); err != nil {
+		return err
+	}
+	if err := masking.Process().Add(v); err != nil {
+		return err
+	}
+	if l.onActions {
+		n, err := withRunner(l.io.Commands, v)
+		l.rec.Masking.RunnerRegistrations += n
+		if err != nil {
+			return fmt.Errorf("register a value with the runner's masker: %w", err)
+		}
+	}
+	return nil
+}
+
+// failed marks every lease failed with err's sanitized text and returns
+// err as a lease error (exit 3).
+func (l *Lease) failed(err error) error {
+	l.rec.MarkAll(record.OutcomeFailed, l.set.Sanitize(err.Error()))
+	return fail(ExitLease, l.set.SanitizeError(err))
+}
+
+// Session obtains the AWS session (OIDC → STS, or the default chain) and
+// registers every credential of keylease's own with the maskers.
+func (l *Lease) Session(ctx context.Context) error {
+	awsCfg, session, err := obtainSession(ctx, l.o, l.io, l.onActions, func(v secret.Value) {
+		if err := l.registerOwn(v); err != nil && l.maskErr == nil {
+			l.maskErr = err
 		}
 	})
 	if err == nil {
-		err = maskErr
+		err = l.maskErr
 	}
+	rec := l.rec
 	if session != nil {
 		rec.Session = &record.Session{Source: "oidc", RoleARN: session.RoleARN, SessionName: session.SessionName, ExpiresAt: session.Expires.UTC()}
 		if id := session.Identity; id != nil {
@@ -240,7 +348,7 @@ func run(ctx context.Context, o Options, pio IO) (*Result, error) {
 				IssuedAt: id.IssuedAt.UTC(), ExpiresAt: id.Expiry.UTC()}
 		}
 		for _, v := range session.Secrets() {
-			if rerr := register(v); rerr != nil && err == nil {
+			if rerr := l.registerOwn(v); rerr != nil && err == nil {
 				err = rerr
 			}
 		}
@@ -248,49 +356,70 @@ func run(ctx context.Context, o Options, pio IO) (*Result, error) {
 		rec.Session = &record.Session{Source: "aws-default"}
 	}
 	if err != nil {
-		markAll(rec, record.OutcomeFailed, set.Sanitize(err.Error()))
-		return finish(res, o, pio, set, sc, rn, fail(ExitLease, set.SanitizeError(err)))
+		return l.failed(err)
 	}
-	rn.debugf("aws session ready (%s); fetching %d ref(s)", rec.Session.Source, len(specs))
+	l.awsCfg, l.session = awsCfg, session
+	l.rn.debugf("aws session ready (%s); fetching %d ref(s)", rec.Session.Source, len(l.specs))
+	return nil
+}
 
-	leases, err := fetch(ctx, awsCfg, specs, register)
+// AWSConfig is the configuration of the session Session obtained.
+func (l *Lease) AWSConfig() aws.Config { return l.awsCfg }
+
+// Fetch reads every value, registers it, and sets the deadline: the
+// shortest of every lease's TTL, --ttl and the STS session's expiry, counted
+// from the moment the values arrived.
+func (l *Lease) Fetch(ctx context.Context) error {
+	leases, err := fetch(ctx, l.awsCfg, l.specs, l.register)
 	if err != nil {
-		markAll(rec, record.OutcomeFailed, set.Sanitize(err.Error()))
 		wipe(leases)
-		return finish(res, o, pio, set, sc, rn, fail(ExitLease, set.SanitizeError(err)))
+		return l.failed(err)
 	}
-	defer wipe(leases)
-
-	// The deadline: the shortest of every lease's TTL, --ttl and the STS
-	// session's expiry, counted from the moment the values arrived.
+	l.leases = leases
 	now := time.Now()
-	deadline := now.Add(minTTL(specs, o.TTL))
-	if session != nil && !session.Expires.IsZero() && session.Expires.Before(deadline) {
-		deadline = session.Expires
+	deadline := now.Add(minTTL(l.specs, l.o.TTL))
+	if s := l.session; s != nil && !s.Expires.IsZero() && s.Expires.Before(deadline) {
+		deadline = s.Expires
 	}
 	deadline = deadline.Truncate(time.Second) // what KEYLEASE_EXPIRES_AT can say is what we enforce
-	res.ExpiresAt = deadline.UTC()
-	vars := map[string]secret.Value{}
-	for i, l := range leases {
-		vars[l.spec.EnvVar] = l.value
-		rec.Leases[i].IssuedAt = l.issued.UTC().Truncate(time.Second)
-		rec.Leases[i].ExpiresAt = res.ExpiresAt
-		rec.Leases[i].VersionID = l.vid
-		rec.Leases[i].Outcome = record.OutcomeLeased
+	l.res.ExpiresAt = deadline.UTC()
+	for i, ls := range leases {
+		l.rec.MarkLeased(i, ls.issued, l.res.ExpiresAt, ls.vid)
 	}
-	rec.Masking.Values, rec.Masking.Forms = set.Stats()
-	rn.debugf("leased %d variable(s) until %s; %d value(s), %d form(s) masked", len(vars), res.ExpiresAt.Format(time.RFC3339), rec.Masking.Values, rec.Masking.Forms)
-	endGroup()
+	l.rec.Masking.Values, l.rec.Masking.Forms = l.set.Stats()
+	l.rn.debugf("leased %d variable(s) until %s; %d value(s), %d form(s) masked", len(leases), l.res.ExpiresAt.Format(time.RFC3339), l.rec.Masking.Values, l.rec.Masking.Forms)
+	l.endGroup()
+	return nil
+}
 
-	noPersist := cfg.Policy.NoPersistence()
+// Values are the fetched values by variable name; Close wipes them.
+func (l *Lease) Values() map[string]secret.Value {
+	vars := make(map[string]secret.Value, len(l.leases))
+	for _, ls := range l.leases {
+		vars[ls.spec.EnvVar] = ls.value
+	}
+	return vars
+}
+
+// Record is the run record Finish will write; nil before Resolve.
+func (l *Lease) Record() *record.Record { return l.rec }
+
+// Run runs the command with the values in its environment, its output
+// through the redactors, until it ends or the deadline. A nil error means
+// the child ran (whatever its exit code) and, under no_persistence, wrote
+// no value to the runner's files.
+func (l *Lease) Run(ctx context.Context) error {
+	o, pio, set, rec := l.o, l.io, l.set, l.rec
+	deadline := l.res.ExpiresAt
+	noPersist := l.cfg.Policy.NoPersistence()
 	var guard *fileGuard
 	if noPersist {
-		guard = newFileGuard(getenv)
+		guard = newFileGuard(pio.Getenv)
 	}
 	stdout, stderr := set.NewRedactor(pio.Stdout), set.NewRedactor(pio.Stderr)
 	cres, cerr := child.Run(ctx, child.Spec{
 		Path: o.Command[0], Args: o.Command[1:], Dir: o.Dir,
-		Env:   childEnv(pio.Environ(), vars, deadline, noPersist),
+		Env:   childEnv(pio.Environ(), l.Values(), deadline, noPersist),
 		Stdin: pio.Stdin, Stdout: stdout, Stderr: stderr,
 		Deadline: deadline, Grace: o.Grace, Drain: o.Drain,
 		Signals: pio.Signals, Started: pio.ChildStarted,
@@ -299,8 +428,8 @@ func run(ctx context.Context, o Options, pio IO) (*Result, error) {
 	if errors.As(cerr, &pe) {
 		// A redactor panicked (child.Run killed the command): its buffered
 		// tail is not flushed through a redactor in an unknown state.
-		reportPanic(pio.Stderr, set, pe)
-		return finish(res, o, pio, set, sc, rn, fail(1, cerr))
+		reportPanic(pio.Stderr, l.guard, pe)
+		return fail(1, cerr)
 	}
 	flushErr := errors.Join(stdout.Close(), stderr.Close())
 	rec.Masking.Redactions = stdout.Redactions() + stderr.Redactions()
@@ -310,29 +439,31 @@ func run(ctx context.Context, o Options, pio IO) (*Result, error) {
 		if !errors.As(cerr, &se) {
 			code = 1
 		}
-		return finish(res, o, pio, set, sc, rn, fail(code, set.SanitizeError(cerr)))
+		return fail(code, set.SanitizeError(cerr))
 	}
-	res.ExitCode = cres.ExitCode
+	l.res.ExitCode = cres.ExitCode
 	rec.Command = &record.Command{ExitCode: cres.ExitCode, Signal: cres.Signal, DurationMS: cres.Duration.Milliseconds(),
 		LeaseExpired: cres.Expired, DrainTimedOut: cres.DrainTimedOut}
 	if flushErr != nil {
-		fmt.Fprintf(pio.Stderr, "keylease: writing the command's output failed: %s\n", masking.OneLine(set.Sanitize(flushErr.Error())))
+		fmt.Fprintf(pio.Stderr, "keylease: writing the command's output failed: %s\n", l.guard.Line(flushErr.Error()))
 	}
-	var ferr error
-	if guard != nil {
-		rolled, gerr := guard.check(func(b []byte) int { return len(sc.Scan(b)) })
-		if len(rolled) > 0 {
-			ferr = fail(ExitLeak, fmt.Errorf("the command wrote a leased value or a vendor key to %s; it was removed (policy no_persistence: true); treat the key as exposed: revoke and rotate it", strings.Join(rolled, ", ")))
-		} else if gerr != nil {
-			ferr = fail(ExitLeak, set.SanitizeError(gerr))
-		}
+	if guard == nil {
+		return nil
 	}
-	return finish(res, o, pio, set, sc, rn, ferr)
+	rolled, gerr := guard.check(func(b []byte) int { return len(l.sc.Scan(b)) })
+	if len(rolled) > 0 {
+		return fail(ExitLeak, fmt.Errorf("the command wrote a leased value or a vendor key to %s; it was removed (policy no_persistence: true); treat the key as exposed: revoke and rotate it", strings.Join(rolled, ", ")))
+	} else if gerr != nil {
+		return fail(ExitLeak, set.SanitizeError(gerr))
+	}
+	return nil
 }
 
-// finish writes the record, the job summary and the outputs. cause is the
-// lease's own error (nil when the child ran and persisted nothing).
-func finish(res *Result, o Options, pio IO, set *masking.Set, sc scanner, rn *runner, cause error) (*Result, error) {
+// Finish writes the record, the job summary and the outputs. cause is the
+// lease's own error (nil when every step succeeded). Call it once, after
+// Resolve returned nil or a refusal.
+func (l *Lease) Finish(cause error) (*Result, error) {
+	res, o, pio, set, sc, rn := l.res, l.o, l.io, l.set, l.sc, l.rn
 	rec := res.Record
 	if rec.Masking.Values == 0 {
 		rec.Masking.Values, rec.Masking.Forms = set.Stats()
@@ -356,7 +487,7 @@ func finish(res *Result, o Options, pio IO, set *masking.Set, sc scanner, rn *ru
 		}
 		res.ExitCode = ExitLeak
 	case werr != nil:
-		fmt.Fprintf(pio.Stderr, "keylease: %s\n", masking.OneLine(set.Sanitize(werr.Error())))
+		fmt.Fprintf(pio.Stderr, "keylease: %s\n", l.guard.Line(werr.Error()))
 	default:
 		res.RecordPath = path
 	}
@@ -365,7 +496,7 @@ func finish(res *Result, o Options, pio IO, set *masking.Set, sc scanner, rn *ru
 		leakErr = leak
 	}
 	if err := rn.summary(rec, res.RecordPath, leakErr); err != nil {
-		fmt.Fprintf(pio.Stderr, "keylease: %s\n", masking.OneLine(set.Sanitize(err.Error())))
+		fmt.Fprintf(pio.Stderr, "keylease: %s\n", l.guard.Line(err.Error()))
 	}
 	// record-path is written always, empty when no verified record exists,
 	// and only now that the child has ended: the runner keeps the last
@@ -377,65 +508,33 @@ func finish(res *Result, o Options, pio IO, set *masking.Set, sc scanner, rn *ru
 	}
 	outs = append(outs, [2]string{"exit-code", fmt.Sprint(res.ExitCode)})
 	if err := rn.setOutputs(outs); err != nil {
-		fmt.Fprintf(pio.Stderr, "keylease: %s\n", masking.OneLine(set.Sanitize(err.Error())))
+		fmt.Fprintf(pio.Stderr, "keylease: %s\n", l.guard.Line(err.Error()))
 	}
 	if res.RecordPath != "" && !rn.on {
-		fmt.Fprintf(pio.Stderr, "keylease: run record %s\n", masking.OneLine(res.RecordPath))
+		fmt.Fprintf(pio.Stderr, "keylease: run record %s\n", l.guard.Line(res.RecordPath))
 	}
 	return res, cause
 }
 
 // reportPanic prints a panic recovered from the child's output writers the
-// way main's panic handler does: value and stack sanitized, one line of value.
-func reportPanic(w io.Writer, set *masking.Set, pe *child.PanicError) {
-	msg := strings.ReplaceAll(set.Sanitize(fmt.Sprint(pe.Value)), "\n", "; ")
+// way main's panic handler does: value and stack guarded, one line of value.
+func reportPanic(w io.Writer, g safetext.Guard, pe *child.PanicError) {
+	msg := strings.ReplaceAll(g.Text(fmt.Sprint(pe.Value)), "\n", "; ")
 	_, _ = fmt.Fprintf(w, "keylease: internal error (panic) while redacting the command's output: %s; the command was killed\n%s\n",
-		msg, set.Sanitize(string(pe.Stack)))
+		msg, g.Text(string(pe.Stack)))
 }
 
-// resolve turns --vendor and --ref into lease specs, checks variable names
-// are unique and --ttl fits every lease.
-// A policy or registry refusal does not stop resolution: every refusal is
-// returned so the record can list them; any other problem is a config error.
+// resolve turns --vendor and --ref into lease specs (registry.ResolveAll),
+// then checks variable names are unique and not reserved and --ttl fits
+// every lease. Refusals are returned for the record; anything else is a
+// configuration error.
 func resolve(cfg *registry.Config, o Options) ([]registry.LeaseSpec, []*registry.RefusedError, error) {
 	if len(o.Vendors) == 0 && len(o.Refs) == 0 {
 		return nil, nil, fail(ExitConfig, errors.New("nothing to lease: give --vendor NAME or --ref [ENVVAR=]REF (KEYLEASE_VENDOR / action input vendors)"))
 	}
-	var specs []registry.LeaseSpec
-	var refused []*registry.RefusedError
-	add := func(s registry.LeaseSpec, err error) error {
-		var re *registry.RefusedError
-		switch {
-		case errors.As(err, &re):
-			refused = append(refused, re)
-		case err != nil:
-			return fail(ExitConfig, err)
-		default:
-			specs = append(specs, s)
-		}
-		return nil
-	}
-	for _, v := range o.Vendors {
-		if err := add(cfg.Resolve(v, o.Env)); err != nil {
-			return nil, nil, err
-		}
-	}
-	for _, r := range o.Refs {
-		name, ref, ok := strings.Cut(r, "=")
-		if !ok || strings.Contains(name, "://") {
-			// No ENVVAR=: a registered ref names its vendor's variable.
-			ref, name = r, ""
-		}
-		if name == "" {
-			s, err := refVendorVar(cfg, ref, o.Env)
-			if err != nil {
-				return nil, nil, err
-			}
-			name = s
-		}
-		if err := add(cfg.ResolveRef(name, ref, o.Env)); err != nil {
-			return nil, nil, err
-		}
+	specs, refused, err := cfg.ResolveAll(o.Vendors, o.Refs, o.Env)
+	if err != nil {
+		return nil, nil, fail(ExitConfig, err)
 	}
 	seen := map[string]bool{}
 	for _, s := range specs {
@@ -455,29 +554,6 @@ func resolve(cfg *registry.Config, o Options) ([]registry.LeaseSpec, []*registry
 	return specs, refused, nil
 }
 
-func refusedLease(re *registry.RefusedError) record.Lease {
-	l := record.Lease{Ref: re.Ref, Vendor: re.Vendor, Environment: re.Env, Outcome: record.OutcomeRefused, Error: re.Reason}
-	if re.Vendor != "" {
-		l.EnvVar = registry.EnvVarFor(re.Vendor)
-	}
-	return l
-}
-
-// refVendorVar finds the variable of a bare --ref: the vendor convention of
-// the registry entry that holds it.
-func refVendorVar(cfg *registry.Config, raw, env string) (string, error) {
-	ref, err := registry.ParseRef(raw, cfg.Policy)
-	if err != nil {
-		return "", fail(ExitConfig, err)
-	}
-	for _, e := range cfg.Registry.Entries() {
-		if e.Env == env && e.Ref.SecretID == ref.SecretID && e.Ref.JSONKey == ref.JSONKey {
-			return registry.EnvVarFor(e.Vendor), nil
-		}
-	}
-	return "", fail(ExitConfig, fmt.Errorf("--ref %s has no ENVVAR= and no registry entry in %s names its variable; write --ref NAME=%s", ref.Raw, env, ref.Raw))
-}
-
 func minTTL(specs []registry.LeaseSpec, ttl time.Duration) time.Duration {
 	m := ttl
 	for _, s := range specs {
@@ -488,9 +564,9 @@ func minTTL(specs []registry.LeaseSpec, ttl time.Duration) time.Duration {
 	return m
 }
 
-// obtainSession applies the identity rules of design.md.
-func obtainSession(ctx context.Context, o Options, pio IO, cfg *registry.Config, onActions bool, onToken func(secret.Value)) (aws.Config, *exchange.Session, error) {
-	_ = cfg
+// obtainSession applies the identity rules: OIDC when the runner offers a
+// token (or --identity oidc), else the AWS default chain outside Actions.
+func obtainSession(ctx context.Context, o Options, pio IO, onActions bool, onToken func(secret.Value)) (aws.Config, *exchange.Session, error) {
 	hasOIDC := exchange.HasOIDCEnv(pio.Getenv)
 	mode := o.Identity
 	switch mode {
@@ -508,10 +584,11 @@ func obtainSession(ctx context.Context, o Options, pio IO, cfg *registry.Config,
 			mode = IdentityAWSDefault
 		}
 	}
-	region := o.Region
+	env := awsEnv(pio.Getenv)
+	region := env.region(o.Region)
 	if mode == IdentityAWSDefault {
-		c, err := exchange.LocalConfig(ctx, region)
-		return c, nil, err
+		c, err := exchange.LocalConfig(ctx, region, env.loadOptions(true)...)
+		return env.withEndpoints(c), nil, err
 	}
 	oc, err := exchange.OIDCConfigFromEnv(pio.Getenv)
 	if err != nil {
@@ -525,10 +602,11 @@ func obtainSession(ctx context.Context, o Options, pio IO, cfg *registry.Config,
 	}
 	oc.OnToken = onToken
 	onToken(oc.RequestToken)
-	base, err := exchange.BaseConfig(ctx, region)
+	base, err := exchange.BaseConfig(ctx, region, env.loadOptions(false)...)
 	if err != nil {
 		return aws.Config{}, nil, err
 	}
+	base = env.withEndpoints(base)
 	sess, err := exchange.AssumeRole(ctx, base, exchange.NewOIDC(oc), o.RoleARN,
 		exchange.SessionName(pio.Getenv("GITHUB_RUN_ID"), pio.Getenv("GITHUB_RUN_ATTEMPT")))
 	if err != nil {
@@ -572,32 +650,6 @@ func wipe(ls []leased) {
 	for _, l := range ls {
 		l.value.Wipe()
 	}
-}
-
-// markAll sets the outcome of every lease; msg replaces an empty reason.
-func markAll(rec *record.Record, outcome, msg string) {
-	for i := range rec.Leases {
-		rec.Leases[i].Outcome = outcome
-		if rec.Leases[i].Error == "" {
-			rec.Leases[i].Error = msg
-		}
-	}
-}
-
-func newRecord(o Options, getenv func(string) string, specs []registry.LeaseSpec) *record.Record {
-	rec := &record.Record{KeyleaseVersion: o.Version, Run: record.Run{Mode: "local"}}
-	if getenv("GITHUB_ACTIONS") == "true" {
-		rec.Run = record.Run{Mode: "github-actions",
-			Repository: getenv("GITHUB_REPOSITORY"), Workflow: getenv("GITHUB_WORKFLOW"), Job: getenv("GITHUB_JOB"),
-			RunID: getenv("GITHUB_RUN_ID"), RunAttempt: getenv("GITHUB_RUN_ATTEMPT"), Ref: getenv("GITHUB_REF"),
-			SHA: getenv("GITHUB_SHA"), Actor: getenv("GITHUB_ACTOR"), Event: getenv("GITHUB_EVENT_NAME"),
-			RunnerEnvironment: getenv("RUNNER_ENVIRONMENT"), RunnerOS: getenv("RUNNER_OS")}
-	}
-	for _, s := range specs {
-		rec.Leases = append(rec.Leases, record.Lease{Ref: s.Ref.Raw, Vendor: s.Vendor, Environment: s.Env,
-			Scope: s.Scope, EnvVar: s.EnvVar, TTLSeconds: int64(s.TTL / time.Second), Outcome: record.OutcomeFailed})
-	}
-	return rec
 }
 
 // scanner is masking.Scanner plus the names of the detectors it ran.

@@ -13,6 +13,8 @@ import (
 	"github.com/keylease/keylease/internal/leakcheck"
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/record"
+	"github.com/keylease/keylease/registry"
+	"github.com/keylease/keylease/safetext"
 	"github.com/keylease/keylease/secret"
 )
 
@@ -91,7 +93,7 @@ func TestSetOutputsRandomDelimiter(t *testing.T) {
 	}
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": path}
 	var cmds bytes.Buffer
-	rn := newRunner(func(k string) string { return env[k] }, &cmds, func(s string) string { return s })
+	rn := newRunner(func(k string) string { return env[k] }, &cmds, &safetext.Guard{})
 	// A value that tries to end a fixed delimiter and inject an output.
 	if err := rn.setOutputs([][2]string{{"record-path", "/tmp/r\n_GitHubActionsFileCommandDelimeter_\nexit-code=0"}, {"exit-code", "3"}}); err != nil {
 		t.Fatal(err)
@@ -121,14 +123,14 @@ func TestSummaryIsValueFreeAndEscaped(t *testing.T) {
 			ExpiresAt: time.Date(2026, 11, 28, 15, 15, 0, 0, time.UTC)},
 		Masking: record.Masking{Values: 1, Forms: 20, Redactions: 2},
 	}
-	s := Summary(rec, "/rt/keylease/r.json", nil)
+	s := Summary(safetext.Guard{}, rec, "/rt/keylease/r.json", nil)
 	for _, want := range []string{"| `OPENAI_API_KEY` | openai | `kv://a\\|b'c` | ci | 900s | 2026-11-28T15:15:00Z | v1 | leased |", "exit code **124** (ended by the lease deadline)", "0 findings",
-		"Identity `repo:acme/app:ref:refs/heads/main` (issuer https://token.actions.githubusercontent.com, audience `sts.amazonaws.com`) assumed `arn:aws:iam::123456789012:role/ci` as `keylease-1-1` until 2026-11-28T15:15:00Z."} {
+		"Identity `repo:acme/app:ref:refs/heads/main` (issuer `https://token.actions.githubusercontent.com`, audience `sts.amazonaws.com`) assumed `arn:aws:iam::123456789012:role/ci` as `keylease-1-1` until 2026-11-28T15:15:00Z."} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
 	}
-	if s := Summary(rec, "", &record.LeakError{Findings: 1}); !strings.Contains(s, "Run record withheld") || strings.Contains(s, "0 findings") {
+	if s := Summary(safetext.Guard{}, rec, "", &record.LeakError{Findings: 1}); !strings.Contains(s, "Run record withheld") || strings.Contains(s, "0 findings") {
 		t.Errorf("leak summary:\n%s", s)
 	}
 	noForm(t, "summary", []byte(s))
@@ -196,7 +198,7 @@ func TestDebugLinesEscapedOnce(t *testing.T) {
 	}
 	var out bytes.Buffer
 	env := map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_DEBUG": "1"}
-	rn := newRunner(func(k string) string { return env[k] }, &out, set.Sanitize)
+	rn := newRunner(func(k string) string { return env[k] }, &out, &safetext.Guard{Sanitize: set.Sanitize})
 	rn.debugf("50%% fetched\nkey %s", testKey)
 	if got, want := out.String(), "::debug::50%25 fetched%0Akey ***\n"; got != want {
 		t.Errorf("debug line %q, want %q", got, want)
@@ -221,5 +223,33 @@ func TestReservedNames(t *testing.T) {
 		if reserved(name) {
 			t.Errorf("%s is reserved", name)
 		}
+	}
+}
+
+// TestSummaryGuardsEveryText: a key pasted as a vendor (issue: it was written
+// verbatim, and upper-cased as the variable), a server's VersionId that is a
+// registered value (the STS session token) and markdown/HTML from a server
+// reach the summary only as placeholders, *** and inert text.
+func TestSummaryGuardsEveryText(t *testing.T) {
+	t.Parallel()
+	const pasted = "sk-proj-PastedVendor0123456789abcdefGHIJKLmnopqr"
+	const token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+token"
+	set := masking.NewSet(masking.Options{})
+	if err := set.Add(secret.FromString(token)); err != nil {
+		t.Fatal(err)
+	}
+	refused := record.Refused(&registry.RefusedError{Vendor: pasted, Env: "ci", Reason: registry.ReasonNotAllowed})
+	rec := &record.Record{Leases: []record.Lease{refused,
+		{Ref: "kv://openai/ci/api_key", Vendor: "openai", Environment: "ci", EnvVar: "OPENAI_API_KEY", VersionID: token, Outcome: record.OutcomeLeased},
+		{Ref: "kv://x/ci/k", Vendor: "x", Environment: "ci", EnvVar: "X_API_KEY", VersionID: "<img src=x onerror=alert(1)>[click](https://evil.example)", Outcome: record.OutcomeLeased}}}
+	s := Summary(safetext.Guard{Sanitize: set.Sanitize}, rec, "/rt/keylease/"+pasted+".json", nil)
+	leakcheck.Assert(t, "summary", []byte(s), pasted, token, strings.ToUpper(strings.ReplaceAll(pasted, "-", "_")))
+	for _, bad := range []string{"<img", "](", "https://evil"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("summary renders %q from a server string:\n%s", bad, s)
+		}
+	}
+	if !strings.Contains(s, "[not shown: looks like a key") || !strings.Contains(s, `\*\*\*`) {
+		t.Errorf("summary shows no placeholder or ***; the test shows nothing:\n%s", s)
 	}
 }

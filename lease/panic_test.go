@@ -8,6 +8,7 @@ import (
 
 	"github.com/keylease/keylease/child"
 	"github.com/keylease/keylease/masking"
+	"github.com/keylease/keylease/safetext"
 	"github.com/keylease/keylease/secret"
 )
 
@@ -33,7 +34,7 @@ func TestReportPanic(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			reportPanic(&out, set, &child.PanicError{Value: tt.value, Stack: []byte(tt.stack)})
+			reportPanic(&out, safetext.Guard{Sanitize: set.Sanitize}, &child.PanicError{Value: tt.value, Stack: []byte(tt.stack)})
 			noForm(t, "the panic report", out.Bytes())
 			first, _, _ := strings.Cut(out.String(), "\n")
 			if !strings.HasPrefix(first, "keylease: internal error (panic)") || !strings.Contains(out.String(), "goroutine") {

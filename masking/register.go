@@ -22,7 +22,24 @@ func EscapeCommandData(s string) string { return commandEscaper.Replace(s) }
 // of commands written. All commands are built first and written in one call,
 // so a failure leaves no partial line behind.
 func RegisterWithRunner(w io.Writer, v secret.Value) (int, error) {
-	forms := registrationForms(v.Bytes())
+	return writeMasks(w, registrationForms(v.Bytes()))
+}
+
+// RegisterRawWithRunner registers only the value itself and, for a
+// multi-line value, each trimmed non-empty line: what the runner needs to
+// derive its own encodings (base64, URL, JSON, ...) from. It is meant for a
+// credential that no child ever receives (keylease's own OIDC tokens and STS
+// session): only keylease could print it, and everything keylease prints
+// already passes a Set that holds every form, so the runner's masker is a
+// backstop that needs the value, not the extra forms (which for a JWT and a
+// session token are most of the ::add-mask:: output). A leased value, which
+// a child may transform, takes RegisterWithRunner's every form.
+func RegisterRawWithRunner(w io.Writer, v secret.Value) (int, error) {
+	return writeMasks(w, units(v.Bytes(), 0))
+}
+
+// writeMasks writes one ::add-mask:: per form, all in one Write.
+func writeMasks(w io.Writer, forms [][]byte) (int, error) {
 	var buf bytes.Buffer
 	n := 0
 	for _, f := range forms {

@@ -79,3 +79,34 @@ func TestRegisterWithRunnerWriteError(t *testing.T) {
 		t.Fatalf("error holds the value")
 	}
 }
+
+// TestRegisterRawWithRunner: keylease's own credentials are registered as
+// the value (and its lines) only; the runner derives its encodings.
+func TestRegisterRawWithRunner(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		value string
+		want  []string
+	}{
+		{testSecret, []string{testSecret}},
+		{"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2lnbmF0dXJlLXZhbHVl", []string{"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2lnbmF0dXJlLXZhbHVl"}},
+		{"line-1-value\nline-2-value\n", []string{"line-1-value%0Aline-2-value%0A", "line-1-value%0Aline-2-value", "line-1-value", "line-2-value"}},
+	} {
+		var raw, full bytes.Buffer
+		n, err := RegisterRawWithRunner(&raw, secret.FromString(tt.value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSuffix(raw.String(), "\n"), "\n") {
+			got = append(got, strings.TrimPrefix(l, "::add-mask::"))
+		}
+		if n != len(tt.want) || !slices.Equal(got, tt.want) {
+			t.Errorf("RegisterRawWithRunner(%q) = %d %q, want %q", tt.value, n, got, tt.want)
+		}
+		nf, _ := RegisterWithRunner(&full, secret.FromString(tt.value))
+		if nf <= n || full.Len() <= raw.Len() {
+			t.Errorf("every form: %d commands (%d bytes), raw: %d (%d bytes): raw is not smaller", nf, full.Len(), n, raw.Len())
+		}
+	}
+}

@@ -1,5 +1,5 @@
 // Package record builds, verifies and writes the run record: the value-free
-// JSON account of one lease (design.md, "Run record"; SL1, SL8).
+// JSON account of one lease (SL1, SL8).
 //
 // A record is never written unverified. Seal marshals it and hands the bytes
 // to a scanner (masking.Scanner: every registered form of every leased value

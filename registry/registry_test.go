@@ -466,3 +466,17 @@ func TestParseRefNeverQuotesInput(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitRefArg(t *testing.T) {
+	t.Parallel()
+	for arg, want := range map[string][2]string{
+		"OPENAI_API_KEY=kv://openai/ci/api_key": {"OPENAI_API_KEY", "kv://openai/ci/api_key"},
+		"kv://openai/ci/api_key":                {"", "kv://openai/ci/api_key"},
+		"kv://a/b/c?x=y":                        {"", "kv://a/b/c?x=y"},
+		"=kv://openai/ci/api_key":               {"", "kv://openai/ci/api_key"},
+	} {
+		if n, r := SplitRefArg(arg); n != want[0] || r != want[1] {
+			t.Errorf("SplitRefArg(%q) = %q, %q; want %q, %q", arg, n, r, want[0], want[1])
+		}
+	}
+}

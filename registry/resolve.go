@@ -206,3 +206,70 @@ func EnvVarFor(vendor string) string {
 	}
 	return name + "_API_KEY"
 }
+
+// ResolveAll resolves every --vendor and --ref of one lease in env. A policy
+// or registry refusal does not stop it: every refusal is returned so the
+// record can list them; any other problem is returned as the error. A ref
+// given without ENVVAR= takes the variable of the registry entry that holds
+// it (RefVendorVar).
+func (c *Config) ResolveAll(vendors, refs []string, env string) ([]LeaseSpec, []*RefusedError, error) {
+	var specs []LeaseSpec
+	var refused []*RefusedError
+	add := func(s LeaseSpec, err error) error {
+		var re *RefusedError
+		switch {
+		case errors.As(err, &re):
+			refused = append(refused, re)
+		case err != nil:
+			return err
+		default:
+			specs = append(specs, s)
+		}
+		return nil
+	}
+	for _, v := range vendors {
+		if err := add(c.Resolve(v, env)); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, r := range refs {
+		name, ref := SplitRefArg(r)
+		if name == "" {
+			s, err := c.RefVendorVar(ref, env)
+			if err != nil {
+				return nil, nil, err
+			}
+			name = s
+		}
+		if err := add(c.ResolveRef(name, ref, env)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return specs, refused, nil
+}
+
+// SplitRefArg splits a --ref argument into its variable and its ref. There is
+// no variable ("") when the argument has no '=' or what precedes the first
+// '=' holds "://" (the '=' is then part of the ref).
+func SplitRefArg(arg string) (envVar, ref string) {
+	name, ref, ok := strings.Cut(arg, "=")
+	if !ok || strings.Contains(name, "://") {
+		return "", arg
+	}
+	return name, ref
+}
+
+// RefVendorVar finds the variable of a bare --ref: the vendor convention of
+// the registry entry of env that holds the same secret.
+func (c *Config) RefVendorVar(raw, env string) (string, error) {
+	ref, err := ParseRef(raw, c.Policy)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range c.Registry.Entries() {
+		if e.Env == env && e.Ref.SecretID == ref.SecretID && e.Ref.JSONKey == ref.JSONKey {
+			return EnvVarFor(e.Vendor), nil
+		}
+	}
+	return "", fmt.Errorf("--ref %s has no ENVVAR= and no registry entry in %s names its variable; write --ref NAME=%s", ref.Raw, env, ref.Raw)
+}

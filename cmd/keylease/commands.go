@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Exit codes of the CLI contract (design.md).
+// Exit codes of the CLI contract.
 const (
 	exitOK     = 0
 	exitFail   = 1 // unexpected internal failure
@@ -133,8 +133,8 @@ func reportError(e *env, err error) {
 	}
 }
 
-// sanitize is replaced by the masking package's process-wide sanitizer once it
-// is wired in (see sanitize.go); until then it is the identity.
+// sanitize is replaced by the process's value-shape guard (see sanitize.go);
+// until then it is the identity.
 var sanitize = func(s string) string { return s }
 
 func printHelp(w io.Writer) {

@@ -212,22 +212,16 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 	fmt.Fprintf(out, "emulators on loopback: OIDC %s, STS %s, Secrets Manager %s\n", d.stack.OIDC.Issuer(), d.stack.STS.URL(), d.stack.SM.URL())
 	fmt.Fprintf(out, "seeded %d fake keys (random, correctly prefixed) under kv://<vendor>/ci/api_key\n", len(d.keys))
 
-	// The SDK reads its endpoints from the process environment.
+	// The lease's getenv points the AWS SDK at the emulators (lease pins what
+	// the SDK would read from the process environment), so the demo leaves
+	// the process environment alone.
 	vars := map[string]string{}
 	for _, kv := range d.stack.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		vars[k] = v
 	}
-	for _, k := range []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_REGION", "AWS_EC2_METADATA_DISABLED"} {
-		if err := os.Setenv(k, vars[k]); err != nil {
-			return err
-		}
-	}
-	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
-		_ = os.Unsetenv(k)
-	}
-	_ = os.Setenv("AWS_CONFIG_FILE", filepath.Join(d.dir, "no-aws-config"))
-	_ = os.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(d.dir, "no-aws-credentials"))
+	vars["AWS_CONFIG_FILE"] = filepath.Join(d.dir, "no-aws-config")
+	vars["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(d.dir, "no-aws-credentials")
 
 	// A simulated runner: GitHub's variables and files in the temp dir.
 	runnerTemp := filepath.Join(d.dir, "runner-temp")
@@ -253,7 +247,7 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 	var environ []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if _, override := runVars[k]; override || strings.HasPrefix(k, "GITHUB_") || strings.HasPrefix(k, "ACTIONS_") || strings.HasPrefix(k, "RUNNER_") {
+		if _, override := runVars[k]; override || strings.HasPrefix(k, "GITHUB_") || strings.HasPrefix(k, "ACTIONS_") || strings.HasPrefix(k, "RUNNER_") || strings.HasPrefix(k, "AWS_") {
 			continue
 		}
 		environ = append(environ, kv)
@@ -264,6 +258,9 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 	getenv := func(k string) string {
 		if v, ok := runVars[k]; ok {
 			return v
+		}
+		if strings.HasPrefix(k, "AWS_") { // the caller's AWS settings are not the demo's
+			return ""
 		}
 		return os.Getenv(k)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/registry"
+	"github.com/keylease/keylease/safetext"
 )
 
 func init() {
@@ -50,17 +51,18 @@ func splitList(s string) []string {
 	return out
 }
 
-// execFlag names a flag, its KEYLEASE_* variable and, where the action has
-// one, its input.
+// execFlag names a flag and, where the action has one, the input that
+// action.yml passes to it as KEYLEASE_<FLAG> (for messages only: a composite
+// action's steps get no INPUT_* variables, so none is read).
 type execFlag struct {
 	name, input string
 }
 
 var execFlags = []execFlag{
-	{"registry", "REGISTRY"}, {"policy", "POLICY"}, {"env", "ENVIRONMENT"},
-	{"vendor", "VENDORS"}, {"ref", "REFS"}, {"role-arn", "ROLE-TO-ASSUME"},
-	{"region", "AWS-REGION"}, {"audience", "AUDIENCE"}, {"oidc-issuer", ""},
-	{"identity", ""}, {"record", ""}, {"ttl", ""}, {"grace", ""},
+	{"registry", "registry"}, {"policy", "policy"}, {"env", "environment"},
+	{"vendor", "vendors"}, {"ref", "refs"}, {"role-arn", "role-to-assume"},
+	{"region", "aws-region"}, {"audience", "audience"}, {"oidc-issuer", ""},
+	{"identity", ""}, {"record", ""}, {"ttl", ""}, {"grace", ""}, {"dir", "working-directory"},
 }
 
 // envName is KEYLEASE_<FLAG>: upper case, '-' as '_'.
@@ -69,7 +71,7 @@ func envName(flagName string) string {
 }
 
 // parseExec reads the flags, then fills every flag not given on the command
-// line from KEYLEASE_<FLAG>, then (under GitHub Actions) from INPUT_<NAME>.
+// line from KEYLEASE_<FLAG> (how action.yml passes its inputs).
 func parseExec(args []string, e *env) (lease.Options, error) {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
 	var o lease.Options
@@ -87,9 +89,10 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	fs.StringVar(&o.Identity, "identity", "", "oidc or aws-default (default: oidc when the runner offers it, else the AWS default chain outside Actions)")
 	fs.StringVar(&o.RecordPath, "record", "", "run record `path` (default $RUNNER_TEMP/keylease/keylease-record-*.json)")
 	fs.StringVar(&ttl, "ttl", "", "shorten the lease to `SECONDS` (never above the registry's or the policy's cap)")
+	fs.StringVar(&o.Dir, "dir", "", "`directory` the command runs in (default the current one)")
 	fs.StringVar(&grace, "grace", "", "time between the deadline's SIGTERM and SIGKILL, at most 10s (default 10s)")
 	if err := parseFlags(fs, args, e, "Usage: keylease exec [flags] -- COMMAND [ARGS...]",
-		"Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN) and, under GitHub Actions, the action's INPUT_<NAME>."); err != nil {
+		"Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN); the action passes its inputs that way."); err != nil {
 		return o, err
 	}
 	o.Command = fs.Args()
@@ -103,12 +106,8 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 			continue
 		}
 		v, from := e.getenv(envName(ef.name)), envName(ef.name)
-		if v == "" && onActions && ef.input != "" {
-			from = "the " + strings.ToLower(ef.input) + " input"
-			v = e.getenv("INPUT_" + ef.input)
-			if v == "" {
-				v = e.getenv("INPUT_" + strings.ReplaceAll(ef.input, "-", "_"))
-			}
+		if onActions && ef.input != "" {
+			from += " (action input " + ef.input + ")"
 		}
 		if v == "" {
 			continue
@@ -124,17 +123,30 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	// command, or be a key pasted into the wrong input).
 	// lease prints these paths on stderr and in the job summary: a control
 	// character in one would end the line and could start a workflow command.
-	for name, path := range map[string]string{"registry": o.RegistryPath, "policy": o.PolicyPath, "record": o.RecordPath} {
+	paths := map[string]string{"registry": o.RegistryPath, "policy": o.PolicyPath, "record": o.RecordPath, "dir": o.Dir}
+	for name, path := range paths {
 		if strings.ContainsFunc(path, isControl) {
 			return o, usageError("%s holds a control character (a line break?); give a plain path", source[name])
 		}
 	}
-	// Settings that name things never hold a key; lease may echo them, so a
-	// key pasted into one is refused here, unrepeated.
-	for name, v := range map[string]string{"role-arn": o.RoleARN, "region": o.Region, "audience": o.Audience,
-		"oidc-issuer": o.OIDCIssuer, "identity": o.Identity, "ttl": ttl, "grace": grace, "env": o.Env} {
-		if det, bad := registry.LooksLikeValue(v); bad {
+	// Settings that name things or places never hold a key; lease may echo
+	// them (and a record named after one would carry it into the artifact),
+	// so a key pasted into one is refused here, unrepeated.
+	settings := map[string]string{"role-arn": o.RoleARN, "region": o.Region, "audience": o.Audience,
+		"oidc-issuer": o.OIDCIssuer, "identity": o.Identity, "ttl": ttl, "grace": grace, "env": o.Env}
+	for name, path := range paths {
+		settings[name] = path
+	}
+	for name, v := range settings {
+		if det, bad := safetext.Hit(v); bad {
 			return o, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", source[name], det)
+		}
+	}
+	// The command's directory is checked before anything is leased: a
+	// missing one would otherwise fail the command only after the fetch.
+	if o.Dir != "" {
+		if fi, err := os.Stat(o.Dir); err != nil || !fi.IsDir() {
+			return o, usageError("%s %s is not a directory; give the directory the command runs in", source["dir"], shownPath(o.Dir))
 		}
 	}
 	if o.Env != "" && !registry.ValidEnvName(o.Env) {

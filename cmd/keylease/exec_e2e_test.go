@@ -732,13 +732,10 @@ func TestExecIdentityAndInputs(t *testing.T) {
 			noOIDC(r)
 			staticKey(r)
 		}, []string{"--vendor", "openai", "--identity", "aws-default"}, "aws-default", nil},
-		{"action inputs", func(r *e2e) {
-			r.env["INPUT_REGISTRY"], r.env["INPUT_POLICY"] = r.env["KEYLEASE_REGISTRY"], r.env["KEYLEASE_POLICY"]
-			delete(r.env, "KEYLEASE_REGISTRY")
-			delete(r.env, "KEYLEASE_POLICY")
-			r.env["INPUT_VENDORS"] = "openai"
-			r.env["INPUT_ROLE-TO-ASSUME"] = r.env["KEYLEASE_ROLE_ARN"]
-			delete(r.env, "KEYLEASE_ROLE_ARN")
+		{"action inputs, as action.yml passes them", func(r *e2e) {
+			r.env["KEYLEASE_VENDOR"] = "openai"
+			r.env["KEYLEASE_REF"] = ""
+			r.env["KEYLEASE_ENV"] = ""
 		}, nil, "oidc", nil},
 		{"bare registered ref names its vendor's variable", func(*e2e) {}, []string{"--ref", "kv://openai/ci/api_key"}, "oidc", nil},
 		{"runner debug is sanitized", func(r *e2e) { r.env["RUNNER_DEBUG"] = "1" }, []string{"--vendor", "openai"}, "oidc",

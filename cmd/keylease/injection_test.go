@@ -116,12 +116,12 @@ func TestNoWorkflowCommandInjection(t *testing.T) {
 		{name: "env flag", args: execArgs("--env", "ci"+injected, "--vendor", "openai"), wantCode: exitConfig, wantErr: "--env"},
 		{name: "KEYLEASE_ENV", args: execArgs("--vendor", "openai"), vars: map[string]string{"KEYLEASE_ENV": "ci" + injected},
 			wantCode: exitConfig, wantErr: "KEYLEASE_ENV"},
-		{name: "environment input", args: execArgs("--vendor", "openai"), vars: map[string]string{"INPUT_ENVIRONMENT": "ci" + injected},
-			wantCode: exitConfig, wantErr: "environment input"},
+		{name: "environment input", args: execArgs("--vendor", "openai"), vars: map[string]string{"KEYLEASE_ENV": "ci" + injected, "GITHUB_ACTIONS": "true"},
+			wantCode: exitConfig, wantErr: "KEYLEASE_ENV (action input environment)"},
 		{name: "env holds a key", args: execArgs("--env", key, "--vendor", "openai"), secret: key, wantCode: exitConfig, wantErr: "--env"},
 		{name: "identity holds a key", args: execArgs("--identity", key, "--vendor", "openai"), secret: key, wantCode: exitConfig, wantErr: "--identity looks like a key"},
-		{name: "role-arn input holds a key", args: execArgs("--vendor", "openai"), vars: map[string]string{"INPUT_ROLE-TO-ASSUME": key},
-			secret: key, wantCode: exitConfig, wantErr: "role-to-assume input looks like a key"},
+		{name: "role-arn input holds a key", args: execArgs("--vendor", "openai"), vars: map[string]string{"KEYLEASE_ROLE_ARN": key, "GITHUB_ACTIONS": "true"},
+			secret: key, wantCode: exitConfig, wantErr: "KEYLEASE_ROLE_ARN (action input role-to-assume) looks like a key"},
 		{name: "ttl holds a key", args: execArgs("--vendor", "openai"), vars: map[string]string{"KEYLEASE_TTL": key}, secret: key, wantCode: exitConfig, wantErr: "KEYLEASE_TTL"},
 		{name: "ref name holds a key", args: execArgs("--ref", "AKIAIOSFODNN7EXAMPLE=kv://openai/ci/api_key"), secret: "AKIAIOSFODNN7EXAMPLE", wantCode: exitConfig, wantErr: "not shown"},
 		{name: "ref holds an AWS secret", args: execArgs("--ref", "X=wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEYa"), secret: "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEYa",
@@ -154,8 +154,8 @@ func TestNoWorkflowCommandInjection(t *testing.T) {
 				vars := map[string]string{"RUNNER_TEMP": t.TempDir()}
 				if onActions {
 					vars["GITHUB_ACTIONS"] = "true"
-				} else if hasInput(tt.vars) {
-					t.Skip("inputs are read only under GitHub Actions")
+				} else if tt.vars["GITHUB_ACTIONS"] != "" {
+					t.Skip("the action's input names are shown only under GitHub Actions")
 				}
 				for k, v := range tt.vars {
 					vars[k] = v
@@ -231,15 +231,6 @@ func TestVendorKeyExitCode(t *testing.T) {
 	}
 }
 
-func hasInput(vars map[string]string) bool {
-	for k := range vars {
-		if strings.HasPrefix(k, "INPUT_") {
-			return true
-		}
-	}
-	return false
-}
-
 // TestVendorKeyExitCodeBinary drives the real binary as the runner does: a
 // key pasted as the vendors input exits 4, the exit-code output says 4, and
 // neither stream nor the outputs file holds the key.
@@ -256,7 +247,7 @@ func TestVendorKeyExitCodeBinary(t *testing.T) {
 	cmd := exec.Command(keyleaseBin, "exec", "--", "true")
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_ACTIONS=true", "RUNNER_TEMP=" + dir, "GITHUB_OUTPUT=" + outFile,
-		"INPUT_REGISTRY=" + reg, "INPUT_POLICY=" + pol, "INPUT_VENDORS=" + key, "INPUT_ENVIRONMENT=ci"}
+		"KEYLEASE_REGISTRY=" + reg, "KEYLEASE_POLICY=" + pol, "KEYLEASE_VENDOR=" + key, "KEYLEASE_ENV=ci"}
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()

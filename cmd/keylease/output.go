@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/keylease/keylease/masking"
-	"github.com/keylease/keylease/registry"
+	"github.com/keylease/keylease/safetext"
 )
 
 // The Actions runner reads workflow commands from stdout AND stderr, and ends
@@ -26,38 +26,43 @@ var plainPath = regexp.MustCompile(`^[A-Za-z0-9._/+@=~-]+$`)
 
 // shownPath is how a user-given path or name appears in a message: as it is
 // when plain, else Go-quoted (control characters escaped, so it cannot end
-// the line it is printed on).
+// the line it is printed on); a token in it that looks like a key (a key
+// pasted as a path, a file named after one) is a placeholder.
 func shownPath(s string) string {
-	if plainPath.MatchString(s) {
-		return s
+	if !plainPath.MatchString(s) {
+		s = strconv.Quote(s)
 	}
-	return strconv.Quote(s)
+	return guard().Text(s)
 }
+
+// guard is the value-shape guard of this process (safetext).
+func guard() safetext.Guard { return safetext.Process() }
 
 // shownValue is a user-given name or setting as a message may show it: a
 // placeholder when it looks like a key, else shownPath.
 func shownValue(flag, s string) string {
-	if det, ok := registry.LooksLikeValue(s); ok {
+	if det, ok := safetext.Hit(s); ok {
 		return fmt.Sprintf("[the %s value, not shown: it looks like a key (%s detector)]", flag, det)
 	}
 	return shownPath(s)
 }
 
-// annotationData escapes one line of text as workflow command data.
-func annotationData(s string) string { return masking.EscapeCommandData(safeLine(s)) }
+// annotationData escapes one line of text as workflow command data, guarded.
+func annotationData(s string) string { return masking.EscapeCommandData(guard().Line(s)) }
 
 // propertyEscaper escapes a workflow command property value as the runner
 // unescapes it.
 var propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
 
-// escapeProperty escapes s as a workflow command property value (file=...).
-func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
+// escapeProperty escapes s as a workflow command property value (file=...),
+// guarded.
+func escapeProperty(s string) string { return propertyEscaper.Replace(guard().Text(s)) }
 
 // flagErrorText is a flag parse error as a message may show it. The flag
 // package quotes the offending argument; one that looks like a key (pasted
 // into the wrong place) is not repeated.
 func flagErrorText(err error) string {
-	if det, ok := registry.LooksLikeValue(err.Error()); ok {
+	if det, ok := safetext.Hit(err.Error()); ok {
 		return fmt.Sprintf("an argument is not a defined flag or a valid value (it looks like a key (%s detector), not shown)", det)
 	}
 	return err.Error()

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/keylease/keylease/internal/leakcheck"
@@ -11,9 +13,10 @@ import (
 )
 
 // TestExecFlagPrecedence: README says every flag also reads KEYLEASE_<FLAG>
-// and, under GitHub Actions, INPUT_<NAME>, and that a flag on the command
-// line wins. Each source gets a different (valid) value here and the run
-// record shows which one the real binary used.
+// and that a flag on the command line wins; an INPUT_<NAME> variable (which
+// a composite action's steps never get) is not read. Each source gets a
+// different (valid) value here and the run record shows which one the real
+// binary used.
 func TestExecFlagPrecedence(t *testing.T) {
 	t.Parallel()
 	const (
@@ -27,30 +30,22 @@ func TestExecFlagPrecedence(t *testing.T) {
 		wantRole    string // "" : the stack's role
 		wantVendors []string
 	}{
-		{"flag beats env and input", func(r *e2e) {
+		{"flag beats env", func(r *e2e) {
 			r.env["KEYLEASE_ROLE_ARN"] = envRole
-			r.env["INPUT_ROLE-TO-ASSUME"] = inputRole
 		}, []string{"--vendor", "openai", "--role-arn", "FLAG"}, "", []string{"openai"}},
-		{"flag beats the underscore input", func(r *e2e) {
-			delete(r.env, "KEYLEASE_ROLE_ARN")
-			r.env["INPUT_ROLE_TO_ASSUME"] = inputRole
-		}, []string{"--vendor", "openai", "--role-arn", "FLAG"}, "", []string{"openai"}},
-		{"env beats input", func(r *e2e) {
-			r.env["INPUT_ROLE-TO-ASSUME"] = inputRole
-		}, []string{"--vendor", "openai"}, "", []string{"openai"}},
 		{"env alone is used", func(r *e2e) {
 			r.env["KEYLEASE_ROLE_ARN"] = envRole
 		}, []string{"--vendor", "openai"}, envRole, []string{"openai"}},
-		{"input alone is used", func(r *e2e) {
-			delete(r.env, "KEYLEASE_ROLE_ARN")
+		{"env beats an INPUT_ variable", func(r *e2e) {
 			r.env["INPUT_ROLE-TO-ASSUME"] = inputRole
-		}, []string{"--vendor", "openai"}, inputRole, []string{"openai"}},
+			r.env["INPUT_ROLE_TO_ASSUME"] = inputRole
+		}, []string{"--vendor", "openai"}, "", []string{"openai"}},
 		// Not seeded (anthropic) and refused in prod: used, they would fail the lease.
-		{"vendor flag beats env and input", func(r *e2e) {
+		{"vendor flag beats env", func(r *e2e) {
 			r.env["KEYLEASE_VENDOR"] = "anthropic"
 			r.env["INPUT_VENDORS"] = "anthropic,xai"
 		}, []string{"--vendor", "openai"}, "", []string{"openai"}},
-		{"env flag beats env and input", func(r *e2e) {
+		{"env flag beats env", func(r *e2e) {
 			r.env["KEYLEASE_ENV"] = "prod"
 			r.env["INPUT_ENVIRONMENT"] = "prod"
 		}, []string{"--vendor", "openai", "--env", "ci"}, "", []string{"openai"}},
@@ -111,4 +106,17 @@ func stdoutWithoutAddMask(b []byte) []byte {
 		}
 	}
 	return out
+}
+
+// TestExecIgnoresInputVariables: a composite action's steps get no INPUT_*
+// variables (action.yml passes every input as KEYLEASE_*), so exec reads
+// none: with the vendors only in INPUT_VENDORS there is nothing to lease.
+func TestExecIgnoresInputVariables(t *testing.T) {
+	t.Parallel()
+	e, _, errb := testEnv(map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_TEMP": t.TempDir(),
+		"INPUT_VENDORS": "openai", "INPUT_REGISTRY": cfgReg, "INPUT_POLICY": cfgPol})
+	code := realMain(context.Background(), []string{"exec", "--registry", cfgReg, "--policy", cfgPol, "--", "true"}, e)
+	if code != exitConfig || !strings.Contains(errb.String(), "nothing to lease") {
+		t.Errorf("exit %d, stderr %q; want %d and nothing to lease", code, errb.String(), exitConfig)
+	}
 }

@@ -93,7 +93,7 @@ func runScan(_ context.Context, args []string, e *env) error {
 			}
 			// A file name is anyone's text: quoted when not plain, so it
 			// cannot start a workflow command line.
-			fmt.Fprintf(e.stdout, "%s: byte %d (+%d): %s\n", shownPath(path), f.Offset, f.Length, safeLine(what))
+			fmt.Fprintf(e.stdout, "%s: byte %d (+%d): %s\n", shownPath(path), f.Offset, f.Length, guard().Line(what))
 			if onActions {
 				fmt.Fprintf(e.stdout, "::error file=%s,title=keylease scan::%s\n", escapeProperty(path), annotationData(fmt.Sprintf("%s at byte %d", what, f.Offset)))
 			}

@@ -1,0 +1,107 @@
+package lease
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keylease/keylease/internal/emulators"
+	"github.com/keylease/keylease/masking"
+	"github.com/keylease/keylease/record"
+	"github.com/keylease/keylease/secret"
+)
+
+// TestOwnCredentialsRegisteredRaw counts the ::add-mask:: output of one
+// lease on a runner: the leased key with every form, and each of keylease's
+// own credentials (OIDC request token, JWT, STS session) once, raw — not in
+// every encoding, which was most of ~30 KB per lease.
+func TestOwnCredentialsRegisteredRaw(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	stack, err := emulators.StartAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stack.Close() })
+	vars := map[string]string{}
+	for _, kv := range stack.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	const key = "sk-proj-RegisterCount0123456789abcdefGHIJKLmnopqr"
+	stack.Seed("openai/ci/api_key", key)
+	dir := t.TempDir()
+	reg, pol := filepath.Join(dir, "registry.yaml"), filepath.Join(dir, "policy.json")
+	mustWrite(t, reg, "openai:\n  ci:\n    secret_ref: \"kv://openai/ci/api_key\"\n    scope: [\"llm:chat\"]\n    max_ttl_seconds: 300\n")
+	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["openai"],
+  "flags": {"no_logging": true, "no_persistence": true},
+  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
+	vars["GITHUB_ACTIONS"], vars["RUNNER_TEMP"] = "true", dir
+	var out, errb, cmds bytes.Buffer
+	res, err := Run(ctx, Options{RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"openai"},
+		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
+		RecordPath: filepath.Join(dir, "record.json"), Command: []string{os.Args[0], "-test.run=^$"}},
+		IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
+			Getenv: func(k string) string { return vars[k] }, Environ: func() []string { return nil }})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("lease: %v (exit %+v), stderr %q", err, res, errb.String())
+	}
+
+	var keyForms bytes.Buffer
+	nKey, err := masking.RegisterWithRunner(&keyForms, secret.FromString(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	isKeyForm := map[string]bool{}
+	for _, l := range strings.Split(keyForms.String(), "\n") {
+		isKeyForm[l] = true
+	}
+	var own []string
+	total := 0
+	for _, l := range strings.Split(strings.TrimSuffix(cmds.String(), "\n"), "\n") {
+		if !strings.HasPrefix(l, "::add-mask::") {
+			continue
+		}
+		total++
+		if !isKeyForm[l] {
+			own = append(own, strings.TrimPrefix(l, "::add-mask::"))
+		}
+	}
+	if total-len(own) != nKey {
+		t.Errorf("%d registrations of the leased key, want every form (%d)", total-len(own), nKey)
+	}
+	// The OIDC request token, the JWT, and the STS access key id, secret
+	// key and session token: one command each.
+	if len(own) == 0 || len(own) > 5 {
+		t.Errorf("%d registrations of keylease's own credentials, want one per credential (at most 5)", len(own))
+	}
+	ownBytes, fullBytes := 0, 0
+	for _, v := range own {
+		ownBytes += len("::add-mask::") + len(v) + 1
+		var b bytes.Buffer
+		_, _ = masking.RegisterWithRunner(&b, secret.FromString(v))
+		fullBytes += b.Len()
+		if strings.Contains(v, "%0A") {
+			t.Errorf("an own credential registered with a line break: not the raw value")
+		}
+	}
+	if ownBytes*3 > fullBytes {
+		t.Errorf("own credentials cost %d bytes of ::add-mask::, every form would be %d: want far less", ownBytes, fullBytes)
+	}
+	t.Logf("::add-mask:: per lease: %d bytes (%d commands); own credentials %d bytes raw vs %d in every form; leased key %d bytes (%d commands)",
+		cmds.Len(), total, ownBytes, fullBytes, keyForms.Len(), nKey)
+	rb, err := os.ReadFile(res.RecordPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := record.Decode(rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Masking.RunnerRegistrations != total {
+		t.Errorf("record says %d runner registrations, the log holds %d", rec.Masking.RunnerRegistrations, total)
+	}
+}
