@@ -232,7 +232,7 @@ func TestReservedNames(t *testing.T) {
 // reach the summary only as placeholders, *** and inert text.
 func TestSummaryGuardsEveryText(t *testing.T) {
 	t.Parallel()
-	const pasted = "sk-proj-PastedVendor0123456789abcdefGHIJKLmnopqr"
+	const pasted = "sk-proj-PastedVendor0123456789abcdefGHIJKLmnopqrSTUV0123"
 	const token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+token"
 	set := masking.NewSet(masking.Options{})
 	if err := set.Add(secret.FromString(token)); err != nil {

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/keylease/keylease/detect"
 	"github.com/keylease/keylease/masking"
-	"github.com/keylease/keylease/registry"
 )
 
 // Guard holds what one writer knows about the values of its process.
@@ -111,7 +111,7 @@ func unescaped(tok string) string {
 }
 
 func (g Guard) hit1(tok string) (string, bool) {
-	if det, ok := registry.LooksLikeValue(tok); ok && (det != registry.DetectAWSSecret || !strings.Contains(tok, "/")) {
+	if det, ok := detect.Name(tok); ok && (det != detect.AWSSecretKey || !strings.Contains(tok, "/")) {
 		return det, true
 	} else if ok {
 		// The AWS secret shape (40 base64 characters, '/' allowed) fits
@@ -120,7 +120,7 @@ func (g Guard) hit1(tok string) (string, bool) {
 		// secret with a '/' of its own inside a path is then not seen; the
 		// STS secret keylease holds is registered and sanitized exactly.)
 		for _, c := range strings.Split(tok, "/") {
-			if det, ok := registry.LooksLikeValue(c); ok {
+			if det, ok := detect.Name(c); ok {
 				return det, true
 			}
 		}
@@ -135,7 +135,7 @@ func (g Guard) hit1(tok string) (string, bool) {
 	// A key used as a vendor name comes back as its variable name
 	// (registry.EnvVarFor: upper case, '-' as '_', "_API_KEY" appended).
 	if v, ok := strings.CutSuffix(tok, "_API_KEY"); ok && strings.ContainsRune(v, '_') {
-		if det, ok := registry.LooksLikeValue(strings.ReplaceAll(strings.ToLower(v), "_", "-")); ok {
+		if det, ok := detect.Name(strings.ReplaceAll(strings.ToLower(v), "_", "-")); ok {
 			return det, true
 		}
 	}

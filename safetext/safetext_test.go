@@ -10,7 +10,7 @@ import (
 	"github.com/keylease/keylease/secret"
 )
 
-const key = "sk-proj-SafeTextTest0123456789abcdefGHIJKLmnopqrST"
+const key = "sk-proj-SafeTextTest0123456789abcdefGHIJKLmnopqrSTuvwx0123"
 
 func TestTextReplacesValueShapedTokens(t *testing.T) {
 	t.Parallel()
