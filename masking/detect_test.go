@@ -182,7 +182,6 @@ func TestScannerCorpus(t *testing.T) {
 	}
 }
 
-
 // TestNoFindingsInSource scans this repository's own Go files: product
 // source (identifiers, hashes, UUIDs, base64) must not trip a detector.
 // Test files hold fake keys on purpose and testdata holds fixtures; both
