@@ -21,7 +21,7 @@ import (
 	"time"
 )
 
-// Default timings of the design (design.md, "The child process").
+// Default timings of the child contract (docs/contracts.md, "The child process").
 const (
 	DefaultGrace = 10 * time.Second // SIGTERM → SIGKILL at the deadline
 	DefaultDrain = 2 * time.Second  // how long pipes are read after the child exits
