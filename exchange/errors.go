@@ -210,7 +210,12 @@ func awsError(ctx context.Context, stage, op, ref string, err error) *Error {
 		e.Code, e.Message = "BadResponse", "the answer is not a well-formed "+protocolOf(stage)+" response (HTML, truncated or malformed; a proxy or a wrong endpoint URL can cause this)"
 		return e
 	}
-	if status := httpStatus(err); status != 0 {
+	if status := httpStatus(err); status >= 200 && status < 300 {
+		// A success status whose body the SDK could not read as its answer
+		// (a bad date, a missing element): a bad response, not a status.
+		e.Code, e.Message = "BadResponse", "the answer is not a well-formed "+protocolOf(stage)+" response (a field has the wrong form or is missing)"
+		return e
+	} else if status != 0 {
 		e.Code = "HTTP" + strconv.Itoa(status)
 		e.Message = "unexpected HTTP status"
 		e.Retryable = status >= 500 || status == 429

@@ -220,6 +220,12 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) ([]Secret, error) {
 			errs[i] = &e
 			continue
 		}
+		if v.empty {
+			errs[i] = &Error{Op: "secretsmanager:value", Ref: r.Label, Code: "EmptySecret",
+				Message: "Secrets Manager's answer has neither SecretString nor SecretBinary for this secret (an empty answer)",
+				Hint:    "put a value in the secret; if it has one, check AWS_ENDPOINT_URL_SECRETS_MANAGER and any proxy"}
+			continue
+		}
 		if err := checkProvenance(r, f.regionOf(r), v); err != nil {
 			errs[i] = err
 			continue
@@ -425,7 +431,8 @@ func (e *UnusableValueError) Error() string {
 	if e.NUL {
 		return e.Ref + ": the value holds a NUL byte, which no environment variable can carry"
 	}
-	return e.Ref + ": the value is " + strconv.Itoa(e.Len) + " bytes, over the " + strconv.Itoa(e.Limit) + "-byte limit of one environment variable"
+	return e.Ref + ": the value is " + strconv.Itoa(e.Len) + " bytes, over the " + strconv.Itoa(e.Limit) +
+		"-byte limit of one environment variable (Linux's MAX_ARG_STRLEN of 131072 bytes, less room for the name)"
 }
 
 // extract applies the #json-key selection and the required prefix.
@@ -461,9 +468,6 @@ func extract(r Request, v *raw) (secret.Value, error) {
 		clear(v.bin)
 	case v.str != nil:
 		val = secret.FromString(*v.str)
-	case v.empty:
-		return secret.Value{}, fail("EmptySecret", "Secrets Manager's answer has neither SecretString nor SecretBinary for this secret (an empty answer)",
-			"put a value in the secret; if it has one, check AWS_ENDPOINT_URL_SECRETS_MANAGER and any proxy")
 	default:
 		return secret.Value{}, fail("EmptySecret", "the secret version has no value", "put a value in the secret")
 	}

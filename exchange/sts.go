@@ -124,7 +124,8 @@ const opSTS = "sts:AssumeRoleWithWebIdentity"
 // backoff, each attempt with a new token (a token can expire while we back
 // off); AccessDenied, InvalidIdentityToken, ExpiredTokenException,
 // IDPRejectedClaim, a malformed answer and every other client error are not.
-// A session that expires within minValid is refused (*ExpiredSessionError),
+// A session that expires within minValid is refused (an *Error whose
+// cause is an *ExpiredSessionError),
 // as are credentials that do not have AWS's shape.
 func AssumeRoleFor(ctx context.Context, awsCfg aws.Config, src TokenSource, roleARN, sessionName string, minValid time.Duration) (*Session, error) {
 	if roleARN == "" {
@@ -179,9 +180,8 @@ type ExpiredSessionError struct {
 }
 
 func (e *ExpiredSessionError) Error() string {
-	return "sts:AssumeRoleWithWebIdentity: ExpiredSession: STS returned credentials that expire at " + e.Expires.UTC().Format(time.RFC3339) +
-		", less than " + e.MinValid.String() + " after " + e.ReceivedAt.UTC().Format(time.RFC3339) +
-		"; nothing was fetched with them: check the clock of this machine, and AWS_ENDPOINT_URL_STS"
+	return "STS returned credentials that expire at " + e.Expires.UTC().Format(time.RFC3339) +
+		", less than " + e.MinValid.String() + " after " + e.ReceivedAt.UTC().Format(time.RFC3339)
 }
 
 // The shapes of STS credentials (AWS: an access key id of 16–128 upper-case
@@ -211,7 +211,9 @@ func sessionFrom(out *sts.AssumeRoleWithWebIdentityOutput, roleARN, name string,
 	case c.Expiration == nil:
 		return nil, bad("Expiration is missing")
 	case c.Expiration.Before(now.Add(minValid)):
-		return nil, &ExpiredSessionError{Expires: *c.Expiration, MinValid: minValid, ReceivedAt: now}
+		ee := &ExpiredSessionError{Expires: *c.Expiration, MinValid: minValid, ReceivedAt: now}
+		return nil, &Error{Op: opSTS, Code: "ExpiredSession", Message: ee.Error() + "; nothing was fetched with them",
+			Hint: "check this machine's clock, and AWS_ENDPOINT_URL_STS", cause: ee}
 	case c.Expiration.After(now.Add(36 * time.Hour)):
 		return nil, bad("Expiration is more than 36 hours away, longer than any STS session")
 	}
