@@ -202,7 +202,7 @@ func awsError(ctx context.Context, stage, op, ref string, err error) *Error {
 	if errors.As(err, &api) {
 		e.Code = safeCode(api.ErrorCode())
 		e.Message = knownMessage(api.ErrorMessage())
-		e.Retryable = retryables.IsErrorRetryable(err) == aws.TrueTernary || retryableCodes[e.Code]
+		e.Retryable = retryables.IsErrorRetryable(err) == aws.TrueTernary || retryableCode(e.Code)
 		return e
 	}
 	var de *smithy.DeserializationError
@@ -280,8 +280,15 @@ func knownMessage(m string) string {
 	return WithheldMessage
 }
 
-// retryableCodes are AWS codes worth another attempt besides the SDK's.
-var retryableCodes = map[string]bool{
+// retryableCode: the SDK's retryable and throttling codes, and extraCodes.
+func retryableCode(code string) bool {
+	_, r := retry.DefaultRetryableErrorCodes[code]
+	_, t := retry.DefaultThrottleErrorCodes[code]
+	return r || t || extraCodes[code]
+}
+
+// extraCodes are AWS codes worth another attempt that the SDK's lists lack.
+var extraCodes = map[string]bool{
 	"IDPCommunicationError": true, "InternalFailure": true, "InternalServiceError": true,
 	"ServiceUnavailable": true, "ThrottledException": true, "TooManyRequestsException": true,
 }

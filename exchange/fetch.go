@@ -319,7 +319,7 @@ func (f *Fetcher) batch(ctx context.Context, region string, ids []string) map[st
 			seen[id] = true
 			e := &Error{Op: op, Code: safeCode(aws.ToString(ae.ErrorCode)), Message: knownMessage(aws.ToString(ae.Message))}
 			e.Hint = smHint(e.Code, region, StageCurrent)
-			e.Retryable = retryableCodes[e.Code]
+			e.Retryable = retryableCode(e.Code)
 			got[id] = &raw{err: e}
 		}
 		if res.NextToken == nil || *res.NextToken == "" {
@@ -525,7 +525,7 @@ func smHint(code, region, stage string) string {
 	case "Canceled":
 		return ""
 	}
-	if retryableCodes[code] || strings.HasPrefix(code, "HTTP5") {
+	if retryableCode(code) || strings.HasPrefix(code, "HTTP5") {
 		return "Secrets Manager is throttling or failing after retries; retry the job later"
 	}
 	return "check the ref and the role's permissions"

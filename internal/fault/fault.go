@@ -220,15 +220,7 @@ func Apply(w http.ResponseWriter, r *http.Request, f Rule) (handled bool) {
 		w.Header().Set("Content-Type", orDefault(f.ContentType, "application/json"))
 		w.Header().Set("Content-Encoding", "gzip")
 		w.WriteHeader(http.StatusOK)
-		zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
-		_, _ = io.WriteString(zw, f.Body)
-		zeros := make([]byte, 64<<10)
-		for left := f.Size - int64(len(f.Body)); left > 0 && r.Context().Err() == nil; left -= int64(len(zeros)) {
-			if _, err := zw.Write(zeros[:min(left, int64(len(zeros)))]); err != nil {
-				return true
-			}
-		}
-		_ = zw.Close()
+		gzipBomb(r.Context(), w, f.Body, f.Size)
 		return true
 	case Drip:
 		drip(w, r, f)
@@ -280,6 +272,50 @@ func streamFiller(ctx context.Context, w io.Writer, prefix string, size int64) {
 	for left := size - int64(len(prefix)); left > 0 && ctx.Err() == nil; left -= int64(len(chunk)) {
 		if _, err := w.Write(chunk[:min(left, int64(len(chunk)))]); err != nil {
 			return
+		}
+	}
+}
+
+// bombMember is one gzip member of bombUnit zeros, made once: a bomb is the
+// prefix's member and then this one repeated (gzip readers read
+// concatenated members as one stream), so serving it costs the server
+// nothing, also under -race.
+var (
+	bombOnce   sync.Once
+	bombMember []byte
+)
+
+const bombUnit = 1 << 20
+
+func gzipBomb(ctx context.Context, w io.Writer, prefix string, size int64) {
+	bombOnce.Do(func() {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		_, _ = zw.Write(make([]byte, bombUnit))
+		_ = zw.Close()
+		bombMember = b.Bytes()
+	})
+	member := func(b []byte) []byte {
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		_, _ = zw.Write(b)
+		_ = zw.Close()
+		return out.Bytes()
+	}
+	if _, err := w.Write(member([]byte(prefix))); err != nil {
+		return
+	}
+	fl, _ := w.(http.Flusher)
+	for left := size - int64(len(prefix)); left > 0 && ctx.Err() == nil; left -= bombUnit {
+		m := bombMember
+		if left < bombUnit {
+			m = member(make([]byte, left))
+		}
+		if _, err := w.Write(m); err != nil {
+			return
+		}
+		if fl != nil {
+			fl.Flush()
 		}
 	}
 }
