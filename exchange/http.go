@@ -95,10 +95,17 @@ func (w *jwksWatch) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-func (w *jwksWatch) state() (n int, err error, code int) {
+// jwksState is what a jwksWatch saw so far.
+type jwksState struct {
+	n    int   // fetches
+	err  error // the last fetch's transport or body error
+	code int   // the last fetch's HTTP status
+}
+
+func (w *jwksWatch) state() jwksState {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.n, w.err, w.code
+	return jwksState{w.n, w.err, w.code}
 }
 
 type watchedBody struct {

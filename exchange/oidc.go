@@ -327,7 +327,7 @@ func (o *OIDC) verify(ctx context.Context, tok secret.Value) (*Identity, error) 
 	})
 	var idt *oidc.IDToken
 	if e := retryLoop(ctx, StageJWKS, opVerify, func() *Error {
-		n0, _, _ := cp.watch.state()
+		n0 := cp.watch.state().n
 		var err error
 		idt, err = v.Verify(ctx, string(tok.Bytes()))
 		if err == nil {
@@ -383,7 +383,8 @@ func (o *OIDC) verifyError(ctx context.Context, err error, w *jwksWatch, n0 int)
 		return &Error{Op: opVerify, Code: "ExpiredToken", Message: "the token expired at " + te.Expiry.UTC().Format(time.RFC3339),
 			Hint: "check the runner's clock against the issuer's"}
 	}
-	if n, werr, code := w.state(); n > n0 {
+	if st := w.state(); st.n > n0 {
+		werr, code := st.err, st.code
 		switch {
 		case werr != nil:
 			e := transportError(opVerify, "", werr)
