@@ -24,8 +24,8 @@ import (
 // Error is every error the package returns. It carries the operation, the
 // ref it concerns, the AWS (or keylease) error code, a short message and what
 // to do — never a credential, token or secret value. AWS errors are reduced
-// to their code and message (no request id, no echoed input), scrubbed and
-// capped in length.
+// to their code, replaced by BadErrorCode unless it has AWS's shape, and
+// their message, replaced by WithheldMessage unless it is a known AWS text.
 type Error struct {
 	Op        string // "oidc token", "sts:AssumeRoleWithWebIdentity", "secretsmanager:GetSecretValue", ...
 	Ref       string // the ref as written, or "" when the error is not about one ref
