@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -69,6 +72,7 @@ func (f *Fetcher) client(region string) *secretsmanager.Client {
 	}
 	c := secretsmanager.NewFromConfig(f.cfg, func(o *secretsmanager.Options) {
 		o.Region = region
+		o.HTTPClient = sdkClient(o.HTTPClient, smLimits)
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = backoff.attempts
 			so.Backoff = sdkBackoff{}
@@ -81,10 +85,8 @@ func (f *Fetcher) client(region string) *secretsmanager.Client {
 
 // regionOf: an ARN's region wins over the request's and the configured one.
 func (f *Fetcher) regionOf(r Request) string {
-	if strings.HasPrefix(r.SecretID, "arn:") {
-		if p := strings.SplitN(r.SecretID, ":", 6); len(p) == 6 && p[3] != "" {
-			return p[3]
-		}
+	if a, err := arn.Parse(r.SecretID); err == nil && a.Region != "" {
+		return a.Region
 	}
 	if r.Region != "" {
 		return r.Region
@@ -98,6 +100,7 @@ type raw struct {
 	bin       []byte
 	versionID string
 	arn       string
+	empty     bool // the answer had no SecretString and no SecretBinary
 	err       *Error
 }
 
@@ -217,6 +220,16 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) ([]Secret, error) {
 			errs[i] = &e
 			continue
 		}
+		if v.empty {
+			errs[i] = &Error{Op: "secretsmanager:value", Ref: r.Label, Code: "EmptySecret",
+				Message: "Secrets Manager's answer has neither SecretString nor SecretBinary for this secret (an empty answer)",
+				Hint:    "put a value in the secret; if it has one, check AWS_ENDPOINT_URL_SECRETS_MANAGER and any proxy"}
+			continue
+		}
+		if err := checkProvenance(r, f.regionOf(r), v); err != nil {
+			errs[i] = err
+			continue
+		}
 		val, err := extract(r, v)
 		if err != nil {
 			errs[i] = err
@@ -235,8 +248,14 @@ func (f *Fetcher) get(ctx context.Context, region, id, stage string) *raw {
 	if err != nil {
 		return &raw{err: smError(ctx, op, err, region, stage)}
 	}
-	return &raw{str: res.SecretString, bin: res.SecretBinary, versionID: aws.ToString(res.VersionId), arn: aws.ToString(res.ARN)}
+	return &raw{str: res.SecretString, bin: res.SecretBinary, versionID: aws.ToString(res.VersionId), arn: aws.ToString(res.ARN),
+		empty: res.SecretString == nil && res.SecretBinary == nil}
 }
+
+// maxPages bounds the pages of one BatchGetSecretValue call chain: what was
+// asked fits in ⌈n/20⌉ pages; a server that keeps sending NextToken past a
+// small margin is not paginating, it is looping.
+func maxPages(n int) int { return (n+batchMax-1)/batchMax + 2 }
 
 // batch reads up to 20 current values in one call. Per-secret errors come
 // back per id. When the role may not call BatchGetSecretValue at all, it
@@ -245,7 +264,16 @@ func (f *Fetcher) batch(ctx context.Context, region string, ids []string) map[st
 	const op = "secretsmanager:BatchGetSecretValue"
 	got := make(map[string]*raw, len(ids))
 	in := &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids}
-	for {
+	failAll := func(e *Error) map[string]*raw {
+		for _, id := range ids {
+			if got[id] == nil || got[id].err == nil {
+				got[id] = &raw{err: e}
+			}
+		}
+		return got
+	}
+	seen := map[string]bool{}
+	for page := 1; ; page++ {
 		res, err := f.client(region).BatchGetSecretValue(ctx, in)
 		if err != nil {
 			e := smError(ctx, op, err, region, StageCurrent)
@@ -265,33 +293,146 @@ func (f *Fetcher) batch(ctx context.Context, region string, ids []string) map[st
 			return got
 		}
 		for _, sv := range res.SecretValues {
-			if id, ok := matchID(ids, sv); ok {
-				got[id] = &raw{str: sv.SecretString, bin: sv.SecretBinary, versionID: aws.ToString(sv.VersionId), arn: aws.ToString(sv.ARN)}
+			id, ok := matchID(ids, sv)
+			if !ok {
+				continue
 			}
+			if seen[id] {
+				clear(got[id].bin)
+				got[id] = &raw{err: duplicateError(op)}
+				continue
+			}
+			seen[id] = true
+			got[id] = &raw{str: sv.SecretString, bin: sv.SecretBinary, versionID: aws.ToString(sv.VersionId), arn: aws.ToString(sv.ARN),
+				empty: sv.SecretString == nil && sv.SecretBinary == nil}
 		}
 		for _, ae := range res.Errors {
-			id := aws.ToString(ae.SecretId)
-			e := &Error{Op: op, Code: aws.ToString(ae.ErrorCode), Message: scrub(aws.ToString(ae.Message))}
+			id, ok := matchErrorID(ids, aws.ToString(ae.SecretId))
+			if !ok {
+				continue
+			}
+			if seen[id] {
+				clear(got[id].bin)
+				got[id] = &raw{err: duplicateError(op)}
+				continue
+			}
+			seen[id] = true
+			e := &Error{Op: op, Code: safeCode(aws.ToString(ae.ErrorCode)), Message: knownMessage(aws.ToString(ae.Message))}
 			e.Hint = smHint(e.Code, region, StageCurrent)
-			e.Retryable = retryableCodes[e.Code]
+			e.Retryable = retryableCode(e.Code)
 			got[id] = &raw{err: e}
 		}
 		if res.NextToken == nil || *res.NextToken == "" {
 			return got
 		}
+		if page >= maxPages(len(ids)) {
+			return failAll(&Error{Op: op, Code: "TooManyPages",
+				Message: "Secrets Manager kept sending NextToken after " + strconv.Itoa(page) + " pages for " + strconv.Itoa(len(ids)) + " secrets (at most " + strconv.Itoa(maxPages(len(ids))) + " expected)",
+				Hint:    "the endpoint is not answering as Secrets Manager does; check AWS_ENDPOINT_URL_SECRETS_MANAGER and any proxy"})
+		}
 		in.NextToken = res.NextToken
 	}
 }
 
-// matchID finds which requested id (name, full ARN or partial ARN) an entry answers.
-func matchID(ids []string, sv smtypes.SecretValueEntry) (string, bool) {
-	arn, name := aws.ToString(sv.ARN), aws.ToString(sv.Name)
+func duplicateError(op string) *Error {
+	return &Error{Op: op, Code: "DuplicateSecret", Message: "Secrets Manager answered twice for this secret in one batch, so neither answer is used",
+		Hint: "the endpoint is not answering as Secrets Manager does; check AWS_ENDPOINT_URL_SECRETS_MANAGER and any proxy"}
+}
+
+// matchErrorID finds which requested id an error entry is about; ids
+// are compared as sent, so only a requested id matches.
+func matchErrorID(ids []string, secretID string) (string, bool) {
 	for _, id := range ids {
-		if id == name || id == arn || (strings.HasPrefix(id, "arn:") && strings.HasPrefix(arn, id+"-") && len(arn) == len(id)+7) {
+		if id == secretID {
 			return id, true
 		}
 	}
 	return "", false
+}
+
+// matchID finds which requested id (name, full ARN or partial ARN) an entry answers.
+func matchID(ids []string, sv smtypes.SecretValueEntry) (string, bool) {
+	got, name := aws.ToString(sv.ARN), aws.ToString(sv.Name)
+	for _, id := range ids {
+		if id == name || id == got || isPartialARNOf(id, got) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// isPartialARNOf: a secret's ARN is its partial ARN (…:secret:NAME) plus
+// "-" and six random characters.
+func isPartialARNOf(partial, full string) bool {
+	p, err1 := arn.Parse(partial)
+	f, err2 := arn.Parse(full)
+	if err1 != nil || err2 != nil || p.Partition != f.Partition || p.Service != f.Service || p.Region != f.Region || p.AccountID != f.AccountID {
+		return false
+	}
+	rest, ok := strings.CutPrefix(f.Resource, p.Resource+"-")
+	return ok && arnSuffixRe.MatchString(rest)
+}
+
+var (
+	// AWS's shapes for what Secrets Manager returns beside the value. A
+	// server string that reaches the record or the summary must have one.
+	versionIDRe = regexp.MustCompile(`^[A-Za-z0-9-]{32,64}$`)
+	arnSuffixRe = regexp.MustCompile(`^[A-Za-z0-9]{6}$`)
+	partitionRe = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+	accountRe   = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// checkProvenance refuses an answer whose VersionId or ARN does not have
+// AWS's shape, or whose ARN is not the secret asked for in the region asked:
+// they go to the record, and a hostile server could put anything there.
+func checkProvenance(r Request, region string, v *raw) error {
+	fail := func(msg string) error {
+		return &Error{Op: "secretsmanager:value", Ref: r.Label, Code: "BadResponse", Message: "Secrets Manager's answer is malformed: " + msg + "; the value is not used",
+			Hint: "the endpoint is not answering as Secrets Manager does; check AWS_ENDPOINT_URL_SECRETS_MANAGER and any proxy"}
+	}
+	if !versionIDRe.MatchString(v.versionID) {
+		return fail("its VersionId is not 32–64 letters, digits and dashes")
+	}
+	a, err := arn.Parse(v.arn)
+	if err != nil || !partitionRe.MatchString(a.Partition) || a.Service != "secretsmanager" || a.Region != region || !accountRe.MatchString(a.AccountID) {
+		return fail("its ARN is not a Secrets Manager ARN of region " + region)
+	}
+	name := r.SecretID
+	if _, err := arn.Parse(r.SecretID); err == nil {
+		if r.SecretID == v.arn || isPartialARNOf(r.SecretID, v.arn) {
+			return nil
+		}
+		return fail("its ARN is not the ARN asked for")
+	}
+	rest, ok := strings.CutPrefix(a.Resource, "secret:"+name+"-")
+	if !ok || !arnSuffixRe.MatchString(rest) {
+		return fail("its ARN is not that of the secret asked for")
+	}
+	return nil
+}
+
+// MaxValueBytes is the longest value keylease hands to a child: Linux's
+// per-string limit for the environment (MAX_ARG_STRLEN, 131072 bytes,
+// counting NAME=, the value and the terminating NUL), less 256 bytes kept
+// for the variable's name.
+const MaxValueBytes = 131072 - 256
+
+// UnusableValueError is a value that cannot be an environment variable: too
+// long for the platform, or holding a NUL byte. It says which ref and which
+// limit, never the value.
+type UnusableValueError struct {
+	Ref   string
+	Len   int  // the value's length in bytes
+	Limit int  // MaxValueBytes
+	NUL   bool // the value holds a NUL byte
+}
+
+func (e *UnusableValueError) Error() string {
+	if e.NUL {
+		return e.Ref + ": the value holds a NUL byte, which no environment variable can carry"
+	}
+	return e.Ref + ": the value is " + strconv.Itoa(e.Len) + " bytes, over the " + strconv.Itoa(e.Limit) +
+		"-byte limit of one environment variable (Linux's MAX_ARG_STRLEN of 131072 bytes, less room for the name)"
 }
 
 // extract applies the #json-key selection and the required prefix.
@@ -333,6 +474,15 @@ func extract(r Request, v *raw) (secret.Value, error) {
 	if val.IsZero() {
 		return secret.Value{}, fail("EmptySecret", "the secret's value is empty", "put a value in the secret")
 	}
+	if n, nul := val.Len(), bytes.IndexByte(val.Bytes(), 0) >= 0; n > MaxValueBytes || nul {
+		val.Wipe()
+		ue := &UnusableValueError{Ref: r.Label, Len: n, Limit: MaxValueBytes, NUL: nul}
+		hint := "store a value of at most " + strconv.Itoa(MaxValueBytes) + " bytes"
+		if nul {
+			hint = "store the value without NUL bytes (base64-encode binary data)"
+		}
+		return secret.Value{}, &Error{Op: "secretsmanager:value", Ref: r.Label, Code: "UnusableValue", Message: ue.Error(), Hint: hint, cause: ue}
+	}
 	if r.RequiredPrefix != "" && !bytes.HasPrefix(val.Bytes(), []byte(r.RequiredPrefix)) {
 		val.Wipe()
 		vendor := r.Vendor
@@ -347,7 +497,7 @@ func extract(r Request, v *raw) (secret.Value, error) {
 }
 
 func smError(ctx context.Context, op string, err error, region, stage string) *Error {
-	e := awsError(ctx, op, "", err)
+	e := awsError(ctx, StageSecretsManager, op, "", err)
 	e.Hint = smHint(e.Code, region, stage)
 	return e
 }
@@ -366,10 +516,16 @@ func smHint(code, region, stage string) string {
 		return "the AWS credentials were refused; check your profile or role and AWS_ENDPOINT_URL_SECRETS_MANAGER"
 	case "InvalidRequestException":
 		return "the secret may be scheduled for deletion; restore it or fix the ref"
-	case "NetworkError":
+	case "NetworkError", "Timeout":
 		return "could not reach Secrets Manager; check the network, HTTPS_PROXY/NO_PROXY and AWS_ENDPOINT_URL_SECRETS_MANAGER"
+	case "BadResponse", "ResponseTooLarge", "Redirect", BadErrorCode:
+		return "the endpoint is not answering as Secrets Manager does; check AWS_ENDPOINT_URL_SECRETS_MANAGER and any proxy"
+	case "SetupTimeout":
+		return "raise --setup-timeout, or find out why Secrets Manager is slow (network, proxy, endpoint)"
+	case "Canceled":
+		return ""
 	}
-	if retryableCodes[code] || strings.HasPrefix(code, "HTTP5") {
+	if retryableCode(code) || strings.HasPrefix(code, "HTTP5") {
 		return "Secrets Manager is throttling or failing after retries; retry the job later"
 	}
 	return "check the ref and the role's permissions"

@@ -28,7 +28,8 @@ const (
 
 var antJSON = `{"api_key":"` + antKey + `","org":"` + orgValue + `"}`
 
-var binaryValue = []byte{0x00, 0xff, 0x10, 's', 'k', '-', 0x80, 0x7f, 0x01, 0x02, 0x03, 0x04, 0xfe}
+// binaryValue is binary but env-safe (no NUL byte; see TestUnusableValues).
+var binaryValue = []byte{0x05, 0xff, 0x10, 's', 'k', '-', 0x80, 0x7f, 0x01, 0x02, 0x03, 0x04, 0xfe}
 
 // allValues is every seeded value, for assertNoSecret.
 var allValues = []string{openaiKey, xaiKey, antKey, orgValue, pendKey, antJSON, string(binaryValue)}

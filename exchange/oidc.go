@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -90,11 +92,15 @@ type TokenSource interface {
 
 // OIDC gets and verifies the job's tokens.
 type OIDC struct {
-	cfg OIDCConfig
+	cfg                    OIDCConfig
+	token, discovery, jwks *http.Client
+	watch                  *jwksWatch
 }
 
 // NewOIDC returns a token source. The issuer's discovery document and JWKS
-// are fetched on first use and cached for the life of the process.
+// are fetched on first use and cached for the life of the process. Every
+// call is bounded (body size, time per attempt); the token request refuses
+// redirects.
 func NewOIDC(cfg OIDCConfig) *OIDC {
 	if cfg.Audience == "" {
 		cfg.Audience = DefaultAudience
@@ -106,7 +112,12 @@ func NewOIDC(cfg OIDCConfig) *OIDC {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = newHTTPClient()
 	}
-	return &OIDC{cfg: cfg}
+	o := &OIDC{cfg: cfg, token: bound(cfg.HTTPClient, oidcTokenLimits), discovery: bound(cfg.HTTPClient, discoveryLimits)}
+	j := bound(cfg.HTTPClient, jwksLimits)
+	o.watch = &jwksWatch{next: j.Transport}
+	j.Transport = o.watch
+	o.jwks = j
+	return o
 }
 
 // Token requests a fresh token, hands it to OnToken, verifies it (signature,
@@ -126,36 +137,44 @@ func (o *OIDC) Token(ctx context.Context) (secret.Value, *Identity, error) {
 	return tok, id, nil
 }
 
+const opToken = "oidc token"
+
 // request gets a token from the runner, retrying 5xx, 429 and network
 // failures with jittered backoff.
 func (o *OIDC) request(ctx context.Context) (secret.Value, error) {
 	u, err := tokenURL(o.cfg.RequestURL, o.cfg.Audience)
 	if err != nil {
-		return secret.Value{}, &Error{Op: "oidc token", Code: "BadRequestURL", Message: EnvRequestURL + " is not a URL", Hint: "the runner sets it; do not override it"}
+		return secret.Value{}, &Error{Op: opToken, Code: "BadRequestURL", Message: EnvRequestURL + " is not a URL", Hint: "the runner sets it; do not override it"}
 	}
-	var last *Error
-	for attempt := 1; attempt <= backoff.attempts; attempt++ {
-		if attempt > 1 {
-			if err := backoff.wait(ctx, attempt-1); err != nil {
-				return secret.Value{}, &Error{Op: "oidc token", Code: "Canceled", Message: err.Error(), cause: contextErr(err)}
-			}
-		}
-		tok, e := o.requestOnce(ctx, u)
-		if e == nil {
-			return tok, nil
-		}
-		last = e
-		if !e.Retryable {
-			return secret.Value{}, e
-		}
+	var tok secret.Value
+	if e := retryLoop(ctx, StageOIDCToken, opToken, func() *Error {
+		var e *Error
+		tok, e = o.requestOnce(ctx, u)
+		return e
+	}); e != nil {
+		return secret.Value{}, e
 	}
-	last.Message += fmt.Sprintf(" (after %d attempts)", backoff.attempts)
-	return secret.Value{}, last
+	return tok, nil
+}
+
+// httpFailure is the *Error for a failed call or body read of a plain HTTP
+// client: the end of ctx names the stage; the rest is a transport failure.
+func httpFailure(ctx context.Context, stage, op string, err error, hint string) *Error {
+	if ctx.Err() != nil {
+		return ctxError(ctx, stage, op, "")
+	}
+	e := transportError(op, "", err)
+	if e == nil {
+		e = &Error{Op: op, Code: "NetworkError", Message: netReason(err), Retryable: true}
+	}
+	e.Hint = hint
+	return e
 }
 
 func (o *OIDC) requestOnce(ctx context.Context, u string) (secret.Value, *Error) {
+	const netHint = "check the runner's network and HTTPS_PROXY/NO_PROXY"
 	fail := func(code, msg, hint string, retry bool) *Error {
-		return &Error{Op: "oidc token", Code: code, Message: msg, Hint: hint, Retryable: retry}
+		return &Error{Op: opToken, Code: code, Message: msg, Hint: hint, Retryable: retry}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -164,33 +183,34 @@ func (o *OIDC) requestOnce(ctx context.Context, u string) (secret.Value, *Error)
 	req.Header.Set("Authorization", "Bearer "+string(o.cfg.RequestToken.Bytes()))
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "keylease")
-	resp, err := o.cfg.HTTPClient.Do(req)
+	resp, err := o.token.Do(req)
 	if err != nil {
-		if ce := contextErr(err); ce != nil && ctx.Err() != nil {
-			return secret.Value{}, &Error{Op: "oidc token", Code: "Canceled", Message: ce.Error(), cause: ce}
-		}
-		return secret.Value{}, fail("NetworkError", netReason(err), "check the runner's network and HTTPS_PROXY/NO_PROXY", true)
+		return secret.Value{}, httpFailure(ctx, StageOIDCToken, opToken, err, netHint)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return secret.Value{}, fail("NetworkError", netReason(err), "check the runner's network and HTTPS_PROXY/NO_PROXY", true)
-	}
+	body, err := io.ReadAll(resp.Body) // bounded by oidcTokenLimits
 	defer clear(body)
+	if err != nil {
+		return secret.Value{}, httpFailure(ctx, StageOIDCToken, opToken, err, netHint)
+	}
+	status := "HTTP" + strconv.Itoa(resp.StatusCode)
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return secret.Value{}, fail("HTTP"+itoa(resp.StatusCode), "the token endpoint failed", "retry the job; GitHub may be degraded", true)
+		return secret.Value{}, fail(status, "the token endpoint failed", "retry the job; GitHub may be degraded", true)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return secret.Value{}, fail("HTTP"+itoa(resp.StatusCode), "the runner refused the token request",
+		return secret.Value{}, fail(status, "the runner refused the token request",
 			"the job's "+EnvRequestToken+" is not valid for this request; run keylease in the job step itself and keep `permissions: id-token: write`", false)
 	case resp.StatusCode != http.StatusOK:
-		return secret.Value{}, fail("HTTP"+itoa(resp.StatusCode), "the token endpoint answered with an unexpected status", "check "+EnvRequestURL, false)
+		return secret.Value{}, fail(status, "the token endpoint answered with an unexpected status", "check "+EnvRequestURL, false)
 	}
 	var out struct {
 		Value string `json:"value"`
 	}
-	if err := json.Unmarshal(body, &out); err != nil || out.Value == "" {
-		return secret.Value{}, fail("BadTokenResponse", "the token endpoint's answer has no token", "retry the job", false)
+	switch err := json.Unmarshal(body, &out); {
+	case err != nil:
+		return secret.Value{}, fail("BadTokenResponse", "the token endpoint's answer is not JSON (HTML or truncated; a proxy can cause this)", "check "+EnvRequestURL+" and HTTPS_PROXY/NO_PROXY; retry the job", false)
+	case out.Value == "":
+		return secret.Value{}, fail("BadTokenResponse", "the token endpoint answered without a token (no \"value\" in its JSON)", "retry the job; GitHub may be degraded", false)
 	}
 	return secret.FromString(out.Value), nil
 }
@@ -208,66 +228,67 @@ func tokenURL(base, audience string) (string, error) {
 	return base + sep + "audience=" + url.QueryEscape(audience), nil
 }
 
+// cachedProvider is a go-oidc provider with the watch on its JWKS fetches.
+type cachedProvider struct {
+	p     *oidc.Provider
+	watch *jwksWatch
+}
+
 // providers caches one go-oidc provider per issuer for the process, so the
 // discovery document and JWKS are fetched once.
 var providers struct {
 	mu sync.Mutex
-	m  map[string]*oidc.Provider
+	m  map[string]cachedProvider
 }
 
-func (o *OIDC) provider(ctx context.Context) (*oidc.Provider, *Error) {
+const opDiscovery = "oidc discovery"
+
+func (o *OIDC) provider(ctx context.Context) (cachedProvider, *Error) {
 	providers.mu.Lock()
 	defer providers.mu.Unlock()
-	if p := providers.m[o.cfg.Issuer]; p != nil {
+	if p, ok := providers.m[o.cfg.Issuer]; ok {
 		return p, nil
 	}
-	var last *Error
-	for attempt := 1; attempt <= backoff.attempts; attempt++ {
-		if attempt > 1 {
-			if err := backoff.wait(ctx, attempt-1); err != nil {
-				return nil, &Error{Op: "oidc discovery", Code: "Canceled", Message: err.Error(), cause: contextErr(err)}
-			}
-		}
-		pc, e := o.discover(ctx)
-		if e == nil {
-			// The provider keeps this context to fetch the JWKS later:
-			// it must outlive the call, so it is not ctx.
-			p := pc.NewProvider(oidc.ClientContext(context.Background(), o.cfg.HTTPClient))
-			if providers.m == nil {
-				providers.m = map[string]*oidc.Provider{}
-			}
-			providers.m[o.cfg.Issuer] = p
-			return p, nil
-		}
-		last = e
-		if !e.Retryable {
-			break
-		}
+	var pc *oidc.ProviderConfig
+	if e := retryLoop(ctx, StageOIDCDiscovery, opDiscovery, func() *Error {
+		var e *Error
+		pc, e = o.discover(ctx)
+		return e
+	}); e != nil {
+		return cachedProvider{}, e
 	}
-	return nil, last
+	// The provider keeps this context to fetch the JWKS later: it must
+	// outlive the call, so it is not ctx. Every fetch is bounded by jwksLimits.
+	cp := cachedProvider{p: pc.NewProvider(oidc.ClientContext(context.Background(), o.jwks)), watch: o.watch}
+	if providers.m == nil {
+		providers.m = map[string]cachedProvider{}
+	}
+	providers.m[o.cfg.Issuer] = cp
+	return cp, nil
 }
 
 // discover fetches <issuer>/.well-known/openid-configuration.
 func (o *OIDC) discover(ctx context.Context) (*oidc.ProviderConfig, *Error) {
+	hint := "check --oidc-issuer (GHES: https://HOST/_services/token) and the network/proxy to " + o.cfg.Issuer
 	fail := func(code, msg string, retry bool) *Error {
-		return &Error{Op: "oidc discovery", Code: code, Message: msg, Retryable: retry,
-			Hint: "check --oidc-issuer (GHES: https://HOST/_services/token) and the network/proxy to " + o.cfg.Issuer}
+		return &Error{Op: opDiscovery, Code: code, Message: msg, Retryable: retry, Hint: hint}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.cfg.Issuer+"/.well-known/openid-configuration", nil)
 	if err != nil {
 		return nil, fail("BadIssuer", "the issuer is not a URL", false)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := o.cfg.HTTPClient.Do(req)
+	resp, err := o.discovery.Do(req)
 	if err != nil {
-		if ce := contextErr(err); ce != nil && ctx.Err() != nil {
-			return nil, &Error{Op: "oidc discovery", Code: "Canceled", Message: ce.Error(), cause: ce}
-		}
-		return nil, fail("NetworkError", netReason(err), true)
+		return nil, httpFailure(ctx, StageOIDCDiscovery, opDiscovery, err, hint)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body) // bounded by discoveryLimits
+	if err != nil {
+		return nil, httpFailure(ctx, StageOIDCDiscovery, opDiscovery, err, hint)
+	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fail("HTTP"+itoa(resp.StatusCode), "the discovery document could not be fetched", resp.StatusCode >= 500 || resp.StatusCode == 429)
+		return nil, fail("HTTP"+strconv.Itoa(resp.StatusCode), "the discovery document could not be fetched", resp.StatusCode >= 500 || resp.StatusCode == 429)
 	}
 	var doc struct {
 		Issuer  string   `json:"issuer"`
@@ -275,44 +296,54 @@ func (o *OIDC) discover(ctx context.Context) (*oidc.ProviderConfig, *Error) {
 		Algs    []string `json:"id_token_signing_alg_values_supported"`
 		AuthURL string   `json:"authorization_endpoint"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
-		return nil, fail("BadDiscovery", "the discovery document is not JSON", false)
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fail("BadDiscovery", "the discovery document is not JSON (HTML or truncated; a proxy or a wrong issuer URL can cause this)", false)
 	}
-	if doc.Issuer != o.cfg.Issuer {
-		return nil, fail("IssuerMismatch", fmt.Sprintf("the discovery document names issuer %q, not %q", doc.Issuer, o.cfg.Issuer), false)
-	}
-	if doc.JWKS == "" {
+	switch {
+	case doc.Issuer == "":
+		return nil, fail("BadDiscovery", "the discovery document names no issuer (an empty document)", false)
+	case doc.Issuer != o.cfg.Issuer:
+		return nil, fail("IssuerMismatch", "the discovery document names another issuer than "+strconv.Quote(o.cfg.Issuer), false)
+	case doc.JWKS == "":
 		return nil, fail("BadDiscovery", "the discovery document has no jwks_uri", false)
 	}
 	return &oidc.ProviderConfig{IssuerURL: doc.Issuer, JWKSURL: doc.JWKS, AuthURL: doc.AuthURL, Algorithms: doc.Algs}, nil
 }
 
+const opVerify = "oidc verify"
+
 func (o *OIDC) verify(ctx context.Context, tok secret.Value) (*Identity, error) {
-	p, perr := o.provider(ctx)
+	cp, perr := o.provider(ctx)
 	if perr != nil {
 		return nil, perr
 	}
-	v := p.Verifier(&oidc.Config{
-		ClientID:             o.cfg.Audience,
+	// Issuer and audience are checked below, by type, after the signature:
+	// go-oidc reports them only as text.
+	v := cp.p.Verifier(&oidc.Config{
+		SkipClientIDCheck:    true,
+		SkipIssuerCheck:      true,
 		SupportedSigningAlgs: []string{oidc.RS256},
 		Now:                  func() time.Time { return time.Now().Add(-clockSkew) },
 	})
 	var idt *oidc.IDToken
-	var err error
-	for attempt := 1; attempt <= backoff.attempts; attempt++ {
-		if attempt > 1 {
-			if werr := backoff.wait(ctx, attempt-1); werr != nil {
-				break
-			}
-		}
+	if e := retryLoop(ctx, StageJWKS, opVerify, func() *Error {
+		n0 := cp.watch.state().n
+		var err error
 		idt, err = v.Verify(ctx, string(tok.Bytes()))
-		// Only a failed JWKS fetch is worth another try.
-		if err == nil || !strings.Contains(err.Error(), "fetching keys") {
-			break
+		if err == nil {
+			return nil
 		}
+		return o.verifyError(ctx, err, cp.watch, n0)
+	}); e != nil {
+		return nil, e
 	}
-	if err != nil {
-		return nil, o.verifyError(err, tok)
+	if idt.Issuer != o.cfg.Issuer {
+		return nil, &Error{Op: opVerify, Code: "IssuerMismatch", Message: "the token was issued by another issuer",
+			Hint: fmt.Sprintf("the token's issuer is not %s; set --oidc-issuer (GHES: https://HOST/_services/token)", o.cfg.Issuer)}
+	}
+	if !slices.Contains(idt.Audience, o.cfg.Audience) {
+		return nil, &Error{Op: opVerify, Code: "AudienceMismatch", Message: "the token is not for audience " + strconv.Quote(o.cfg.Audience),
+			Hint: fmt.Sprintf("the runner issued the token for another audience than %q; check --audience", o.cfg.Audience)}
 	}
 	var c struct {
 		Repository        flexString `json:"repository"`
@@ -329,7 +360,7 @@ func (o *OIDC) verify(ctx context.Context, tok secret.Value) (*Identity, error) 
 		RunnerEnvironment flexString `json:"runner_environment"`
 	}
 	if err := idt.Claims(&c); err != nil {
-		return nil, &Error{Op: "oidc verify", Code: "BadClaims", Message: "the token's claims are not the expected JSON", Hint: "check --oidc-issuer points at GitHub's issuer"}
+		return nil, &Error{Op: opVerify, Code: "BadClaims", Message: "the token's claims are not the expected JSON", Hint: "check --oidc-issuer points at GitHub's issuer"}
 	}
 	return &Identity{
 		Issuer: idt.Issuer, Subject: idt.Subject, Audience: o.cfg.Audience,
@@ -340,26 +371,35 @@ func (o *OIDC) verify(ctx context.Context, tok secret.Value) (*Identity, error) 
 	}, nil
 }
 
-func (o *OIDC) verifyError(err error, tok secret.Value) *Error {
-	e := &Error{Op: "oidc verify", Code: "InvalidToken", Message: scrub(err.Error(), tok)}
-	var te *oidc.TokenExpiredError
-	switch {
-	case errors.As(err, &te):
-		e.Code, e.Message = "ExpiredToken", "the token expired at "+te.Expiry.UTC().Format(time.RFC3339)
-		e.Hint = "check the runner's clock against the issuer's"
-	case strings.Contains(err.Error(), "expected audience"):
-		e.Code = "AudienceMismatch"
-		e.Hint = fmt.Sprintf("the runner issued the token for another audience than %q; check --audience", o.cfg.Audience)
-	case strings.Contains(err.Error(), "issued by a different provider"):
-		e.Code = "IssuerMismatch"
-		e.Hint = fmt.Sprintf("the token's issuer is not %s; set --oidc-issuer (GHES: https://HOST/_services/token)", o.cfg.Issuer)
-	case strings.Contains(err.Error(), "fetching keys"):
-		e.Code, e.Retryable = "JWKSUnavailable", true
-		e.Hint = "the issuer's JWKS could not be fetched; retry, and check the network/proxy"
-	default:
-		e.Hint = "the token's signature or format is not valid for " + o.cfg.Issuer + "; check --oidc-issuer"
+// verifyError classifies a failed verification by type and by what the JWKS
+// watch saw, never by go-oidc's text (which can quote the key set's body).
+func (o *OIDC) verifyError(ctx context.Context, err error, w *jwksWatch, n0 int) *Error {
+	if ctx.Err() != nil {
+		return ctxError(ctx, StageJWKS, opVerify, "")
 	}
-	return e
+	jwksHint := "the issuer's JWKS could not be fetched; retry, and check the network/proxy to " + o.cfg.Issuer
+	var te *oidc.TokenExpiredError
+	if errors.As(err, &te) {
+		return &Error{Op: opVerify, Code: "ExpiredToken", Message: "the token expired at " + te.Expiry.UTC().Format(time.RFC3339),
+			Hint: "check the runner's clock against the issuer's"}
+	}
+	if st := w.state(); st.n > n0 {
+		werr, code := st.err, st.code
+		switch {
+		case werr != nil:
+			e := transportError(opVerify, "", werr)
+			if e == nil {
+				e = &Error{Op: opVerify, Code: "NetworkError", Message: netReason(werr), Retryable: true}
+			}
+			e.Code, e.Hint = "JWKSUnavailable", jwksHint
+			return e
+		case code != http.StatusOK:
+			return &Error{Op: opVerify, Code: "JWKSUnavailable", Message: "the issuer's JWKS answered HTTP " + strconv.Itoa(code),
+				Retryable: code >= 500 || code == http.StatusTooManyRequests, Hint: jwksHint}
+		}
+	}
+	return &Error{Op: opVerify, Code: "InvalidToken", Message: "the token is malformed, or its signature is not valid for the issuer's published keys (or the key set is malformed)",
+		Hint: "the token's signature or format is not valid for " + o.cfg.Issuer + "; check --oidc-issuer"}
 }
 
 // flexString accepts a JSON string or number (GitHub sends strings; GHES

@@ -3,11 +3,13 @@ package exchange
 import (
 	"context"
 	"math/rand/v2"
+	"strconv"
 	"time"
 )
 
-// backoffPolicy is the jittered exponential backoff every retry loop of the
-// package uses. Tests shrink it (export_test.go).
+// backoffPolicy is the jittered exponential backoff of every retry in the
+// package: retryLoop's and, through sdkBackoff, the SDK retryer's. Tests
+// shrink it (export_test.go).
 type backoffPolicy struct {
 	attempts  int           // total tries, including the first
 	base, max time.Duration // first delay cap; largest delay
@@ -35,6 +37,30 @@ func (b backoffPolicy) wait(ctx context.Context, attempt int) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// retryLoop is the package's one retry loop (the calls the SDK's retryer
+// cannot make: the OIDC requests, and STS with a fresh token per attempt).
+// It runs try until it succeeds, fails for good (not Retryable) or has had
+// backoff.attempts tries; the end of ctx ends it with stage's error.
+func retryLoop(ctx context.Context, stage, op string, try func() *Error) *Error {
+	var last *Error
+	for attempt := 1; attempt <= backoff.attempts; attempt++ {
+		if attempt > 1 {
+			if err := backoff.wait(ctx, attempt-1); err != nil {
+				return ctxError(ctx, stage, op, "")
+			}
+		}
+		last = try()
+		if last == nil || !last.Retryable {
+			return last
+		}
+		if ctx.Err() != nil {
+			return ctxError(ctx, stage, op, "")
+		}
+	}
+	last.Message += " (after " + strconv.Itoa(backoff.attempts) + " attempts)"
+	return last
 }
 
 // sdkBackoff adapts the policy to the SDK's retry.BackoffDelayer.

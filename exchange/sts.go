@@ -111,15 +111,28 @@ func LocalConfig(ctx context.Context, region string, extra ...func(*config.LoadO
 	return cfg, nil
 }
 
-// AssumeRole trades a fresh OIDC token from src for a 900-second session of
-// roleARN. Throttling, 5xx and network failures are retried with jittered
+// DefaultMinValidity is how long a new STS session must still be valid
+// for AssumeRole to accept it.
+const DefaultMinValidity = time.Minute
+
+// AssumeRole is AssumeRoleFor with DefaultMinValidity.
+func AssumeRole(ctx context.Context, awsCfg aws.Config, src TokenSource, roleARN, sessionName string) (*Session, error) {
+	return AssumeRoleFor(ctx, awsCfg, src, roleARN, sessionName, DefaultMinValidity)
+}
+
+const opSTS = "sts:AssumeRoleWithWebIdentity"
+
+// AssumeRoleFor trades a fresh OIDC token from src for a 900-second session
+// of roleARN. Throttling, 5xx and network failures are retried with jittered
 // backoff, each attempt with a new token (a token can expire while we back
 // off); AccessDenied, InvalidIdentityToken, ExpiredTokenException,
-// IDPRejectedClaim and every other client error are not.
-func AssumeRole(ctx context.Context, awsCfg aws.Config, src TokenSource, roleARN, sessionName string) (*Session, error) {
-	const op = "sts:AssumeRoleWithWebIdentity"
+// IDPRejectedClaim, a malformed answer and every other client error are not.
+// A session that expires within minValid is refused (an *Error whose
+// cause is an *ExpiredSessionError),
+// as are credentials that do not have AWS's shape.
+func AssumeRoleFor(ctx context.Context, awsCfg aws.Config, src TokenSource, roleARN, sessionName string, minValid time.Duration) (*Session, error) {
 	if roleARN == "" {
-		return nil, &Error{Op: op, Code: "MissingRoleARN", Message: "no role to assume", Hint: "set --role-arn (action input role-to-assume)"}
+		return nil, &Error{Op: opSTS, Code: "MissingRoleARN", Message: "no role to assume", Hint: "set --role-arn (action input role-to-assume)"}
 	}
 	if sessionName == "" {
 		sessionName = SessionName("", "")
@@ -127,20 +140,18 @@ func AssumeRole(ctx context.Context, awsCfg aws.Config, src TokenSource, roleARN
 	client := sts.NewFromConfig(awsCfg, func(o *sts.Options) {
 		o.Credentials = aws.AnonymousCredentials{}
 		o.Retryer = aws.NopRetryer{} // we retry ourselves, with a fresh token each time
+		o.HTTPClient = sdkClient(o.HTTPClient, stsLimits)
 		if o.Region == "" {
 			o.Region = stsFallbackRegion
 		}
 	})
-	var last *Error
-	for attempt := 1; attempt <= backoff.attempts; attempt++ {
-		if attempt > 1 {
-			if err := backoff.wait(ctx, attempt-1); err != nil {
-				return nil, &Error{Op: op, Code: "Canceled", Message: err.Error(), cause: contextErr(err)}
-			}
-		}
+	var sess *Session
+	var final error // a token error, returned as it is
+	e := retryLoop(ctx, StageSTS, opSTS, func() *Error {
 		tok, id, err := src.Token(ctx)
 		if err != nil {
-			return nil, err
+			final = err
+			return nil
 		}
 		out, err := client.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
 			RoleArn:          aws.String(roleARN),
@@ -148,22 +159,66 @@ func AssumeRole(ctx context.Context, awsCfg aws.Config, src TokenSource, roleARN
 			WebIdentityToken: aws.String(string(tok.Bytes())),
 			DurationSeconds:  aws.Int32(int32(SessionDuration / time.Second)),
 		})
-		if err == nil {
-			return sessionFrom(out, roleARN, sessionName, id)
+		if err != nil {
+			return stsError(ctx, err, roleARN, id)
 		}
-		last = stsError(ctx, err, roleARN, id, tok)
-		if !last.Retryable || ctx.Err() != nil {
-			return nil, last
-		}
+		sess, final = sessionFrom(out, roleARN, sessionName, id, minValid, time.Now())
+		return nil
+	})
+	switch {
+	case e != nil:
+		return nil, e
+	case final != nil:
+		return nil, final
 	}
-	last.Message += fmt.Sprintf(" (after %d attempts)", backoff.attempts)
-	return nil, last
+	return sess, nil
 }
 
-func sessionFrom(out *sts.AssumeRoleWithWebIdentityOutput, roleARN, name string, id *Identity) (*Session, error) {
+// ExpiredSessionError is an STS session that has expired, or expires within
+// the minimum the caller asked for, when STS hands it out.
+type ExpiredSessionError struct {
+	Expires    time.Time
+	MinValid   time.Duration
+	ReceivedAt time.Time
+}
+
+func (e *ExpiredSessionError) Error() string {
+	return "STS returned credentials that expire at " + e.Expires.UTC().Format(time.RFC3339) +
+		", less than " + e.MinValid.String() + " after " + e.ReceivedAt.UTC().Format(time.RFC3339)
+}
+
+// The shapes of STS credentials (AWS: an access key id of 16–128 upper-case
+// letters and digits; a 40-character secret key; a session token of
+// base64). Anything else is a malformed answer, not a value to mask.
+var (
+	accessKeyIDRe  = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+	secretKeyRe    = regexp.MustCompile(`^[A-Za-z0-9/+=]{40,128}$`)
+	sessionTokenRe = regexp.MustCompile(`^[A-Za-z0-9/+=]+$`) // and 16–8192 long: regexp counts to 1000 only
+)
+
+func sessionFrom(out *sts.AssumeRoleWithWebIdentityOutput, roleARN, name string, id *Identity, minValid time.Duration, now time.Time) (*Session, error) {
+	bad := func(msg string) error {
+		return &Error{Op: opSTS, Code: "BadResponse", Message: "STS's answer is malformed: " + msg,
+			Hint: "these are keylease's own AWS credentials, not policy values; check AWS_ENDPOINT_URL_STS and any proxy"}
+	}
 	c := out.Credentials
-	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.SessionToken == nil || c.Expiration == nil {
-		return nil, &Error{Op: "sts:AssumeRoleWithWebIdentity", Code: "BadResponse", Message: "STS answered without credentials", Hint: "check AWS_ENDPOINT_URL_STS"}
+	switch {
+	case c == nil || (c.AccessKeyId == nil && c.SecretAccessKey == nil && c.SessionToken == nil):
+		return nil, bad("it has no credentials (an empty answer)")
+	case c.AccessKeyId == nil || !accessKeyIDRe.MatchString(*c.AccessKeyId):
+		return nil, bad("AccessKeyId is missing or is not 16–128 upper-case letters and digits")
+	case c.SecretAccessKey == nil || !secretKeyRe.MatchString(*c.SecretAccessKey):
+		return nil, bad("SecretAccessKey is missing or is not 40–128 base64 characters")
+	case c.SessionToken == nil || len(*c.SessionToken) < 16 || len(*c.SessionToken) > 8192 || !sessionTokenRe.MatchString(*c.SessionToken):
+		return nil, bad("SessionToken is missing or is not 16–8192 base64 characters")
+	case c.Expiration == nil:
+		return nil, bad("Expiration is missing")
+	case c.Expiration.Before(now.Add(minValid)):
+		ee := &ExpiredSessionError{Expires: *c.Expiration, MinValid: minValid, ReceivedAt: now}
+		return nil, &Error{Op: opSTS, Code: "ExpiredSession", Message: ee.Error() + "; nothing was fetched with them",
+			Hint: "check this machine's clock, and AWS_ENDPOINT_URL_STS", cause: ee}
+	case c.Expiration.After(now.Add(36 * time.Hour)):
+		return nil, bad("Expiration is more than 36 hours away, longer than any STS session")
 	}
 	return &Session{
 		RoleARN: roleARN, SessionName: name, Expires: *c.Expiration, Identity: id,
@@ -175,8 +230,8 @@ func sessionFrom(out *sts.AssumeRoleWithWebIdentityOutput, roleARN, name string,
 
 // stsError maps an STS failure to a message that shows the token's
 // non-secret claims, so the trust policy can be fixed.
-func stsError(ctx context.Context, err error, roleARN string, id *Identity, tok secret.Value) *Error {
-	e := awsError(ctx, "sts:AssumeRoleWithWebIdentity", "", err, tok)
+func stsError(ctx context.Context, err error, roleARN string, id *Identity) *Error {
+	e := awsError(ctx, StageSTS, opSTS, "", err)
 	claims := ""
 	if id != nil {
 		claims = fmt.Sprintf(" (token sub=%q aud=%q iss=%q)", id.Subject, id.Audience, id.Issuer)
@@ -203,8 +258,11 @@ func stsError(ctx context.Context, err error, roleARN string, id *Identity, tok 
 		e.Hint = "check --role-arn and the session name"
 	case "RegionDisabledException":
 		e.Hint = "activate STS in this region (IAM account settings) or set another --region"
-	case "NetworkError":
+	case "NetworkError", "Timeout":
 		e.Hint = "could not reach STS; check the network, HTTPS_PROXY/NO_PROXY and AWS_ENDPOINT_URL_STS"
+	case "BadResponse", "ResponseTooLarge", "Redirect", BadErrorCode:
+		e.Hint = "STS did not answer as STS does; check AWS_ENDPOINT_URL_STS and any proxy"
+	case "SetupTimeout", "Canceled":
 	default:
 		if e.Retryable {
 			e.Hint = "STS is throttling or failing; retried with backoff, retry the job later"

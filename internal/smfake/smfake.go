@@ -291,7 +291,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{http.StatusBadRequest, "UnknownOperationException", "unknown operation"})
 		return
 	}
-	if f, hit := s.Faults.Call(op); hit {
+	f, hit := s.Faults.Call(op)
+	if hit {
 		if fault.Apply(w, r, f) {
 			return
 		}
@@ -345,6 +346,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		aerr = &apiError{http.StatusBadRequest, "UnknownOperationException", "unknown operation " + op}
 	}
+	if hit && aerr == nil {
+		var page struct{ NextToken string }
+		_ = json.Unmarshal(body, &page)
+		out, aerr = hostile(f, out, page.NextToken != "")
+	}
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -352,6 +358,72 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Requestid", newVersionID())
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// hostile applies the protocol-specific hostile kinds to an answer:
+// fault.Echo (a not-found error quoting the value), fault.Endless (a
+// NextToken on every batch page, the values on the first only), fault.Duplicate (every batch entry twice,
+// the second with another value), fault.Field (VersionId, ARN, Name or
+// SecretString of every value set to Body).
+func hostile(f fault.Rule, out any, laterPage bool) (any, *apiError) {
+	var values []*valueOut
+	batch, isBatch := out.(*batchOut)
+	switch o := out.(type) {
+	case *valueOut:
+		values = []*valueOut{o}
+	case *batchOut:
+		values = o.SecretValues
+	}
+	switch f.Kind {
+	case fault.Echo:
+		if !isBatch && len(values) == 1 {
+			return nil, &apiError{http.StatusBadRequest, "ResourceNotFoundException", "Secrets Manager can't find the specified secret: " + plain(values[0])}
+		}
+		if isBatch {
+			for _, v := range batch.SecretValues {
+				batch.Errors = append(batch.Errors, batchError{SecretID: v.Name, ErrorCode: "DecryptionFailure", Message: "can't decrypt " + plain(v)})
+			}
+			batch.SecretValues = []*valueOut{}
+		}
+	case fault.Endless:
+		if isBatch {
+			batch.NextToken = "next-" + newVersionID()
+			if laterPage { // the values came with the first page
+				batch.SecretValues, batch.Errors = []*valueOut{}, []batchError{}
+			}
+		}
+	case fault.Duplicate:
+		if isBatch {
+			for _, v := range slices.Clone(batch.SecretValues) {
+				d := *v
+				other := "sk-duplicate-" + newVersionID()
+				d.SecretString, d.SecretBinary = &other, nil
+				batch.SecretValues = append(batch.SecretValues, &d)
+			}
+		}
+	case fault.Field:
+		for _, v := range values {
+			switch f.Field {
+			case "VersionId":
+				v.VersionID = f.Body
+			case "ARN":
+				v.ARN = f.Body
+			case "Name":
+				v.Name = f.Body
+			case "SecretString":
+				str := f.Body
+				v.SecretString, v.SecretBinary = &str, nil
+			}
+		}
+	}
+	return out, nil
+}
+
+func plain(v *valueOut) string {
+	if v.SecretString != nil {
+		return *v.SecretString
+	}
+	return string(v.SecretBinary)
 }
 
 func call[In any](body []byte, f func(In) (any, *apiError)) (any, *apiError) {
@@ -458,6 +530,12 @@ type batchError struct {
 	Message   string `json:"Message"`
 }
 
+type batchOut struct {
+	SecretValues []*valueOut  `json:"SecretValues"`
+	Errors       []batchError `json:"Errors"`
+	NextToken    string       `json:"NextToken,omitempty"`
+}
+
 func (s *Server) batchGet(region string, in batchInput) (any, *apiError) {
 	if len(in.Filters) > 0 && string(in.Filters) != "null" {
 		return nil, invalidParam("the emulator supports SecretIdList only")
@@ -470,10 +548,7 @@ func (s *Server) batchGet(region string, in batchInput) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := struct {
-		SecretValues []*valueOut  `json:"SecretValues"`
-		Errors       []batchError `json:"Errors"`
-	}{SecretValues: []*valueOut{}, Errors: []batchError{}}
+	out := &batchOut{SecretValues: []*valueOut{}, Errors: []batchError{}}
 	for _, id := range in.SecretIDList {
 		v, err := s.getValue(region, getInput{SecretID: id})
 		if err != nil {
@@ -740,7 +815,12 @@ func (s *Server) tagResource(region string, in tagInput) (any, *apiError) {
 func writeError(w http.ResponseWriter, e *apiError) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Requestid", newVersionID())
-	w.Header().Set("X-Amzn-Errortype", e.code)
+	if len(e.code) <= 256 {
+		// A hostile code (fault.Error with a huge Code) goes in the body
+		// only, where a client must bound it; every client refuses a
+		// header that size before reading it.
+		w.Header().Set("X-Amzn-Errortype", e.code)
+	}
 	w.WriteHeader(e.status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": e.code, "message": e.message})
 }

@@ -170,7 +170,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{http.StatusBadRequest, "InvalidAction", "Could not find operation " + action + " for version " + r.PostForm.Get("Version")})
 		return
 	}
-	if f, hit := s.Faults.Call(action); hit {
+	f, hit := s.Faults.Call(action)
+	if hit {
 		if fault.Apply(w, r, f) {
 			return
 		}
@@ -202,6 +203,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, ae)
 		return
+	}
+	if hit && f.Kind == fault.Field {
+		setField(&out.Result.Credentials, f.Field, f.Body)
 	}
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-Requestid", newRequestID())
@@ -387,6 +391,22 @@ type credentialsXML struct {
 	SecretAccessKey string `xml:"SecretAccessKey"`
 	Expiration      string `xml:"Expiration"`
 	AccessKeyID     string `xml:"AccessKeyId"`
+}
+
+// setField serves fault.Field: the credential named field ("AccessKeyId",
+// "SecretAccessKey", "SessionToken", "Expiration") is set to v in the answer
+// only; the credentials the emulator issued are unchanged.
+func setField(c *credentialsXML, field, v string) {
+	switch field {
+	case "AccessKeyId":
+		c.AccessKeyID = v
+	case "SecretAccessKey":
+		c.SecretAccessKey = v
+	case "SessionToken":
+		c.SessionToken = v
+	case "Expiration":
+		c.Expiration = v
+	}
 }
 
 type responseMetadata struct {
