@@ -44,6 +44,11 @@ const (
 	IdentityAWSDefault = "aws-default"
 )
 
+// DefaultSetupTimeout bounds obtaining a lease (token, discovery, JWKS, STS,
+// Secrets Manager) as a whole: per-attempt timeouts alone would add up
+// across stages and retries.
+const DefaultSetupTimeout = 60 * time.Second
+
 // MaxGrace is the longest grace period after the deadline's SIGTERM: a
 // longer one would stretch the lease past its TTL.
 const MaxGrace = child.DefaultGrace
@@ -61,6 +66,7 @@ type Options struct {
 	TTL                      time.Duration // --ttl; 0 : the registry's
 	RecordPath               string        // "" : record.DefaultPath
 	Grace                    time.Duration // 0 : child.DefaultGrace
+	SetupTimeout             time.Duration // 0 : DefaultSetupTimeout
 	Drain                    time.Duration // 0 : child.DefaultDrain
 	Command                  []string      // argv of the child
 	Dir                      string
@@ -153,10 +159,13 @@ func run(ctx context.Context, o Options, pio IO) (*Result, error) {
 		}
 		return l.Finish(err)
 	}
-	if err := l.Session(ctx); err != nil {
-		return l.Finish(err)
+	setupCtx, endSetup := l.SetupContext(ctx)
+	err := l.Session(setupCtx)
+	if err == nil {
+		err = l.Fetch(setupCtx)
 	}
-	if err := l.Fetch(ctx); err != nil {
+	endSetup() // the child's lifetime is the lease's deadline, not the setup's
+	if err != nil {
 		return l.Finish(err)
 	}
 	return l.Finish(l.Run(ctx))
@@ -178,6 +187,9 @@ func validate(o Options, child bool) error {
 	}
 	if o.TTL < 0 {
 		return fail(ExitConfig, errors.New("--ttl must be a positive number of seconds"))
+	}
+	if o.SetupTimeout < 0 {
+		return fail(ExitConfig, errors.New("--setup-timeout must be a positive duration"))
 	}
 	return nil
 }
@@ -361,6 +373,16 @@ func (l *Lease) Session(ctx context.Context) error {
 	l.awsCfg, l.session = awsCfg, session
 	l.rn.debugf("aws session ready (%s); fetching %d ref(s)", rec.Session.Source, len(l.specs))
 	return nil
+}
+
+// SetupContext bounds Session and Fetch by one deadline (--setup-timeout);
+// when it runs out, their error names the stage that was running.
+func (l *Lease) SetupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := l.o.SetupTimeout
+	if d <= 0 {
+		d = DefaultSetupTimeout
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // AWSConfig is the configuration of the session Session obtained.

@@ -62,7 +62,8 @@ var execFlags = []execFlag{
 	{"registry", "registry"}, {"policy", "policy"}, {"env", "environment"},
 	{"vendor", "vendors"}, {"ref", "refs"}, {"role-arn", "role-to-assume"},
 	{"region", "aws-region"}, {"audience", "audience"}, {"oidc-issuer", ""},
-	{"identity", ""}, {"record", ""}, {"ttl", ""}, {"grace", ""}, {"dir", "working-directory"},
+	{"identity", ""}, {"record", ""}, {"ttl", ""}, {"grace", ""}, {"setup-timeout", ""},
+	{"dir", "working-directory"},
 }
 
 // envName is KEYLEASE_<FLAG>: upper case, '-' as '_'.
@@ -76,7 +77,7 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
 	var o lease.Options
 	var vendors, refs listFlag
-	var ttl, grace string
+	var ttl, grace, setup string
 	fs.StringVar(&o.RegistryPath, "registry", "configs/secrets-registry.yaml", "secrets registry `file`")
 	fs.StringVar(&o.PolicyPath, "policy", "configs/secrets-policy.json", "secrets policy `file`")
 	fs.StringVar(&o.Env, "env", "", "registry environment: dev, ci, prod, local (default ci under GitHub Actions, else local)")
@@ -91,6 +92,7 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	fs.StringVar(&ttl, "ttl", "", "shorten the lease to `SECONDS` (never above the registry's or the policy's cap)")
 	fs.StringVar(&o.Dir, "dir", "", "`directory` the command runs in (default the current one)")
 	fs.StringVar(&grace, "grace", "", "time between the deadline's SIGTERM and SIGKILL, at most 10s (default 10s)")
+	fs.StringVar(&setup, "setup-timeout", "", "deadline for obtaining the lease (token, STS, Secrets Manager), seconds or a Go duration (default 60s)")
 	if err := parseFlags(fs, args, e, "Usage: keylease exec [flags] -- COMMAND [ARGS...]",
 		"Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN); the action passes its inputs that way."); err != nil {
 		return o, err
@@ -133,7 +135,7 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	// them (and a record named after one would carry it into the artifact),
 	// so a key pasted into one is refused here, unrepeated.
 	settings := map[string]string{"role-arn": o.RoleARN, "region": o.Region, "audience": o.Audience,
-		"oidc-issuer": o.OIDCIssuer, "identity": o.Identity, "ttl": ttl, "grace": grace, "env": o.Env}
+		"oidc-issuer": o.OIDCIssuer, "identity": o.Identity, "ttl": ttl, "grace": grace, "setup-timeout": setup, "env": o.Env}
 	for name, path := range paths {
 		settings[name] = path
 	}
@@ -159,6 +161,12 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	}
 	if o.Grace, err = parseSeconds("--grace", grace); err != nil {
 		return o, err
+	}
+	if o.SetupTimeout, err = parseSeconds("--setup-timeout", setup); err != nil {
+		return o, err
+	}
+	if setup != "" && o.SetupTimeout <= 0 {
+		return o, usageError("--setup-timeout must be at least 1 second")
 	}
 	if ttl != "" && o.TTL <= 0 {
 		return o, usageError("--ttl must be at least 1 second")

@@ -457,6 +457,11 @@ func TestExecLeaseFailures(t *testing.T) {
 		{"secret not found", func(*e2e) {}, []string{"--vendor", "anthropic"}, "ResourceNotFoundException", ""},
 		{"prefix mismatch", func(r *e2e) { r.seed("xai", "not-an-xai-key-0123456789abcdefghijklmnopqrstuvwxyzABCD") }, []string{"--vendor", "xai"}, "prefix", ""},
 		{"policy refusal", func(*e2e) {}, []string{"--vendor", "openai", "--env", "prod"}, "refused", ""},
+		// A body that drips one byte a second would cost each stage its
+		// attempt timeout, and the stages add up: one deadline ends it.
+		{"setup deadline", func(r *e2e) {
+			r.stack.STS.Faults.Add(fault.Rule{Op: stsfake.OpAssumeRoleWithWebIdentity, Kind: fault.Drip, Delay: time.Second})
+		}, []string{"--vendor", "openai", "--setup-timeout", "2s"}, "during sts; raise --setup-timeout", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
