@@ -11,12 +11,12 @@ import (
 type Verdict int
 
 const (
-	// Indeterminate: the vendor did not say (throttled, 5xx, network, or the
+	// Indeterminate means the vendor did not say (throttled, 5xx, network, or the
 	// key lacks the permission the check needs). Never act on it as Invalid.
 	Indeterminate Verdict = iota
-	// Valid: the vendor accepted the key.
+	// Valid means the vendor accepted the key.
 	Valid
-	// Invalid: the vendor rejected the key itself (wrong, revoked, disabled).
+	// Invalid means the vendor rejected the key itself (wrong, revoked, disabled).
 	Invalid
 )
 

@@ -14,7 +14,7 @@ const (
 	OpOpenAICreateServiceAccount = "openai.create_service_account"
 	OpOpenAIDeleteServiceAccount = "openai.delete_service_account"
 	OpOpenAIListServiceAccounts  = "openai.list_service_accounts"
-	OpOpenAIListAPIKeys          = "openai.list_api_keys"
+	OpOpenAIListAPIKeys          = "openai.list_api_keys" //nolint:gosec // an operation name, not a credential
 	OpOpenAIDeleteAPIKey         = "openai.delete_api_key"
 )
 

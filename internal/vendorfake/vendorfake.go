@@ -30,7 +30,6 @@ type base struct {
 
 	mu  sync.Mutex
 	ls  *loopback.Server
-	mux *http.ServeMux
 	seq int
 }
 

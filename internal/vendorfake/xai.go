@@ -112,16 +112,16 @@ func (s *XAI) mgmtErr(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func grpcPhrase(status int) string {
-	switch {
-	case status == http.StatusBadRequest:
+	switch status {
+	case http.StatusBadRequest:
 		return "Client specified an invalid argument"
-	case status == http.StatusUnauthorized:
+	case http.StatusUnauthorized:
 		return "Request had invalid authentication credentials"
-	case status == http.StatusForbidden:
+	case http.StatusForbidden:
 		return "The caller does not have permission"
-	case status == http.StatusTooManyRequests:
+	case http.StatusTooManyRequests:
 		return "Some resource has been exhausted"
-	case status == http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable:
 		return "The service is currently unavailable"
 	}
 	return "Internal error"
