@@ -30,8 +30,15 @@
 // XAI_MANAGEMENT_URL through the injected Getenv, so tests and GHES-like
 // proxies point the clients elsewhere without touching the process environment.
 //
+// Federation (OpenAIFederation at OPENAI_AUTH_URL, default
+// https://auth.openai.com/oauth/token; AnthropicFederation at
+// ANTHROPIC_BASE_URL/v1/oauth/token) trades a CI job's OIDC token for a
+// short-lived vendor token; the OIDC token is the one value that goes into a
+// request body, because the OAuth grants carry it there. OAuth error codes
+// (invalid_grant, …) are kept like vendor codes.
+//
 // Consumers define the small interfaces they need; the ones here (Validator,
-// Minter, Disabler, Lister) are the shapes rotate, revoke and audit share, and
+// Minter, Disabler, Lister, Federator) are the shapes rotate, revoke and audit share, and
 // each vendor type satisfies those its API supports (Anthropic has no Minter:
 // its keys cannot be created by API, so its rotation is staged).
 package vendorapi

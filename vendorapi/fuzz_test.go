@@ -79,3 +79,9 @@ func TestSafeTokenRefusesKeys(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDecodeOAuthError(f *testing.F) {
+	fuzzDecoder(f, decodeOAuthError(decodeAnthropicError),
+		`{"error":"invalid_grant","error_description":"assertion eyJhbGciOi.x.y is not valid"}`,
+		`{"type":"error","error":{"type":"authentication_error","message":"m"}}`, `{"error":{"type":"x"}}`)
+}

@@ -25,6 +25,7 @@ type Anthropic struct {
 	base
 	admins map[string]bool
 	keys   map[string]*anKey
+	fed    *federation
 }
 
 // StartAnthropic serves a new Anthropic emulator on 127.0.0.1.
@@ -32,6 +33,7 @@ func StartAnthropic() (*Anthropic, error) {
 	s := &Anthropic{admins: map[string]bool{}, keys: map[string]*anKey{}}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /v1/models", s.models)
+	m.HandleFunc("POST /v1/oauth/token", s.tokenExchange)
 	m.HandleFunc("GET /v1/organizations/api_keys", s.list)
 	m.HandleFunc("GET /v1/organizations/api_keys/{id}", s.get)
 	m.HandleFunc("POST /v1/organizations/api_keys/{id}", s.update)

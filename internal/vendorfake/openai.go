@@ -38,6 +38,7 @@ type OpenAI struct {
 	admins map[string]bool
 	keys   map[string]*oaKey // by id
 	sas    map[string]*oaServiceAccount
+	fed    *federation
 }
 
 // StartOpenAI serves a new OpenAI emulator on 127.0.0.1.
@@ -45,6 +46,7 @@ func StartOpenAI() (*OpenAI, error) {
 	s := &OpenAI{admins: map[string]bool{}, keys: map[string]*oaKey{}, sas: map[string]*oaServiceAccount{}}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /v1/models", s.models)
+	m.HandleFunc("POST /oauth/token", s.tokenExchange)
 	m.HandleFunc("GET /v1/organization/projects/{p}/service_accounts", s.listSA)
 	m.HandleFunc("POST /v1/organization/projects/{p}/service_accounts", s.createSA)
 	m.HandleFunc("DELETE /v1/organization/projects/{p}/service_accounts/{sa}", s.deleteSA)
