@@ -31,7 +31,7 @@ func NewOpenAI(o Options) (*OpenAI, error) {
 // Invalid, anything else (a restricted key's missing-scope 401 or 403,
 // 429, 5xx, network) is Indeterminate.
 func (o *OpenAI) Check(ctx context.Context, key secret.Value) (Verdict, error) {
-	err := o.do(ctx, call{op: "check key", method: http.MethodGet, url: o.base + "/models?limit=1", auth: bearer(key), idempotent: true}, nil)
+	err := o.do(ctx, call{op: "check key", method: http.MethodGet, url: o.base + "/models", auth: bearer(key), idempotent: true}, nil)
 	return openAIVerdict(err)
 }
 
