@@ -1,6 +1,8 @@
 package githubapi
 
 import (
+	"github.com/keylease/keylease/transport"
+
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +25,7 @@ const (
 
 // Options configure a Client. The zero value is usable but has no token.
 type Options struct {
-	HTTPClient  *http.Client        // nil: a client with a 60 s timeout
+	HTTPClient  *http.Client        // nil: keylease's bounded transport (16 MiB API answers, MaxDownload for downloads)
 	Getenv      func(string) string // reads GITHUB_API_URL and GITHUB_TOKEN
 	MaxRetries  int                 // rate-limit retries per call
 	MaxWait     time.Duration       // cap on one rate-limit wait
@@ -63,8 +65,11 @@ func New(o Options) (*Client, error) {
 		return nil, errors.New("GITHUB_API_URL must be an http(s) URL such as https://api.github.com or https://HOST/api/v3")
 	}
 	hc := o.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+	bounded := hc == nil
+	if bounded {
+		// API answers are JSON pages: a few MiB at most. Downloads get
+		// their own cap (MaxDownload) on the download client below.
+		hc = transport.New(transport.Limits{Endpoint: "github", MaxBody: 16 << 20, AttemptTimeout: 60 * time.Second})
 	}
 	gh := github.NewClient(hc)
 	if tok := get("GITHUB_TOKEN"); tok != "" {
@@ -91,6 +96,9 @@ func New(o Options) (*Client, error) {
 	}
 	if c.maxDownload <= 0 {
 		c.maxDownload = DefaultMaxDownload
+	}
+	if bounded {
+		c.dl.Transport = transport.Wrap(transport.NewTransport(), transport.Limits{Endpoint: "github-download", MaxBody: c.maxDownload, AttemptTimeout: 5 * time.Minute})
 	}
 	if c.perPage <= 0 || c.perPage > perPage {
 		c.perPage = perPage

@@ -1,6 +1,8 @@
 package githubapi
 
 import (
+	"github.com/keylease/keylease/transport"
+
 	"archive/zip"
 	"bytes"
 	"context"
@@ -309,7 +311,7 @@ func (c *Client) download(ctx context.Context, what string, u *url.URL) ([]byte,
 	}
 	resp, err := c.dl.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("github %s download: %w", what, redactURL(err))
+		return nil, downloadError(what, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
@@ -317,12 +319,22 @@ func (c *Client) download(ctx context.Context, what string, u *url.URL) ([]byte,
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, c.maxDownload+1))
 	if err != nil {
-		return nil, fmt.Errorf("github %s download: %w", what, redactURL(err))
+		return nil, downloadError(what, err)
 	}
 	if int64(len(b)) > c.maxDownload {
 		return nil, fmt.Errorf("github %s: %w", what, ErrDownloadTooLarge)
 	}
 	return b, nil
+}
+
+// downloadError names a download's failure; the bounded transport's body
+// cap is the same limit as MaxDownload, so it reads as ErrDownloadTooLarge.
+func downloadError(what string, err error) error {
+	var le *transport.BodyLimitError
+	if errors.As(err, &le) {
+		return fmt.Errorf("github %s: %w", what, ErrDownloadTooLarge)
+	}
+	return fmt.Errorf("github %s download: %w", what, redactURL(err))
 }
 
 // redactURL drops the signed URL's query (its signature is a credential)

@@ -1,6 +1,8 @@
 package vendorapi
 
 import (
+	"github.com/keylease/keylease/transport"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,7 +29,8 @@ const (
 
 // Options configure every vendor client. The zero value is usable.
 type Options struct {
-	// HTTPClient sends the requests; nil means a client with a 30 s timeout.
+	// HTTPClient sends the requests; nil means keylease's bounded transport
+	// (body cap MaxBody, 30 s per attempt including the body).
 	HTTPClient *http.Client
 	// Getenv reads the base-URL variables; nil reads none (defaults apply).
 	Getenv func(string) string
@@ -60,11 +63,14 @@ func newClient(vendor string, o Options, decodeErr func([]byte) (string, string)
 		vendor: vendor, hc: o.HTTPClient, maxBody: o.MaxBody, maxRetries: o.MaxRetries,
 		maxWait: o.MaxWait, pageSize: o.PageSize, sleep: o.Sleep, decodeErr: decodeErr,
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{Timeout: defaultTimeout}
-	}
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBody
+	}
+	if c.hc == nil {
+		// The bounded transport every keylease client uses: decoded-body
+		// cap (decompression counted), per-attempt timeout including the
+		// body, proxies from the environment.
+		c.hc = transport.New(transport.Limits{Endpoint: vendor, MaxBody: c.maxBody, AttemptTimeout: defaultTimeout})
 	}
 	if c.maxRetries < 0 {
 		c.maxRetries = 0
@@ -131,7 +137,7 @@ func (cl *client) do(ctx context.Context, c call, out any) error {
 	for attempt := 0; ; attempt++ {
 		status, hdr, body, err := cl.roundTrip(ctx, c, payload)
 		if err != nil {
-			if ctx.Err() != nil || !c.idempotent || attempt >= cl.maxRetries {
+			if ctx.Err() != nil || !c.idempotent || attempt >= cl.maxRetries || errors.Is(err, ErrBodyTooLarge) {
 				return fmt.Errorf("%s %s: %w", cl.vendor, c.op, err)
 			}
 			if serr := cl.sleep(ctx, cl.backoff(attempt, "")); serr != nil {
@@ -210,18 +216,28 @@ func (cl *client) roundTrip(ctx context.Context, c call, payload []byte) (int, h
 	}
 	resp, err := cl.hc.Do(req)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, capError(err, cl.maxBody)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := readCapped(resp.Body, cl.maxBody)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, capError(err, cl.maxBody)
 	}
 	return resp.StatusCode, resp.Header, body, nil
 }
 
 // ErrBodyTooLarge is returned when a response is longer than Options.MaxBody.
 var ErrBodyTooLarge = errors.New("response body is over the size cap (Options.MaxBody)")
+
+// capError makes the bounded transport's body cap, which is MaxBody too,
+// read as ErrBodyTooLarge.
+func capError(err error, limit int64) error {
+	var le *transport.BodyLimitError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
+	}
+	return err
+}
 
 func readCapped(r io.Reader, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
