@@ -6,12 +6,15 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 )
 
 // fileGuard remembers the size of the runner's file commands before the
 // child runs. Under no_persistence the child does not get their paths, but
 // it could still find them; afterwards every byte it appended is scanned and
-// the file is cut back to its old size if a leased form is in it.
+// the file is cut back to its old size if a leased form is in it. The job
+// summary is guarded the same way: the child keeps its path (a summary of
+// its own is fine) but not a value in it.
 type fileGuard struct {
 	files []guarded
 }
@@ -23,7 +26,7 @@ type guarded struct {
 
 func newFileGuard(getenv func(string) string) *fileGuard {
 	g := &fileGuard{}
-	for _, name := range persistence {
+	for _, name := range guardedFiles() {
 		p := getenv(name)
 		if p == "" {
 			continue
@@ -60,6 +63,15 @@ func (g *fileGuard) check(scan func([]byte) int) ([]string, error) {
 		rolled = append(rolled, f.name)
 	}
 	return rolled, errors.Join(errs...)
+}
+
+// stepSummary is the job summary's file command.
+const stepSummary = "GITHUB_STEP_SUMMARY"
+
+// guardedFiles are the file commands checked after the child: those it
+// does not get under no_persistence, and the job summary.
+func guardedFiles() []string {
+	return append(slices.Clone(persistence), stepSummary)
 }
 
 func readFrom(path string, off int64) ([]byte, error) {
