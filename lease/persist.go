@@ -161,6 +161,7 @@ func (g *commandGuard) Write(p []byte) (int, error) {
 		return 0, g.err
 	}
 	start := 0 // p[start:i] passes when the state leaves pass-through
+	var sk skipper
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		eol := c == '\n' || c == '\r' // the runner ends a line at either
@@ -186,12 +187,9 @@ func (g *commandGuard) Write(p []byte) (int, error) {
 		case stBody:
 			if g.hashes == 0 {
 				// Skip to the next byte that matters.
-				k := bytes.IndexAny(p[i:], "\r\n#")
-				if k < 0 {
-					i = len(p)
+				if i = sk.next(p, i); i == len(p) {
 					continue
 				}
-				i += k
 				c = p[i]
 				eol = c != '#'
 			}
@@ -217,6 +215,30 @@ func (g *commandGuard) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// skipper finds the next line break or '#' in a write with one vectorized
+// search per byte value (bytes.IndexAny over three bytes is a byte loop),
+// remembering each result until the scan passes it.
+type skipper struct {
+	at [3]int // the next offset of '\n', '\r', '#' found (len(p) for none)
+	ok [3]bool
+}
+
+func (s *skipper) next(p []byte, i int) int {
+	n := len(p)
+	for k, c := range [3]byte{'\n', '\r', '#'} {
+		if !s.ok[k] || s.at[k] < i {
+			j := bytes.IndexByte(p[i:], c)
+			if j < 0 {
+				s.at[k] = n
+			} else {
+				s.at[k] = i + j
+			}
+			s.ok[k] = true
+		}
+	}
+	return min(s.at[0], s.at[1], s.at[2])
 }
 
 func (g *commandGuard) newLine() {

@@ -3,6 +3,7 @@ package lease
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -251,6 +252,24 @@ func TestCommandGuardPassThrough(t *testing.T) {
 		}
 		if len(g.Refused()) != 0 {
 			t.Fatalf("input %q: refused %v", in, g.Refused())
+		}
+	}
+}
+
+// BenchmarkCommandGuard: 64 KiB writes of log lines (with '#' and "::"
+// but no persisting command) through the guard, which under no_persistence
+// runs in front of each redactor.
+func BenchmarkCommandGuard(b *testing.B) {
+	var buf bytes.Buffer
+	for buf.Len() < 64<<10 {
+		buf.WriteString("INFO request completed status=200 path=/v1/chat # note\n::debug::retrying\n  ok PASS\n")
+	}
+	data := buf.Bytes()[:64<<10]
+	g := newCommandGuard(io.Discard, func([]byte) int { return 0 })
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := g.Write(data); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
