@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/coregx/ahocorasick"
+
+	"github.com/keylease/keylease/secret"
 )
 
 // benchSecrets are ten values shaped like the credentials keylease leases
@@ -288,3 +290,31 @@ func BenchmarkRedactorMemory1GB(b *testing.B) {
 }
 
 var _ = base64.StdEncoding
+
+// BenchmarkSetAdd adds n values shaped like a lease's (the OIDC token, STS
+// credentials, one key per ref) to a new Set and sanitizes one string, as a
+// lease does: the cost must grow linearly with n (the matcher is built once,
+// on first use, not once per value).
+func BenchmarkSetAdd(b *testing.B) {
+	for _, n := range []int{1, 5, 45, 200} {
+		vals := make([]secret.Value, n)
+		for i := range vals {
+			vals[i] = secret.FromString("sk-proj-" + fakeKey(uint64(1000+i), 148, keyAlpha)) // #nosec G115 -- small i
+		}
+		msg := "keylease: fetching ref 3 of 45 failed: AccessDeniedException: not authorized"
+		b.Run(fmt.Sprintf("values=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				s := NewSet(Options{})
+				for _, v := range vals {
+					if err := s.Add(v); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if got := s.Sanitize(msg); got != msg {
+					b.Fatal("a value-free message changed")
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/value")
+		})
+	}
+}

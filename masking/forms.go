@@ -383,7 +383,7 @@ func units(v []byte, minLine int) [][]byte {
 // redactionForms is every byte string the redactor, sanitizer and scanner
 // treat as the value: each unit (the value, trimmed, its lines of MinLen
 // bytes or more) and for each of these the runner's encodings, the extra
-// ones and the wrapped base64 lines. Partial forms (a line, a PowerShell
+// ones, the wrapped base64 lines and the workflow-command escapes. Partial forms (a line, a PowerShell
 // part, the inside of quotes) count only from MinLen bytes on; whole-value
 // encodings always count.
 func redactionForms(v []byte) [][]byte {
@@ -405,8 +405,33 @@ func redactionForms(v []byte) [][]byte {
 		wl, wj := wrappedBase64(u)
 		out = append(out, wl...)
 		out = append(out, wj...)
+		out = append(out, commandEscapes(u)...)
 	}
 	return dedupe(out)
+}
+
+// The escapes of workflow commands, as the runner undoes them
+// (actions/runner src/Runner.Common/ActionCommand.cs): data after "::",
+// property values (name=...), and the legacy ##[...] form. @actions/core's
+// setOutput, saveState and exportVariable print a value this way when the
+// file commands are absent, and the runner stores what it unescapes.
+var (
+	commandData     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	commandProperty = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	commandLegacy   = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ";", "%3B", "]", "%5D")
+)
+
+// commandEscapes is each workflow-command escape of v that differs from v.
+// They are not registered with the runner: they matter in what the child
+// prints, which passes keylease's redactor first.
+func commandEscapes(v []byte) [][]byte {
+	var out [][]byte
+	for _, r := range []*strings.Replacer{commandData, commandProperty, commandLegacy} {
+		if e := r.Replace(string(v)); e != string(v) {
+			out = append(out, []byte(e))
+		}
+	}
+	return out
 }
 
 // registrationForms is what RegisterWithRunner writes as ::add-mask::

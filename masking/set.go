@@ -46,13 +46,16 @@ type Set struct {
 	known  map[[32]byte]bool // sha256 of forms, to keep forms unique
 	values int
 
+	// m is the matcher for forms, built on first use: nil after an Add until
+	// a redactor, Sanitize or a scan needs it. Building it per Add cost a
+	// lease the square of its values (every form of every value, per value).
 	m atomic.Pointer[matcher]
 }
 
 // NewSet returns an empty Set.
 func NewSet(opts Options) *Set {
 	s := &Set{opts: opts, seen: map[[32]byte]bool{}, known: map[[32]byte]bool{}}
-	s.m.Store(newMatcher(nil))
+	s.m.Store(emptyMatcher)
 	return s
 }
 
@@ -92,7 +95,7 @@ func (s *Set) Add(v secret.Value) error {
 		s.known[fk] = true
 		s.forms = append(s.forms, append([]byte(nil), f...))
 	}
-	s.m.Store(newMatcher(s.forms))
+	s.m.Store(nil) // rebuilt by the next user, with every form added so far
 	return nil
 }
 
@@ -123,10 +126,29 @@ func (s *Set) Wipe() {
 	s.values = 0
 	s.seen = map[[32]byte]bool{}
 	s.known = map[[32]byte]bool{}
-	s.m.Store(newMatcher(nil))
+	s.m.Store(emptyMatcher)
 }
 
-func (s *Set) matcher() *matcher { return s.m.Load() }
+// emptyMatcher matches nothing; immutable like every matcher.
+var emptyMatcher = newMatcher(nil)
+
+// matcher returns the matcher for every form added so far, building it when
+// values were added since it was last built. A caller that loaded a matcher
+// before a concurrent Add keeps using that one, as it would have before.
+func (s *Set) matcher() *matcher {
+	if m := s.m.Load(); m != nil {
+		return m
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.m.Load()
+	if m == nil {
+		// Under mu, so forms is complete and no other goroutine builds too.
+		m = newMatcher(s.forms)
+		s.m.Store(m)
+	}
+	return m
+}
 
 var process = NewSet(Options{})
 

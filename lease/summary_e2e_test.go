@@ -1,0 +1,100 @@
+package lease
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keylease/keylease/internal/emulators"
+	"github.com/keylease/keylease/internal/leakcheck"
+)
+
+// TestChildSummaryLeakRolledBack runs a real child against the emulators
+// under no_persistence: it writes the leased key into GITHUB_STEP_SUMMARY.
+// The lease fails with exit 4, the child's summary lines are gone, and no
+// form of the key is in the summary, the outputs or anything printed.
+// Not parallel: it points the AWS SDK at the emulators through t.Setenv.
+func TestChildSummaryLeakRolledBack(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	ctx := context.Background()
+	stack, err := emulators.StartAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stack.Close() })
+	vars := map[string]string{}
+	for _, kv := range stack.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+		vars[k] = v
+	}
+	const key = "sk-proj-SummaryTest0123456789abcdefGHIJKLmnopqrSTU" // #nosec G101 -- made up
+	stack.Seed("openai/dev/api_key", key)
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.yaml")
+	pol := filepath.Join(dir, "policy.json")
+	mustWrite(t, reg, `openai:
+  dev:
+    secret_ref: "kv://openai/dev/api_key"
+    scope: ["llm:chat"]
+    max_ttl_seconds: 900
+`)
+	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["openai"],
+  "flags": {"no_logging": true, "no_persistence": true},
+  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
+	summary := filepath.Join(dir, "step_summary.md")
+	outputs := filepath.Join(dir, "github_output")
+	mustWrite(t, summary, "# earlier step\n")
+	mustWrite(t, outputs, "")
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary, "GITHUB_OUTPUT": outputs, "RUNNER_TEMP": dir}
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if v, ok := vars[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+	environ := func() []string {
+		out := append(os.Environ(), stack.Env()...)
+		for k, v := range env {
+			out = append(out, k+"="+v)
+		}
+		return out
+	}
+	var out, errb, cmds bytes.Buffer
+	_, lerr := Run(ctx, Options{
+		RegistryPath: reg, PolicyPath: pol, Env: "dev", Vendors: []string{"openai"},
+		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
+		RecordPath: filepath.Join(dir, "record.json"),
+		Command:    []string{"sh", "-c", `printf '## child\n\nkey: %s\n' "$OPENAI_API_KEY" >> "$GITHUB_STEP_SUMMARY"`},
+	}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds, Getenv: getenv, Environ: environ})
+	var le *Error
+	if !errors.As(lerr, &le) || le.Code != ExitLeak {
+		t.Fatalf("lease error %v, want exit %d", lerr, ExitLeak)
+	}
+	if !strings.Contains(lerr.Error(), "GITHUB_STEP_SUMMARY") {
+		t.Errorf("the error does not name the summary: %q", lerr.Error())
+	}
+	sb, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(sb, []byte("# earlier step\n")) || bytes.Contains(sb, []byte("## child")) {
+		t.Errorf("the child's summary lines were not rolled back (%d bytes)", len(sb))
+	}
+	ob, _ := os.ReadFile(outputs)
+	rb, _ := os.ReadFile(filepath.Join(dir, "record.json"))
+	for name, b := range map[string][]byte{"summary": sb, "stdout": out.Bytes(), "stderr": errb.Bytes(), "error": []byte(lerr.Error()),
+		"GITHUB_OUTPUT": ob, "record": rb, "workflow commands": withoutAddMask(cmds.Bytes())} {
+		leakcheck.Assert(t, name, b, key)
+	}
+}
