@@ -56,7 +56,9 @@ func reserved(name string) bool {
 			return true
 		}
 	}
-	return false
+	// The summary is a file command too: leasing into its name would point
+	// the runner's summary upload at the value.
+	return k == "GITHUB_STEP_SUMMARY"
 }
 
 // envKey normalizes a variable name for comparison: Windows names are

@@ -439,10 +439,20 @@ func (l *Lease) Run(ctx context.Context) error {
 		guard = newFileGuard(pio.Getenv)
 	}
 	stdout, stderr := set.NewRedactor(pio.Stdout), set.NewRedactor(pio.Stderr)
+	// Under no_persistence a persisting workflow command (::set-output and
+	// kin) is checked before the redactor masks it: the runner would store
+	// the unescaped value whatever the log shows.
+	var outW, errW io.Writer = stdout, stderr
+	var cmdOut, cmdErr *commandGuard // nil guards are no-ops
+	if noPersist {
+		scan := func(b []byte) int { return len(l.sc.Scan(b)) }
+		cmdOut, cmdErr = newCommandGuard(stdout, scan), newCommandGuard(stderr, scan)
+		outW, errW = cmdOut, cmdErr
+	}
 	cres, cerr := child.Run(ctx, child.Spec{
 		Path: o.Command[0], Args: o.Command[1:], Dir: o.Dir,
 		Env:   childEnv(pio.Environ(), l.Values(), deadline, noPersist),
-		Stdin: pio.Stdin, Stdout: stdout, Stderr: stderr,
+		Stdin: pio.Stdin, Stdout: outW, Stderr: errW,
 		Deadline: deadline, Grace: o.Grace, Drain: o.Drain,
 		Signals: pio.Signals, Started: pio.ChildStarted,
 	})
@@ -453,7 +463,7 @@ func (l *Lease) Run(ctx context.Context) error {
 		reportPanic(pio.Stderr, l.guard, pe)
 		return fail(1, cerr)
 	}
-	flushErr := errors.Join(stdout.Close(), stderr.Close())
+	flushErr := errors.Join(cmdOut.Close(), cmdErr.Close(), stdout.Close(), stderr.Close())
 	rec.Masking.Redactions = stdout.Redactions() + stderr.Redactions()
 	if cerr != nil {
 		var se *child.StartError
@@ -477,6 +487,9 @@ func (l *Lease) Run(ctx context.Context) error {
 		return fail(ExitLeak, fmt.Errorf("the command wrote a leased value or a vendor key to %s; it was removed (policy no_persistence: true); treat the key as exposed: revoke and rotate it", strings.Join(rolled, ", ")))
 	} else if gerr != nil {
 		return fail(ExitLeak, set.SanitizeError(gerr))
+	}
+	if refused := append(cmdOut.Refused(), cmdErr.Refused()...); len(refused) > 0 {
+		return fail(ExitLeak, fmt.Errorf("the command printed a leased value or a vendor key in a persisting workflow command (%s); the line was dropped (policy no_persistence: true); treat the key as exposed: revoke and rotate it", strings.Join(refused, ", ")))
 	}
 	return nil
 }

@@ -213,7 +213,7 @@ func TestReservedNames(t *testing.T) {
 	for _, name := range []string{
 		"KEYLEASE_EXPIRES_AT", "GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_STATE",
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN", "AWS_SECRET_ACCESS_KEY",
-		"AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "github_env", "aws_session_token",
+		"AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "github_env", "aws_session_token", "GITHUB_STEP_SUMMARY",
 	} {
 		if !reserved(name) {
 			t.Errorf("%s is not reserved", name)

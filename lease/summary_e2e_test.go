@@ -14,15 +14,28 @@ import (
 	"github.com/keylease/keylease/internal/leakcheck"
 )
 
-// TestChildSummaryLeakRolledBack runs a real child against the emulators
-// under no_persistence: it writes the leased key into GITHUB_STEP_SUMMARY.
-// The lease fails with exit 4, the child's summary lines are gone, and no
-// form of the key is in the summary, the outputs or anything printed.
-// Not parallel: it points the AWS SDK at the emulators through t.Setenv.
-func TestChildSummaryLeakRolledBack(t *testing.T) {
+// TestChildPersistenceRefused runs a real child against the emulators under
+// no_persistence: it writes the leased key into GITHUB_STEP_SUMMARY, or
+// prints it in a persisting workflow command. The lease fails with exit 4,
+// the child's summary lines or command data are gone, and no form of the
+// key is in the summary, the outputs or anything printed.
+func TestChildPersistenceRefused(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
+	for _, tt := range []struct{ name, script, names string }{
+		{"step summary", `printf '## child\n\nkey: %s\n' "$OPENAI_API_KEY" >> "$GITHUB_STEP_SUMMARY"`, "GITHUB_STEP_SUMMARY"},
+		{"set-output line", `printf '::set-output name=k::%s\n' "$OPENAI_API_KEY"; echo done`, "set-output"},
+		{"save-state on stderr", `printf '::save-state name=k::%s\n' "$OPENAI_API_KEY" >&2`, "save-state"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			childPersistenceRefused(t, tt.script, tt.names)
+		})
+	}
+}
+
+func childPersistenceRefused(t *testing.T, script, names string) {
 	ctx := context.Background()
 	stack, err := emulators.StartAll(ctx)
 	if err != nil {
@@ -32,7 +45,6 @@ func TestChildSummaryLeakRolledBack(t *testing.T) {
 	vars := map[string]string{}
 	for _, kv := range stack.Env() {
 		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
 		vars[k] = v
 	}
 	const key = "sk-proj-SummaryTest0123456789abcdefGHIJKLmnopqrSTU" // #nosec G101 -- made up
@@ -75,14 +87,14 @@ func TestChildSummaryLeakRolledBack(t *testing.T) {
 		RegistryPath: reg, PolicyPath: pol, Env: "dev", Vendors: []string{"openai"},
 		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
 		RecordPath: filepath.Join(dir, "record.json"),
-		Command:    []string{"sh", "-c", `printf '## child\n\nkey: %s\n' "$OPENAI_API_KEY" >> "$GITHUB_STEP_SUMMARY"`},
+		Command:    []string{"sh", "-c", script},
 	}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds, Getenv: getenv, Environ: environ})
 	var le *Error
 	if !errors.As(lerr, &le) || le.Code != ExitLeak {
 		t.Fatalf("lease error %v, want exit %d", lerr, ExitLeak)
 	}
-	if !strings.Contains(lerr.Error(), "GITHUB_STEP_SUMMARY") {
-		t.Errorf("the error does not name the summary: %q", lerr.Error())
+	if !strings.Contains(lerr.Error(), names) {
+		t.Errorf("the error does not name %s: %q", names, lerr.Error())
 	}
 	sb, err := os.ReadFile(summary)
 	if err != nil {
