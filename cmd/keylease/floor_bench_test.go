@@ -32,12 +32,12 @@ func floorJob() int {
 		fmt.Fprintf(os.Stderr, "floor: %s: %v\n", what, err)
 		return 1
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, os.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL")+"&audience=sts.amazonaws.com", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, os.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL")+"&audience=sts.amazonaws.com", nil) //nolint:gosec // G704: the loopback emulator's URL
 	if err != nil {
 		return fail("token request", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+os.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:gosec // G704: the loopback emulator's URL
 	if err != nil {
 		return fail("token", err)
 	}
