@@ -101,3 +101,30 @@ func TestScanFingerprintLengths(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseFingerprints: any input is a list or an error naming a line;
+// every accepted digest is 64 lower-case hex digits and every length in
+// range.
+func FuzzParseFingerprints(f *testing.F) {
+	f.Add([]byte("# c\n" + sumHex("a") + " 40 kv://x/ci/k\n" + sumHex("b") + " kv://y\n"))
+	f.Add([]byte(sumHex("a") + " 16 r\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := ParseFingerprints(strings.NewReader(string(b)))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "line ") && !strings.HasPrefix(err.Error(), "after line ") {
+				t.Fatalf("error %q names no line", err)
+			}
+			return
+		}
+		for s := range l.Sums {
+			if !ValidFingerprint(s) || strings.ToLower(s) != s {
+				t.Fatalf("accepted digest %q", s)
+			}
+		}
+		for _, n := range l.Lengths {
+			if n < minToken || n > maxToken {
+				t.Fatalf("accepted length %d", n)
+			}
+		}
+	})
+}
