@@ -338,25 +338,62 @@ func scanPathError(root string, err error) error {
 	return usageError("scan %s: %v", shownPath(root), err)
 }
 
+// bufPool holds read buffers: a tree of small files is read without an
+// allocation (and a collection) per file.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
+
 // file scans one file: whole in memory up to maxInMemory (and always for
-// a zip archive, which needs random access), streamed beyond.
+// a zip archive, which needs random access), streamed beyond. It opens
+// the file once: a tree of small files costs few system calls.
 func (s *scanRun) file(path string) error {
-	st, err := os.Stat(path)
+	f, err := os.Open(path) //nolint:gosec // the operator names the tree to scan
 	if err != nil {
 		return err
 	}
-	if st.Size() <= maxInMemory || scansource.IsZip(path) {
-		if scansource.IsZip(path) && st.Size() > scansource.DefaultLimits.TotalBytes {
-			return fmt.Errorf("zip %s: %d bytes, more than %d: %w", shownPath(path), st.Size(), scansource.DefaultLimits.TotalBytes, scansource.ErrZipBomb)
-		}
-		b, err := os.ReadFile(path) //nolint:gosec // the operator names the tree to scan
-		if err != nil {
-			return err
-		}
-		defer clear(b)
-		return s.item(scansource.Item{Path: path, Data: b})
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
+	st, err := f.Stat()
+	if err != nil {
+		return err
 	}
-	fs, err := s.sc.ScanFile(path)
+	zipped := scansource.IsZip(path)
+	if zipped && st.Size() > scansource.DefaultLimits.TotalBytes {
+		return fmt.Errorf("zip %s: %d bytes, more than %d: %w", shownPath(path), st.Size(), scansource.DefaultLimits.TotalBytes, scansource.ErrZipBomb)
+	}
+	if st.Size() > maxInMemory && !zipped {
+		return s.largeFile(path, f)
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	b, err := readAll(f, (*bp)[:0], st.Size())
+	*bp = b[:0]
+	if err != nil {
+		return err
+	}
+	return s.item(scansource.Item{Path: path, Data: b})
+}
+
+// readAll reads f into buf, sized from the file's size (which may grow).
+func readAll(f io.Reader, buf []byte, size int64) ([]byte, error) {
+	if int64(cap(buf)) < size+1 {
+		buf = make([]byte, 0, size+512)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func (s *scanRun) largeFile(path string, f io.Reader) error {
+	fs, err := s.sc.ScanReader(f)
 	if err != nil {
 		return err
 	}
