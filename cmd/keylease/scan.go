@@ -188,15 +188,7 @@ func scanRules(prefixes map[string]string) []scanreport.Rule {
 		rules = append(rules, scanreport.Rule{ID: r.ID, Help: fmt.Sprintf("A credential in the shape %s issues (%s) is in the scanned content. Revoke it at %s now, rotate a replacement into Secrets Manager and mark the registry entry revoked: true; then remove it from the file (and from history with git filter-repo if it was committed). A fake key a test holds on purpose belongs in .keyleaseignore.", r.Vendor, r.ID, r.Vendor)})
 	}
 	rules = append(rules, scanreport.Rule{ID: "fingerprint", Help: "A value whose sha256 is in the ops-only fingerprint list (a leaked or revoked secret) is in the scanned content. Make sure it is revoked, then remove it."})
-	slices.SortFunc(rules, func(a, b scanreport.Rule) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	sortRules(rules)
 	return rules
 }
 

@@ -353,3 +353,43 @@ func TestScanExcludes(t *testing.T) {
 	}
 	leakcheck.Assert(t, "exclude output", []byte(out.String()+errb.String()+out2), k)
 }
+
+// TestCheckWorkflowSARIF: check --format sarif reports every workflow rule
+// with file, line and column, validates as SARIF 2.1.0, and holds no form
+// of the fixtures' fake keys; the text form names FILE:LINE:COL and, under
+// Actions, one ::error per problem.
+func TestCheckWorkflowSARIF(t *testing.T) {
+	t.Parallel()
+	const wf = "../../testdata/workflows/"
+	args := []string{"check", "--registry", fixtures + "ok-registry.yaml", "--policy", fixtures + "ok-policy.json", "--format", "sarif",
+		wf + "exposed.yml", wf + "unpinned.yml", wf + "prt.yml", wf + "idtoken.yml", wf + "revoked.yml", wf + "clean.yml", fixtures + "workflow-bad.yml"}
+	e, out, errb := testEnv(map[string]string{"GITHUB_ACTIONS": "true"})
+	if code := realMain(context.Background(), args, e); code != exitConfig {
+		t.Fatalf("exit %d; stderr %q", code, errb)
+	}
+	sarif := out.String()[:strings.Index(out.String(), "\n::error")+1]
+	var log map[string]any
+	must(t, json.Unmarshal([]byte(sarif), &log))
+	if s := sarifSchema(t); s != nil {
+		if err := s.Validate(log); err != nil {
+			t.Fatalf("check SARIF does not validate: %v", err)
+		}
+	}
+	for _, rule := range []string{"secret-exposed-to-steps", "revoked-ref-in-workflow", "keylease-action-unpinned", "keylease-under-pull-request-target", "keylease-without-id-token-write", "secret-value-in-workflow"} {
+		if !strings.Contains(sarif, `"ruleId": "`+rule+`"`) {
+			t.Errorf("SARIF has no result for %s", rule)
+		}
+	}
+	for _, want := range []string{"exposed.yml:19:11: jobs.eval.steps[1].env.XAI_API_KEY: secret XAI_API_KEY reaches this step", "prt.yml:6:3: jobs.lease:"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if !strings.Contains(out.String(), "::error file=../../testdata/workflows/unpinned.yml,line=9,col=9,title=keylease check::") {
+		t.Errorf("no ::error annotation for unpinned.yml:9:9")
+	}
+	if strings.Contains(sarif, "clean.yml") {
+		t.Errorf("clean.yml has findings")
+	}
+	assertNoSecret(t, out.String(), errb.String())
+}
