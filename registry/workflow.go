@@ -22,7 +22,7 @@ const (
 )
 
 // WorkflowRules describes each workflow rule for SARIF's rule table.
-var WorkflowRules = map[string]string{
+var WorkflowRules = map[string]string{ // #nosec G101 -- rule descriptions, not credentials
 	RuleSecretExposed:     "A step other than keylease receives a repository secret (env:, with: or run:): the workflow holds the raw value and hands it to code that may print, upload or send it. Store the key in AWS Secrets Manager and lease it with keylease to exactly the command that needs it.",
 	RuleRevokedRef:        "A keylease step leases a registry entry that is revoked: true. Rotate a new value in and lease the new entry.",
 	RuleUnpinned:          "The keylease action is referenced by a tag or branch, which can be moved to other code. Pin it by the full commit SHA (a comment may name the version).",
