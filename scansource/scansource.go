@@ -61,7 +61,11 @@ func Zip(name string, data []byte, lim Limits, emit func(Item) error) error {
 		if err != nil {
 			return fmt.Errorf("zip %s!%s: %w", name, entry, err)
 		}
-		buf, err := io.ReadAll(io.LimitReader(rc, min(lim.EntryBytes, lim.TotalBytes-total)+1))
+		limit := min(lim.EntryBytes, lim.TotalBytes-total) + 1
+		// The declared size only sizes the buffer (capped): the limit is
+		// enforced on what is read.
+		hint := min(int64(min(f.UncompressedSize64, 1<<62)), limit, 64<<20) // #nosec G115 -- capped at 1<<62
+		buf, err := readUpTo(rc, make([]byte, 0, hint+1), limit)
 		_ = rc.Close() // read-only: a close error loses nothing
 		if err != nil {
 			return fmt.Errorf("zip %s!%s: %w", name, entry, err)
@@ -78,4 +82,22 @@ func Zip(name string, data []byte, lim Limits, emit func(Item) error) error {
 		}
 	}
 	return nil
+}
+
+// readUpTo reads r into buf until EOF or limit bytes.
+func readUpTo(r io.Reader, buf []byte, limit int64) ([]byte, error) {
+	lr := io.LimitReader(r, limit)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
