@@ -76,7 +76,7 @@ func runCheck(_ context.Context, args []string, e *env) error {
 		}
 	}
 	if len(ps) > 0 {
-		reportProblems(e, ps)
+		reportProblems(e, ps, *format == "sarif")
 		return &exitError{code: exitConfig}
 	}
 	revoked := 0
@@ -85,19 +85,29 @@ func runCheck(_ context.Context, args []string, e *env) error {
 			revoked++
 		}
 	}
-	fmt.Fprintf(e.stdout, "ok: %s and %s are valid: %d vendors × %d environments (%d entries, %d revoked)",
+	// With sarif, stdout holds the SARIF log only.
+	okOut := e.stdout
+	if *format == "sarif" {
+		okOut = e.stderr
+	}
+	fmt.Fprintf(okOut, "ok: %s and %s are valid: %d vendors × %d environments (%d entries, %d revoked)",
 		shownPath(*regPath), shownPath(*polPath), len(cfg.Registry.Vendors()), len(cfg.Registry.Environments()), len(cfg.Registry.Entries()), revoked)
 	if n := fs.NArg(); n > 0 {
-		fmt.Fprintf(e.stdout, "; %d workflow file(s) refer only to leasable entries", n)
+		fmt.Fprintf(okOut, "; %d workflow file(s) pass the workflow lint and refer only to leasable entries", n)
 	}
-	fmt.Fprintln(e.stdout)
+	fmt.Fprintln(okOut)
 	return nil
 }
 
 // reportProblems prints one line per problem on stderr and, under GitHub
 // Actions, one ::error annotation per problem on stdout, positioned on the
-// file and line.
-func reportProblems(e *env, ps registry.Problems) {
+// file and line (on stderr when stdout holds a SARIF log: the runner reads
+// workflow commands on both).
+func reportProblems(e *env, ps registry.Problems, sarifOnStdout bool) {
+	ann := e.stdout
+	if sarifOnStdout {
+		ann = e.stderr
+	}
 	annotate := e.getenv("GITHUB_ACTIONS") == "true"
 	for _, p := range ps {
 		// The file is the user's argument: quoted when it is not plain.
@@ -118,7 +128,7 @@ func reportProblems(e *env, ps registry.Problems) {
 		if p.Field != "" {
 			msg = p.Field + ": " + msg
 		}
-		fmt.Fprintf(e.stdout, "::error %s::%s\n", strings.Join(props, ","), annotationData(sanitize(msg)))
+		fmt.Fprintf(ann, "::error %s::%s\n", strings.Join(props, ","), annotationData(sanitize(msg)))
 	}
 }
 

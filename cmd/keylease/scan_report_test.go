@@ -90,6 +90,7 @@ func sarifSchema(t *testing.T) *jsonschema.Schema {
 	doc, err := jsonschema.UnmarshalJSON(f)
 	must(t, err)
 	c := jsonschema.NewCompiler()
+	c.AssertFormat() // uri-reference and the rest are checked too
 	must(t, c.AddResource("sarif-2.1.0.json", doc))
 	s, err := c.Compile("sarif-2.1.0.json")
 	must(t, err)
@@ -367,7 +368,7 @@ func TestCheckWorkflowSARIF(t *testing.T) {
 	if code := realMain(context.Background(), args, e); code != exitConfig {
 		t.Fatalf("exit %d; stderr %q", code, errb)
 	}
-	sarif := out.String()[:strings.Index(out.String(), "\n::error")+1]
+	sarif := out.String()
 	var log map[string]any
 	must(t, json.Unmarshal([]byte(sarif), &log))
 	if s := sarifSchema(t); s != nil {
@@ -385,11 +386,31 @@ func TestCheckWorkflowSARIF(t *testing.T) {
 			t.Errorf("stderr lacks %q", want)
 		}
 	}
-	if !strings.Contains(out.String(), "::error file=../../testdata/workflows/unpinned.yml,line=9,col=9,title=keylease check::") {
+	if !strings.Contains(errb.String(), "::error file=../../testdata/workflows/unpinned.yml,line=9,col=9,title=keylease check::") {
 		t.Errorf("no ::error annotation for unpinned.yml:9:9")
 	}
 	if strings.Contains(sarif, "clean.yml") {
 		t.Errorf("clean.yml has findings")
 	}
 	assertNoSecret(t, out.String(), errb.String())
+}
+
+// TestCheckCleanSARIF: with no problems, stdout is still one SARIF log
+// (no results) and the ok line goes to stderr.
+func TestCheckCleanSARIF(t *testing.T) {
+	t.Parallel()
+	e, out, errb := testEnv(nil)
+	args := []string{"check", "--registry", fixtures + "ok-registry.yaml", "--policy", fixtures + "ok-policy.json", "--format", "sarif", "../../testdata/workflows/clean.yml"}
+	if code := realMain(context.Background(), args, e); code != exitOK {
+		t.Fatalf("exit %d; stderr %q", code, errb)
+	}
+	var l struct {
+		Runs []struct {
+			Results []any `json:"results"`
+		} `json:"runs"`
+	}
+	must(t, json.Unmarshal(out.Bytes(), &l))
+	if len(l.Runs) != 1 || len(l.Runs[0].Results) != 0 || !strings.HasPrefix(errb.String(), "ok: ") {
+		t.Fatalf("runs %+v, stderr %q", l.Runs, errb)
+	}
 }
