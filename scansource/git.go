@@ -30,10 +30,8 @@ func Git(ctx context.Context, dir string, maxBlob int64, emit func(Item) error) 
 }
 
 func gitCmd(ctx context.Context, dir string, args ...string) *exec.Cmd {
-	// -c core.quotePath=false is moot with -z; safe.directory is not set:
-	// git's own ownership check stays in force.
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...) // #nosec G204 -- fixed subcommands; dir is the operator's
-	return cmd
+	// safe.directory is left alone: git's own ownership check stays in force.
+	return exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...) // #nosec G204 -- fixed subcommands; dir is the operator's
 }
 
 // gitBlobs lists each blob once at its first commit and path: diff-tree
