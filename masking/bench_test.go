@@ -222,6 +222,19 @@ func BenchmarkMatcher(b *testing.B) {
 	})
 }
 
+// benchFingerprints are ten digests of values of the lengths vendor keys
+// have (the old list form hashes every token; the length form only these).
+var (
+	benchFingerprints       = map[string]string{}
+	benchFingerprintLengths = []int{40, 51, 56, 68, 108, 164}
+)
+
+func init() {
+	for i, n := range benchFingerprintLengths {
+		benchFingerprints[sumHex(fakeKey(uint64(900+i), n, alnumChars))] = fmt.Sprintf("kv://bench/ci/k%d", i)
+	}
+}
+
 // BenchmarkScanner scans a 100 MB mixed corpus (logs, JSON, source, binary)
 // with the exact forms of ten values and the vendor detectors.
 func BenchmarkScanner(b *testing.B) {
@@ -232,8 +245,12 @@ func BenchmarkScanner(b *testing.B) {
 		opts ScanOptions
 	}{
 		{"exact+detectors", ScanOptions{Set: s, Detectors: true}},
+		{"detectors", ScanOptions{Detectors: true}},
+		{"detectors+fingerprints", ScanOptions{Detectors: true, Fingerprints: benchFingerprints}},
+		{"detectors+fingerprints-len", ScanOptions{Detectors: true, Fingerprints: benchFingerprints, FingerprintLengths: benchFingerprintLengths}},
 		{"exact+detectors+fingerprints", ScanOptions{Set: s, Detectors: true,
 			Fingerprints: map[string]string{"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08": "kv://x"}}},
+		{"exact+detectors+fingerprints-len", ScanOptions{Set: s, Detectors: true, Fingerprints: benchFingerprints, FingerprintLengths: benchFingerprintLengths}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			sc := NewScanner(tc.opts)

@@ -34,6 +34,10 @@ type ScanOptions struct {
 	// ops-only list). Detector hits and every token of 16 bytes or more
 	// (runs of base64/URL-safe characters) are hashed and looked up.
 	Fingerprints map[string]string
+	// FingerprintLengths, when set, are the only value lengths the
+	// fingerprints can have: tokens and detector hits of other lengths are
+	// not hashed (a hash costs far more than finding a token's bounds).
+	FingerprintLengths []int
 }
 
 // Scanner finds registered values, vendor credentials and fingerprinted
@@ -43,12 +47,14 @@ type Scanner struct {
 	rules   *detect.Set // nil: no detectors
 	anchors []anchor    // how candidate prefix positions are found
 	fps     map[[32]byte]string
+	lenOK   []bool // lenOK[n]: a fingerprint may be n bytes long; nil: any length
+	minTok  int    // the shortest token worth looking at
 	overlap int
 }
 
 // NewScanner returns a Scanner for opts.
 func NewScanner(opts ScanOptions) *Scanner {
-	sc := &Scanner{set: opts.Set, overlap: maxToken}
+	sc := &Scanner{set: opts.Set, overlap: maxToken, minTok: minToken}
 	if len(opts.Fingerprints) > 0 {
 		sc.fps = make(map[[32]byte]string, len(opts.Fingerprints))
 		for h, ref := range opts.Fingerprints {
@@ -56,6 +62,17 @@ func NewScanner(opts ScanOptions) *Scanner {
 				sc.fps[sum] = ref
 			}
 		}
+	}
+	if len(opts.FingerprintLengths) > 0 {
+		sc.lenOK = make([]bool, maxToken+3) // +2: a token's '=' padding
+		for _, n := range opts.FingerprintLengths {
+			if n > 0 && n < len(sc.lenOK) {
+				sc.lenOK[n] = true
+			}
+		}
+		// A token two shorter than the shortest length may reach it with
+		// '=' padding; shorter ones never do, so the walk skips further.
+		sc.minTok = max(minToken, slices.Min(opts.FingerprintLengths)-2)
 	}
 	if opts.Detectors || len(opts.Prefixes) > 0 {
 		sc.rules = detect.NewSet(detect.WithPolicy(opts.Prefixes))
@@ -317,8 +334,12 @@ func (sc *Scanner) scan(b []byte, base int64, from, limit int) []Finding {
 	return dedupeFindings(out)
 }
 
+func (sc *Scanner) lengthListed(n int) bool {
+	return sc.lenOK == nil || (n < len(sc.lenOK) && sc.lenOK[n])
+}
+
 func (sc *Scanner) fingerprint(tok []byte) (string, bool) {
-	if len(sc.fps) == 0 {
+	if len(sc.fps) == 0 || !sc.lengthListed(len(tok)) {
 		return "", false
 	}
 	sum := sha256.Sum256(tok)
@@ -331,12 +352,13 @@ func (sc *Scanner) fingerprint(tok []byte) (string, bool) {
 // trailing dots.
 func (sc *Scanner) scanTokens(b []byte, base int64, from, limit int, out *[]Finding) {
 	tc := *tokenChars // a local copy: no pointer chase or nil check per byte
+	minTok := sc.minTok
 	n := len(b)
 	i := 0
 	for i < n && i < limit {
-		// A token of minToken bytes starting in [i, i+minToken) covers
-		// b[i+minToken-1]; when that byte cannot be in a token, skip them all.
-		p := i + minToken - 1
+		// A token of minTok bytes starting in [i, i+minTok) covers
+		// b[i+minTok-1]; when that byte cannot be in a token, skip them all.
+		p := i + minTok - 1
 		if p >= n {
 			break
 		}
@@ -352,11 +374,24 @@ func (sc *Scanner) scanTokens(b []byte, base int64, from, limit int, out *[]Find
 		for j < n && j-s < maxToken && tc[b[j]] {
 			j++
 		}
-		if j-s >= minToken && s >= from && s < limit && mixedClasses(b[s:j]) {
+		if j-s >= minTok && s >= from && s < limit && sc.anyLengthListed(b[s:j]) && mixedClasses(b[s:j]) {
 			sc.tokenFingerprint(b, s, j, base, out)
 		}
 		i = j + 1
 	}
+}
+
+// anyLengthListed reports whether the token tok, or one of its candidates
+// (up to two '=' added, trailing dots cut), may be fingerprinted.
+func (sc *Scanner) anyLengthListed(tok []byte) bool {
+	if sc.lenOK == nil {
+		return true
+	}
+	n := len(tok)
+	if n+2 < len(sc.lenOK) && (sc.lenOK[n] || sc.lenOK[n+1] || sc.lenOK[n+2]) {
+		return true
+	}
+	return tok[n-1] == '.' && sc.minTok < n
 }
 
 // tokenFingerprint looks up the token b[i:j], the token with up to two '='

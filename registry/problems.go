@@ -14,6 +14,9 @@ type Problem struct {
 	Column int // 1-based, in characters; 0 when unknown
 	Field  string
 	Msg    string
+	// Rule names the check that failed, for SARIF and filtering (e.g.
+	// "secret-exposed-to-steps"); "" for a problem in a configuration file.
+	Rule string
 }
 
 // String renders the problem as FILE:LINE:COL: FIELD: MSG.

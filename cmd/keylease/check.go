@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/keylease/keylease/registry"
+	"github.com/keylease/keylease/scanreport"
 )
 
 func init() {
@@ -31,7 +33,7 @@ func classifyRegistryError(err error) (int, bool) {
 	return 0, false
 }
 
-const checkUsage = "Usage: keylease check [--registry F] [--policy F] [WORKFLOW_FILES...]"
+const checkUsage = "Usage: keylease check [--registry F] [--policy F] [--format text|sarif] [WORKFLOW_FILES...]"
 
 // checkSetting is a flag's default: KEYLEASE_<NAME>, then the action's
 // INPUT_<NAME> under GitHub Actions, then def.
@@ -51,8 +53,12 @@ func runCheck(_ context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	regPath := fs.String("registry", checkSetting(e, "REGISTRY", "configs/secrets-registry.yaml"), "registry file (env KEYLEASE_REGISTRY)")
 	polPath := fs.String("policy", checkSetting(e, "POLICY", "configs/secrets-policy.json"), "policy file (env KEYLEASE_POLICY)")
+	format := fs.String("format", "text", "`format` of the problems: text (stderr) or sarif (stdout, for code scanning)")
 	if err := parseFlags(fs, args, e, checkUsage); err != nil {
 		return err
+	}
+	if *format != "text" && *format != "sarif" {
+		return usageError("--format %s: want text or sarif", shownValue("--format", *format))
 	}
 	cfg, err := registry.Load(*regPath, *polPath)
 	var ps registry.Problems
@@ -64,8 +70,13 @@ func runCheck(_ context.Context, args []string, e *env) error {
 			ps = append(ps, registry.CheckWorkflowFile(wf, cfg)...)
 		}
 	}
+	if *format == "sarif" {
+		if err := checkSARIF(e, ps); err != nil {
+			return err
+		}
+	}
 	if len(ps) > 0 {
-		reportProblems(e, ps)
+		reportProblems(e, ps, *format == "sarif")
 		return &exitError{code: exitConfig}
 	}
 	revoked := 0
@@ -74,19 +85,29 @@ func runCheck(_ context.Context, args []string, e *env) error {
 			revoked++
 		}
 	}
-	fmt.Fprintf(e.stdout, "ok: %s and %s are valid: %d vendors × %d environments (%d entries, %d revoked)",
+	// With sarif, stdout holds the SARIF log only.
+	okOut := e.stdout
+	if *format == "sarif" {
+		okOut = e.stderr
+	}
+	fmt.Fprintf(okOut, "ok: %s and %s are valid: %d vendors × %d environments (%d entries, %d revoked)",
 		shownPath(*regPath), shownPath(*polPath), len(cfg.Registry.Vendors()), len(cfg.Registry.Environments()), len(cfg.Registry.Entries()), revoked)
 	if n := fs.NArg(); n > 0 {
-		fmt.Fprintf(e.stdout, "; %d workflow file(s) refer only to leasable entries", n)
+		fmt.Fprintf(okOut, "; %d workflow file(s) pass the workflow lint and refer only to leasable entries", n)
 	}
-	fmt.Fprintln(e.stdout)
+	fmt.Fprintln(okOut)
 	return nil
 }
 
 // reportProblems prints one line per problem on stderr and, under GitHub
 // Actions, one ::error annotation per problem on stdout, positioned on the
-// file and line.
-func reportProblems(e *env, ps registry.Problems) {
+// file and line (on stderr when stdout holds a SARIF log: the runner reads
+// workflow commands on both).
+func reportProblems(e *env, ps registry.Problems, sarifOnStdout bool) {
+	ann := e.stdout
+	if sarifOnStdout {
+		ann = e.stderr
+	}
 	annotate := e.getenv("GITHUB_ACTIONS") == "true"
 	for _, p := range ps {
 		// The file is the user's argument: quoted when it is not plain.
@@ -107,6 +128,39 @@ func reportProblems(e *env, ps registry.Problems) {
 		if p.Field != "" {
 			msg = p.Field + ": " + msg
 		}
-		fmt.Fprintf(e.stdout, "::error %s::%s\n", strings.Join(props, ","), annotationData(sanitize(msg)))
+		fmt.Fprintf(ann, "::error %s::%s\n", strings.Join(props, ","), annotationData(sanitize(msg)))
 	}
+}
+
+// ruleConfig is the SARIF rule of a problem in the registry or policy.
+const ruleConfig = "config-problem"
+
+// checkSARIF writes the problems as a SARIF log on stdout, one rule per
+// workflow check.
+func checkSARIF(e *env, ps registry.Problems) error {
+	rep := &scanreport.Report{Tool: "keylease check", Version: version}
+	rep.Rules = append(rep.Rules, scanreport.Rule{ID: ruleConfig, Help: "The registry or policy file is not valid: keylease check names the field and what to do."})
+	for id, help := range registry.WorkflowRules {
+		rep.Rules = append(rep.Rules, scanreport.Rule{ID: id, Help: help})
+	}
+	sortRules(rep.Rules)
+	for _, p := range ps {
+		rule := p.Rule
+		if rule == "" {
+			rule = ruleConfig
+		}
+		msg := p.Msg
+		if p.Field != "" {
+			msg = p.Field + ": " + msg
+		}
+		rep.Findings = append(rep.Findings, scanreport.Finding{Path: guard().Text(p.File), Line: max(p.Line, 1), Column: max(p.Column, 1), Rule: rule, Message: guard().Line(sanitize(msg))})
+	}
+	if err := rep.WriteSARIF(e.stdout); err != nil {
+		return fmt.Errorf("check: write SARIF: %w", err)
+	}
+	return nil
+}
+
+func sortRules(rs []scanreport.Rule) {
+	slices.SortFunc(rs, func(a, b scanreport.Rule) int { return strings.Compare(a.ID, b.ID) })
 }

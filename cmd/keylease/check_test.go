@@ -283,7 +283,7 @@ func TestCheckAnnotationsAndSettings(t *testing.T) {
 			args: []string{"check", "--registry", fixtures + "ok-registry.yaml", "--policy", fixtures + "ok-policy.json",
 				fixtures + "workflow-ok.yml"},
 			wantCode: exitOK,
-			wantOut:  []string{"; 1 workflow file(s) refer only to leasable entries"},
+			wantOut:  []string{"; 1 workflow file(s) pass the workflow lint and refer only to leasable entries"},
 		},
 	}
 	for _, tt := range tests {

@@ -36,7 +36,7 @@ func TestScan(t *testing.T) {
 		{"clean tree", map[string]string{"a.txt": "hello\n", "sub/b.log": "nothing here\n"},
 			func(d string) []string { return []string{d} }, exitOK, "no findings"},
 		{"vendor key in a nested log", map[string]string{"a.txt": "hello\n", "sub/b.log": "token=" + key + "\n"},
-			func(d string) []string { return []string{d} }, exitLeak, "b.log: byte 6 (+68): openai"},
+			func(d string) []string { return []string{d} }, exitLeak, "b.log:1:7: credential found by detector openai-project-key"},
 		{"fingerprinted value", map[string]string{"c.txt": "x " + opaque + " y\n", "fp": "# ops only\n" + hex.EncodeToString(sum[:]) + " kv://internal/ci/token\n"},
 			func(d string) []string {
 				return []string{"--fingerprints", filepath.Join(d, "fp"), filepath.Join(d, "c.txt")}
