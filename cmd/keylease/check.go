@@ -79,6 +79,9 @@ func runCheck(_ context.Context, args []string, e *env) error {
 	if n := fs.NArg(); n > 0 {
 		fmt.Fprintf(e.stdout, "; %d workflow file(s) refer only to leasable entries", n)
 	}
+	if note := cfg.Policy.DefaultCapsNote(); note != "" {
+		fmt.Fprintf(e.stdout, " (%s)", note)
+	}
 	fmt.Fprintln(e.stdout)
 	return nil
 }
