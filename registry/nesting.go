@@ -121,7 +121,7 @@ func yamlShape(data []byte) (p pos, msg string, ok bool) {
 		atLineStart = false
 		// A token starts here when the byte before is a blank that follows
 		// an indicator, a property or the line start, or a flow indicator.
-		tokStart := (blankBefore && prevTok != 0) || prev == '[' || prev == '{' || prev == ','
+		tokStart := (blankBefore && prevTok != 0) || (depth > 0 && (prev == '[' || prev == '{' || prev == ','))
 		switch c {
 		case '#':
 			if blankBefore {
@@ -192,8 +192,8 @@ func yamlShape(data []byte) (p pos, msg string, ok bool) {
 		if (c == ':' || c == '-' || c == '?') && (next == ' ' || next == '\t' || next == '\n') {
 			prevTok = c
 		}
-		if c == '[' || c == '{' || c == ',' {
-			prevTok = c
+		if c == '[' || c == '{' || (c == ',' && depth > 0) {
+			prevTok = c // a comma is an indicator only in a flow collection
 		}
 	}
 	if len(data) > maxYAMLSize {
