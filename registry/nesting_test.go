@@ -38,6 +38,9 @@ func TestShapeGuardQuotes(t *testing.T) {
 		"block scalar ends at its indent": "x: |\n    a\n  y: " + deepFlow + "\n",
 		"hash inside a word":              "x: a#b " + deepFlow + "\n",
 		"quote after plain flow key":      "x: {a:\"b\", c: " + deepFlow + "}\n",
+		"quote after a comma in block":    "x: a, \"b\ny: " + deepFlow + "\n",
+		"quote after a blank in a word":   "x: a \"b\ny: " + deepFlow + "\n",
+		"quote after an unspaced anchor":  "x: &a\"b\ny: " + deepFlow + "\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, ok := yamlShape([]byte(in))
