@@ -179,7 +179,24 @@ func worstShapes() map[string]string {
 		"billion laughs":     laughs,
 		"colons":             fill(":"),
 		"blank lines":        "a: 1\n" + fill("\n"),
+		// Accepted: at the caps, not past them.
+		"entries at the line cap": atCaps(),
+		"scalar at the size cap":  "x: " + strings.Repeat("a", maxYAMLSize-8) + "\n",
+		"flow lists at the caps":  strings.Repeat("- ["+strings.Repeat("a,", maxSiblings-1)+"a]\n", maxNodes/(maxSiblings+1)-1),
 	}
+}
+
+// atCaps is a registry of 256 vendors in 5 environments (1,280 entries): under maxNodes
+// lines, maxSiblings keys and maxYAMLSize bytes.
+func atCaps() string {
+	var b strings.Builder
+	for v := 0; v < maxSiblings; v++ {
+		b.WriteString("v" + strconv.Itoa(v) + ":\n")
+		for e := 0; e < 5; e++ {
+			b.WriteString("  e" + strconv.Itoa(e) + ":\n    secret_ref: kv://openai/ci/api_key\n    scope: [llm:chat]\n    max_ttl_seconds: 60\n")
+		}
+	}
+	return b.String()
 }
 
 // TestShapeWorstCases: every shape is refused or parsed within the bounds.
