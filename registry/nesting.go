@@ -11,8 +11,8 @@ var tooWideMsg = fmt.Sprintf("more than %d keys or items in one mapping or list;
 // maxNodes bounds the lines with content and the flow items of a YAML file:
 // the parser spends about 1.5 KiB and a microsecond on each, so a bound on
 // them is a bound on its time and memory. A registry of a hundred vendors in
-// four environments has about 3,000.
-const maxNodes = 8192
+// four environments has about 2,100.
+const maxNodes = 4096
 
 // maxYAMLSize bounds a YAML file: the parser allocates about 50 bytes per
 // byte of a scalar, so 1 MiB of text in one value would cost 50 MB.

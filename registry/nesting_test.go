@@ -186,13 +186,13 @@ func worstShapes() map[string]string {
 	}
 }
 
-// atCaps is a registry of 256 vendors in 5 environments (1,280 entries): under maxNodes
+// atCaps is a registry of 256 vendors in 2 environments (512 entries): under maxNodes
 // lines, maxSiblings keys and maxYAMLSize bytes.
 func atCaps() string {
 	var b strings.Builder
 	for v := 0; v < maxSiblings; v++ {
 		b.WriteString("v" + strconv.Itoa(v) + ":\n")
-		for e := 0; e < 5; e++ {
+		for e := 0; e < (maxNodes/maxSiblings-2)/5; e++ {
 			b.WriteString("  e" + strconv.Itoa(e) + ":\n    secret_ref: kv://openai/ci/api_key\n    scope: [llm:chat]\n    max_ttl_seconds: 60\n")
 		}
 	}
@@ -295,7 +295,7 @@ func TestJSONShapeCaps(t *testing.T) {
 		"257 keys":        {`{"ttl_caps_seconds": {` + members(maxSiblings+1) + `}}`, maxSiblings + 1, 1, "more than 256 keys"},
 		"257 items":       {`{"allowed_secrets": [` + items(maxSiblings+1) + `]}`, 1, 22 + 9*maxSiblings, "more than 256 keys"},
 		"33 levels":       {`{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, 1, 38, "nested deeper than 32"},
-		"too many values": {`{"a": [` + strings.Repeat("["+items(100)+"],", 100) + `1]}`, 1, 0, "more than 8192 values"},
+		"too many values": {`{"a": [` + strings.Repeat("["+items(100)+"],", 100) + `1]}`, 1, 0, "more than 4096 values"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse("r.yaml", []byte("{}"), "p.json", []byte(c.pol))
