@@ -39,9 +39,13 @@ func parseJSONTree(file string, data []byte) *tree {
 var errReported = errors.New("reported")
 
 type jsonParser struct {
-	t    *tree
-	data []byte
-	dec  *json.Decoder
+	t     *tree
+	data  []byte
+	dec   *json.Decoder
+	nodes int // values read so far, bounded by maxNodes
+	// The last position computed: positions are asked for in file order,
+	// so counting on from here keeps posAt linear over the whole file.
+	lastOff, lastLine, lastStart int
 }
 
 // skip moves past whitespace and the separators the decoder consumes on its own.
@@ -61,9 +65,16 @@ func (p *jsonParser) posAt(off int) pos {
 	if off > len(p.data) {
 		off = len(p.data)
 	}
-	line := 1 + bytes.Count(p.data[:off], []byte("\n"))
-	start := bytes.LastIndexByte(p.data[:off], '\n') + 1
-	return pos{line, 1 + utf8.RuneCount(p.data[start:off])}
+	if off < p.lastOff || p.lastLine == 0 {
+		p.lastOff, p.lastLine, p.lastStart = 0, 1, 0
+	}
+	seg := p.data[p.lastOff:off]
+	if n := bytes.Count(seg, []byte("\n")); n > 0 {
+		p.lastLine += n
+		p.lastStart = p.lastOff + bytes.LastIndexByte(seg, '\n') + 1
+	}
+	p.lastOff = off
+	return pos{p.lastLine, 1 + utf8.RuneCount(p.data[p.lastStart:off])}
 }
 
 func (p *jsonParser) errPos(err error) pos {
@@ -101,6 +112,10 @@ func (p *jsonParser) value(ptr string, depth int) (any, error) {
 		p.t.addPos(p.posAt(p.skip(int(p.dec.InputOffset()))), p.t.field[ptr], fmt.Sprintf("nested deeper than %d levels; keylease configs are at most four levels deep", maxDepth))
 		return nil, errReported
 	}
+	if p.nodes++; p.nodes > maxNodes {
+		p.t.addPos(p.posAt(p.skip(int(p.dec.InputOffset()))), p.t.field[ptr], fmt.Sprintf("more than %d values in the file; keylease configs hold a few hundred, check that it is the right file", maxNodes))
+		return nil, errReported
+	}
 	tok, err := p.dec.Token()
 	if err != nil {
 		return nil, err
@@ -124,8 +139,12 @@ func (p *jsonParser) value(ptr string, depth int) (any, error) {
 func (p *jsonParser) object(ptr string, depth int) (any, error) {
 	out := map[string]any{}
 	first := map[string]pos{}
-	for p.dec.More() {
+	for n := 0; p.dec.More(); n++ {
 		kp := p.posAt(p.skip(int(p.dec.InputOffset())))
+		if n == maxSiblings {
+			p.t.addPos(kp, p.t.field[ptr], tooWideMsg)
+			return nil, errReported
+		}
 		tok, err := p.dec.Token()
 		if err != nil {
 			return nil, err
@@ -161,6 +180,10 @@ func (p *jsonParser) array(ptr string, depth int) (any, error) {
 	out := []any{}
 	for i := 0; p.dec.More(); i++ {
 		ep := p.posAt(p.skip(int(p.dec.InputOffset())))
+		if i == maxSiblings {
+			p.t.addPos(ep, p.t.field[ptr], tooWideMsg)
+			return nil, errReported
+		}
 		cp := p.t.child(ptr, strconv.Itoa(i), true, ep)
 		v, err := p.value(cp, depth+1)
 		if err != nil {

@@ -3,6 +3,8 @@ package registry
 import (
 	"encoding/json"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -12,7 +14,8 @@ type Policy struct {
 	AllowedSecrets []string          // vendor names that may be leased
 	RequiredPrefix map[string]string // vendor → prefix every fetched value must have
 	Flags          Flags
-	TTLCapsSeconds map[string]int // environment → longest lease
+	TTLCapsSeconds map[string]int // environment → longest lease, defaults filled in
+	defaultedCaps  []string       // environments whose cap is a default, in defaultTTLCaps order
 	RotationDays   map[string]int // environment → rotation cadence (SL6)
 	Backends       Backends
 }
@@ -33,6 +36,43 @@ type Backends struct {
 type KVBackend struct {
 	Type         string // "aws-secretsmanager"
 	NameTemplate string // contains "{path}"; "" means DefaultKVTemplate
+}
+
+// defaultTTLCaps are the default caps (SL4: local and dev at most an hour,
+// CI 15 minutes, prod 5) for the four environments of the seed, used where
+// the policy gives none. Any other environment needs a cap in the policy.
+var defaultTTLCaps = []struct {
+	env     string
+	seconds int
+}{{"local", 3600}, {"dev", 3600}, {"ci", 900}, {"prod", 300}}
+
+// DefaultedCaps lists the environments whose TTL cap is a default because
+// the policy's ttl_caps_seconds does not name them.
+func (p *Policy) DefaultedCaps() []string {
+	if p == nil {
+		return nil
+	}
+	return append([]string(nil), p.defaultedCaps...)
+}
+
+// DefaultCapsNote says which TTL caps are defaults, e.g. "default TTL caps:
+// local/dev 3600 s, ci 900 s, prod 300 s", or "" when the policy gives all.
+func (p *Policy) DefaultCapsNote() string {
+	if p == nil || len(p.defaultedCaps) == 0 {
+		return ""
+	}
+	var parts []string
+	var envs []string
+	for i, env := range p.defaultedCaps {
+		envs = append(envs, env)
+		s := p.TTLCapsSeconds[env]
+		if i+1 < len(p.defaultedCaps) && p.TTLCapsSeconds[p.defaultedCaps[i+1]] == s {
+			continue
+		}
+		parts = append(parts, strings.Join(envs, "/")+" "+strconv.Itoa(s)+" s")
+		envs = nil
+	}
+	return "default TTL caps: " + strings.Join(parts, ", ")
 }
 
 // TTLCap is the policy's longest lease in env, and whether env has a cap at
@@ -106,6 +146,13 @@ func policyFromTree(t *tree) *Policy {
 		p.Flags.AllowShortValues, _ = m["allow_short_values"].(bool)
 	}
 	intMap(root["ttl_caps_seconds"], p.TTLCapsSeconds)
+	given, _ := root["ttl_caps_seconds"].(map[string]any)
+	for _, d := range defaultTTLCaps {
+		if _, ok := given[d.env]; !ok {
+			p.TTLCapsSeconds[d.env] = d.seconds
+			p.defaultedCaps = append(p.defaultedCaps, d.env)
+		}
+	}
 	intMap(root["rotation_days"], p.RotationDays)
 	if b, ok := root["backends"].(map[string]any); ok {
 		if kv, ok := b["kv"].(map[string]any); ok {

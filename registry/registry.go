@@ -246,7 +246,7 @@ func registryFromTree(t *tree, pol *Policy, polTree *tree) *Registry {
 			if capsOK && !t.hit[ep] {
 				cp, capOK = pol.TTLCapsSeconds[env]
 				if !capOK {
-					t.addAt(ep, "environment has no cap in the policy's ttl_caps_seconds; add one there (SL4: local/dev 3600, ci 900, prod 300)")
+					t.addAt(ep, "environment has no cap in the policy's ttl_caps_seconds and no default (only local, dev, ci and prod have one); add a cap there")
 				}
 			}
 			if n, ok := asInt(m["max_ttl_seconds"]); ok {

@@ -36,7 +36,11 @@ func Schema(name string) ([]byte, error) {
 	return nil, fmt.Errorf("unknown schema %q; use registry or policy", name)
 }
 
-var compiled = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
+// compiled holds the compiled schemas: compiled on first validation, once
+// per process, so commands that load no configuration never pay for it.
+var compiled = sync.OnceValues(compileSchemas)
+
+func compileSchemas() (map[string]*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	out := map[string]*jsonschema.Schema{}
 	for _, f := range []string{registrySchemaFile, policySchemaFile} {
@@ -58,7 +62,7 @@ var compiled = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
 		out[f] = s
 	}
 	return out, nil
-})
+}
 
 // validateSchema adds a problem for every schema violation in t, worded by
 // keylease (the validator's own messages quote instance values).

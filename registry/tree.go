@@ -85,8 +85,11 @@ var secretKeyNames = map[string]bool{
 	"secretvalue": true, "secretstring": true,
 }
 
+// keySeparators is built once: a Replacer allocates its tables on first use.
+var keySeparators = strings.NewReplacer("-", "", "_", "")
+
 func isSecretKeyName(k string) bool {
-	n := strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k))
+	n := strings.ToLower(keySeparators.Replace(k))
 	if secretKeyNames[n] {
 		return true
 	}

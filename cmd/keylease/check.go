@@ -95,6 +95,9 @@ func runCheck(_ context.Context, args []string, e *env) error {
 	if n := fs.NArg(); n > 0 {
 		fmt.Fprintf(okOut, "; %d workflow file(s) pass the workflow lint and refer only to leasable entries", n)
 	}
+	if note := cfg.Policy.DefaultCapsNote(); note != "" {
+		fmt.Fprintf(okOut, " (%s)", note)
+	}
 	fmt.Fprintln(okOut)
 	return nil
 }

@@ -318,3 +318,31 @@ func TestEscapeCommandProperty(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestCheckDefaultCaps: a policy with only the seed's mandatory keys passes,
+// and the summary says which TTL caps are defaults.
+func TestCheckDefaultCaps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy.json")
+	body := `{"version": 1, "allowed_secrets": ["openai", "anthropic", "xai"],
+ "required_prefix": {"openai": "sk-", "anthropic": "sk-ant-", "xai": "xai-"},
+ "flags": {"no_logging": true, "no_persistence": true}}`
+	if err := os.WriteFile(pol, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, out, errb := testEnv(nil)
+	code := realMain(context.Background(), []string{"check", "--registry", fixtures + "ok-registry.yaml", "--policy", pol}, e)
+	if code != exitOK {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitOK, errb.String())
+	}
+	if want := " (default TTL caps: local/dev 3600 s, ci 900 s, prod 300 s)\n"; !strings.HasPrefix(out.String(), "ok: ") || !strings.HasSuffix(out.String(), want) {
+		t.Errorf("summary %q does not end with %q", out.String(), want)
+	}
+	// With every cap given, nothing is said about defaults.
+	e, out, _ = testEnv(nil)
+	if code := realMain(context.Background(), []string{"check", "--registry", fixtures + "ok-registry.yaml", "--policy", fixtures + "ok-policy.json"}, e); code != exitOK || strings.Contains(out.String(), "default") {
+		t.Errorf("exit %d, summary %q", code, out.String())
+	}
+	assertNoSecret(t, out.String(), errb.String())
+}
