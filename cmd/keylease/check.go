@@ -35,16 +35,11 @@ func classifyRegistryError(err error) (int, bool) {
 
 const checkUsage = "Usage: keylease check [--registry F] [--policy F] [--format text|sarif] [WORKFLOW_FILES...]"
 
-// checkSetting is a flag's default: KEYLEASE_<NAME>, then the action's
-// INPUT_<NAME> under GitHub Actions, then def.
+// checkSetting is a flag's default: KEYLEASE_<NAME>, then def. INPUT_*
+// is not read, as for exec: a composite action's steps never receive it.
 func checkSetting(e *env, name, def string) string {
 	if v := e.getenv("KEYLEASE_" + name); v != "" {
 		return v
-	}
-	if e.getenv("GITHUB_ACTIONS") == "true" {
-		if v := e.getenv("INPUT_" + name); v != "" {
-			return v
-		}
 	}
 	return def
 }

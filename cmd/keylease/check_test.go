@@ -234,11 +234,11 @@ func TestCheckAnnotationsAndSettings(t *testing.T) {
 			wantOut:  []string{"ok: " + fixtures + "ok-registry.yaml and " + fixtures + "ok-policy.json are valid: 2 vendors × 2 environments (3 entries, 1 revoked)"},
 		},
 		{
-			name:     "action inputs under actions",
+			name:     "INPUT_ variables are not read",
 			args:     []string{"check"},
 			vars:     map[string]string{"GITHUB_ACTIONS": "true", "INPUT_REGISTRY": fixtures + "ok-registry.yaml", "INPUT_POLICY": fixtures + "ok-policy.json"},
-			wantCode: exitOK,
-			wantOut:  []string{"are valid: 2 vendors"},
+			wantCode: exitConfig,
+			wantErr:  []string{"configs/secrets-registry.yaml: file does not exist"},
 		},
 		{
 			name:     "flag beats env",
