@@ -26,10 +26,8 @@ func TestDeadlineIncludesSessionExpiry(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	stack, vars := testkit.Stack(t)
 	const key = "sk-proj-DeadlineTest0123456789abcdefGHIJKLmnopqrST"
-	stack.Seed("openai/dev/api_key", key)
-	reg, pol := testkit.Fixture{Vendor: "openai", Env: "dev", MaxTTL: 3600}.Write(t, t.TempDir())
+	l := testkit.Fixture{Vendor: "openai", Env: "dev", MaxTTL: 3600}.Start(t, key)
 
 	tests := []struct {
 		name      string
@@ -46,15 +44,12 @@ func TestDeadlineIncludesSessionExpiry(t *testing.T) {
 			outputs := filepath.Join(sub, "github_output")
 			testkit.WriteFile(t, outputs, "")
 			env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outputs, "RUNNER_TEMP": sub}
+			o := oidcOptions(l, "sh", "-c", `echo "expires=$KEYLEASE_EXPIRES_AT"; echo "key=$OPENAI_API_KEY"`)
+			o.TTL, o.RecordPath = tt.ttl, filepath.Join(sub, "record.json")
 			var out, errb, cmds bytes.Buffer
 			start := time.Now()
-			res, err := Run(ctx, Options{
-				RegistryPath: reg, PolicyPath: pol, Env: "dev", Vendors: []string{"openai"},
-				RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-				TTL: tt.ttl, RecordPath: filepath.Join(sub, "record.json"),
-				Command: []string{"sh", "-c", `echo "expires=$KEYLEASE_EXPIRES_AT"; echo "key=$OPENAI_API_KEY"`},
-			}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
-				Getenv: testkit.GetenvOrProcess(env, vars), Environ: testkit.Environ(os.Environ(), vars)})
+			res, err := Run(ctx, o, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
+				Getenv: testkit.GetenvOrProcess(env, l.Vars), Environ: testkit.Environ(os.Environ(), l.Vars)})
 			if err != nil {
 				t.Fatalf("lease: %v", err)
 			}

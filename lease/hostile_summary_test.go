@@ -72,13 +72,11 @@ func TestSummaryOfAHostileVersionID(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			stack, vars := testkit.Stack(t)
+			const key = "sk-proj-HostileVersion0123456789abcdefGHIJKLmnopq"
+			l := testkit.Fixture{Vendor: "openai", Env: "ci", MaxTTL: 300}.Start(t, key)
+			vars, dir := l.Vars, l.Dir
 			smURL, tokens := hostileSM(t, vars["AWS_ENDPOINT_URL_SECRETS_MANAGER"], tc.version)
 			vars["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = smURL
-			const key = "sk-proj-HostileVersion0123456789abcdefGHIJKLmnopq"
-			stack.Seed("openai/ci/api_key", key)
-			dir := t.TempDir()
-			reg, pol := testkit.Fixture{Vendor: "openai", Env: "ci", MaxTTL: 300}.Write(t, dir)
 			summary, outputs := filepath.Join(dir, "summary"), filepath.Join(dir, "output")
 			testkit.WriteFile(t, summary, "")
 			testkit.WriteFile(t, outputs, "")
@@ -87,9 +85,7 @@ func TestSummaryOfAHostileVersionID(t *testing.T) {
 				vars[k] = v
 			}
 			var out, errb, cmds bytes.Buffer
-			res, err := Run(ctx, Options{RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"openai"},
-				RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-				RecordPath: filepath.Join(dir, "record.json"), Command: []string{os.Args[0], "-test.run=^$"}},
+			res, err := Run(ctx, oidcOptions(l, os.Args[0], "-test.run=^$"),
 				IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
 					Getenv: testkit.Getenv(vars), Environ: testkit.Environ(nil)})
 			toks := tokens()

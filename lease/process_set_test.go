@@ -21,25 +21,17 @@ import (
 // The AWS SDK reaches the emulators through the lease's getenv alone.
 func TestShortValueReachesProcessSanitizer(t *testing.T) {
 	ctx := context.Background()
-	stack, vars := testkit.Stack(t)
-
 	rnd := make([]byte, 3)
 	_, _ = rand.Read(rnd)
 	short := hex.EncodeToString(rnd) // 6 bytes: below masking.MinLen
-	stack.Seed("tiny/ci/api_key", short)
-
-	dir := t.TempDir()
-	reg, pol := testkit.Fixture{Vendor: "tiny", Env: "ci", MaxTTL: 300, ShortValues: true}.Write(t, dir)
+	l := testkit.Fixture{Vendor: "tiny", Env: "ci", MaxTTL: 300, ShortValues: true}.Start(t, short)
+	dir := l.Dir
 
 	var out, errb, cmds bytes.Buffer
-	res, err := Run(ctx, Options{
-		RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"tiny"},
-		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-		RecordPath: filepath.Join(dir, "record.json"),
-		// The test binary itself, running no test: a child that exits 0.
-		Command: []string{os.Args[0], "-test.run=^$"},
-	}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
-		Getenv: testkit.GetenvOrProcess(vars), Environ: testkit.Environ(os.Environ(), vars)})
+	// The test binary itself, running no test: a child that exits 0.
+	res, err := Run(ctx, oidcOptions(l, os.Args[0], "-test.run=^$"),
+		IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
+			Getenv: testkit.GetenvOrProcess(l.Vars), Environ: testkit.Environ(os.Environ(), l.Vars)})
 	if err != nil {
 		t.Fatalf("lease of a short value under allow_short_values failed: %v", err)
 	}

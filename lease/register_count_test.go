@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,18 +20,13 @@ import (
 func TestOwnCredentialsRegisteredRaw(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	stack, vars := testkit.Stack(t)
 	const key = "sk-proj-RegisterCount0123456789abcdefGHIJKLmnopqr"
-	stack.Seed("openai/ci/api_key", key)
-	dir := t.TempDir()
-	reg, pol := testkit.Fixture{Vendor: "openai", Env: "ci", MaxTTL: 300}.Write(t, dir)
-	vars["GITHUB_ACTIONS"], vars["RUNNER_TEMP"] = "true", dir
+	l := testkit.Fixture{Vendor: "openai", Env: "ci", MaxTTL: 300}.Start(t, key)
+	l.Vars["GITHUB_ACTIONS"], l.Vars["RUNNER_TEMP"] = "true", l.Dir
 	var out, errb, cmds bytes.Buffer
-	res, err := Run(ctx, Options{RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"openai"},
-		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-		RecordPath: filepath.Join(dir, "record.json"), Command: []string{os.Args[0], "-test.run=^$"}},
+	res, err := Run(ctx, oidcOptions(l, os.Args[0], "-test.run=^$"),
 		IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
-			Getenv: testkit.Getenv(vars), Environ: testkit.Environ(nil)})
+			Getenv: testkit.Getenv(l.Vars), Environ: testkit.Environ(nil)})
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("lease: %v (exit %+v), stderr %q", err, res, errb.String())
 	}

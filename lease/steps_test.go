@@ -19,18 +19,14 @@ import (
 func TestStepsWithoutAChild(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	stack, vars := testkit.Stack(t)
 	const key = "sk-proj-StepsTest0123456789abcdefGHIJKLmnopqrstUV"
-	stack.Seed("openai/ci/api_key", key)
-	dir := t.TempDir()
-	reg, pol := testkit.Fixture{Vendor: "openai", Env: "ci", MaxTTL: 300}.Write(t, dir)
+	lf := testkit.Fixture{Vendor: "openai", Env: "ci", MaxTTL: 300}.Start(t, key)
 	// The process's own AWS settings must not matter: the lease's are pinned.
-	vars["AWS_CONFIG_FILE"] = filepath.Join(dir, "no-config")
-	vars["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(dir, "no-credentials")
+	vars := lf.Vars
+	vars["AWS_CONFIG_FILE"] = filepath.Join(lf.Dir, "no-config")
+	vars["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(lf.Dir, "no-credentials")
 
-	o := Options{RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"openai"},
-		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-		RecordPath: filepath.Join(dir, "record.json")}
+	o := oidcOptions(lf)
 	if err := Check(o); err != nil {
 		t.Fatalf("Check: %v", err)
 	}

@@ -37,23 +37,18 @@ func TestChildPersistenceRefused(t *testing.T) {
 
 func childPersistenceRefused(t *testing.T, script, names string) {
 	ctx := context.Background()
-	stack, vars := testkit.Stack(t)
 	const key = "sk-proj-SummaryTest0123456789abcdefGHIJKLmnopqrSTU" // #nosec G101 -- made up
-	stack.Seed("openai/dev/api_key", key)
-	dir := t.TempDir()
-	reg, pol := testkit.Fixture{Vendor: "openai", Env: "dev", MaxTTL: 900}.Write(t, dir)
+	l := testkit.Fixture{Vendor: "openai", Env: "dev", MaxTTL: 900}.Start(t, key)
+	dir := l.Dir
 	summary := filepath.Join(dir, "step_summary.md")
 	outputs := filepath.Join(dir, "github_output")
 	testkit.WriteFile(t, summary, "# earlier step\n")
 	testkit.WriteFile(t, outputs, "")
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary, "GITHUB_OUTPUT": outputs, "RUNNER_TEMP": dir}
 	var out, errb, cmds bytes.Buffer
-	_, lerr := Run(ctx, Options{
-		RegistryPath: reg, PolicyPath: pol, Env: "dev", Vendors: []string{"openai"},
-		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-		RecordPath: filepath.Join(dir, "record.json"),
-		Command:    []string{"sh", "-c", script},
-	}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds, Getenv: testkit.GetenvOrProcess(env, vars), Environ: testkit.Environ(os.Environ(), vars, env)})
+	_, lerr := Run(ctx, oidcOptions(l, "sh", "-c", script),
+		IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
+			Getenv: testkit.GetenvOrProcess(env, l.Vars), Environ: testkit.Environ(os.Environ(), l.Vars, env)})
 	var le *Error
 	if !errors.As(lerr, &le) || le.Code != ExitLeak {
 		t.Fatalf("lease error %v, want exit %d", lerr, ExitLeak)

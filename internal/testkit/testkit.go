@@ -83,6 +83,27 @@ func (f Fixture) Write(t testing.TB, dir string) (registry, policy string) {
 	return registry, policy
 }
 
+// Lease is a Fixture written into a fresh directory, with the emulators
+// running and the entry's secret (kv://Vendor/Env/api_key) seeded.
+type Lease struct {
+	Fixture
+	Stack            *emulators.Stack
+	Vars             map[string]string // what the stack's Env points a job at
+	Dir              string            // the test's directory, holding Registry and Policy
+	Registry, Policy string
+}
+
+// Start starts the emulators, seeds value under the fixture's secret_ref and
+// writes the fixture into a new t.TempDir.
+func (f Fixture) Start(t testing.TB, value string) *Lease {
+	t.Helper()
+	l := &Lease{Fixture: f, Dir: t.TempDir()}
+	l.Stack, l.Vars = Stack(t)
+	l.Stack.Seed(f.Vendor+"/"+f.Env+"/api_key", value)
+	l.Registry, l.Policy = f.Write(t, l.Dir)
+	return l
+}
+
 // Getenv looks a name up in layers, the first that holds it winning, and
 // returns "" for any other: the process environment is not read, so tests
 // that use it need no t.Setenv and may run in parallel.
