@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -192,11 +191,7 @@ xai:
 
 func newE2E(t testing.TB, vendors ...string) *e2e {
 	t.Helper()
-	stack, err := emulators.StartAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
+	stack, stackEnv := testkit.Stack(t)
 	dir := t.TempDir()
 	r := &e2e{t: t, stack: stack, dir: dir, out: filepath.Join(dir, "child-out"), env: map[string]string{},
 		keys: map[string]string{}, files: map[string]string{}}
@@ -208,15 +203,14 @@ func newE2E(t testing.TB, vendors ...string) *e2e {
 "ttl_caps_seconds":{"local":3600,"dev":3600,"ci":900,"prod":300},
 "rotation_days":{"dev":30,"ci":30,"prod":14},
 "backends":{"kv":{"type":"aws-secretsmanager","name_template":"{path}"}}}`
-	testkit.Must(t, os.WriteFile(filepath.Join(dir, "registry.yaml"), []byte(e2eRegistry), 0o600))
-	testkit.Must(t, os.WriteFile(filepath.Join(dir, "policy.json"), []byte(policy), 0o600))
+	testkit.WriteFile(t, filepath.Join(dir, "registry.yaml"), e2eRegistry)
+	testkit.WriteFile(t, filepath.Join(dir, "policy.json"), policy)
 	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE"} {
 		r.files[name] = filepath.Join(dir, strings.ToLower(name))
-		testkit.Must(t, os.WriteFile(r.files[name], []byte("PRE=existing\n"), 0o600))
+		testkit.WriteFile(t, r.files[name], "PRE=existing\n")
 		r.env[name] = r.files[name]
 	}
-	for _, kv := range stack.Env() {
-		k, v, _ := strings.Cut(kv, "=")
+	for k, v := range stackEnv {
 		r.env[k] = v
 	}
 	for k, v := range map[string]string{
