@@ -259,23 +259,25 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request, repo *Repo) 
 	writeJSON(w, http.StatusCreated, s.prJSON(repo, p))
 }
 
+// textEdit is the body of a PATCH to a pull request or an issue: a field
+// left out keeps its value.
+type textEdit struct{ Title, Body, State *string }
+
+func (e textEdit) apply(title, body, state *string) {
+	for _, f := range [...]struct{ dst, src *string }{{title, e.Title}, {body, e.Body}, {state, e.State}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+}
+
 func (s *Server) editPull(w http.ResponseWriter, r *http.Request, repo *Repo, num string) {
 	n, _ := strconv.Atoi(num)
-	var body struct {
-		Title, Body, State *string
-	}
+	var body textEdit
 	_ = json.NewDecoder(r.Body).Decode(&body)
 	for _, p := range repo.Pulls {
 		if p.Number == n {
-			if body.Title != nil {
-				p.Title = *body.Title
-			}
-			if body.Body != nil {
-				p.Body = *body.Body
-			}
-			if body.State != nil {
-				p.State = *body.State
-			}
+			body.apply(&p.Title, &p.Body, &p.State)
 			writeJSON(w, http.StatusOK, s.prJSON(repo, p))
 			return
 		}
@@ -348,21 +350,11 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, repo *Repo)
 
 func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, repo *Repo, num string) {
 	n, _ := strconv.Atoi(num)
-	var body struct {
-		Title, Body, State *string
-	}
+	var body textEdit
 	_ = json.NewDecoder(r.Body).Decode(&body)
 	for _, is := range repo.Issues {
 		if is.Number == n {
-			if body.Title != nil {
-				is.Title = *body.Title
-			}
-			if body.Body != nil {
-				is.Body = *body.Body
-			}
-			if body.State != nil {
-				is.State = *body.State
-			}
+			body.apply(&is.Title, &is.Body, &is.State)
 			writeJSON(w, http.StatusOK, s.issueJSON(repo, is))
 			return
 		}
