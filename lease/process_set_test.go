@@ -18,7 +18,9 @@ import (
 // masking.MinLen under a policy that allows it, and checks that the
 // process-wide set behind main's error printer and panic handler masks it too.
 // (It once refused the value silently, so main could have printed it.)
-// The AWS SDK reaches the emulators through the lease's getenv alone.
+// The AWS SDK reaches the emulators through the lease's getenv alone. Not
+// parallel: every lease sets the options of the process-wide set, and this
+// one needs allow_short_values in force while it checks.
 func TestShortValueReachesProcessSanitizer(t *testing.T) {
 	ctx := context.Background()
 	rnd := make([]byte, 3)

@@ -23,6 +23,7 @@ func TestChildPersistenceRefused(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
+	t.Parallel()
 	for _, tt := range []struct{ name, script, names string }{
 		{"step summary", `printf '## child\n\nkey: %s\n' "$OPENAI_API_KEY" >> "$GITHUB_STEP_SUMMARY"`, "GITHUB_STEP_SUMMARY"},
 		{"set-output line", `printf '::set-output name=k::%s\n' "$OPENAI_API_KEY"; echo done`, "set-output"},
