@@ -3,7 +3,6 @@ package vendorapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,14 +35,7 @@ func (o *OpenAI) Check(ctx context.Context, key secret.Value) (Verdict, error) {
 }
 
 func openAIVerdict(err error) (Verdict, error) {
-	if err == nil {
-		return Valid, nil
-	}
-	var e *Error
-	if errors.As(err, &e) && e.Status == http.StatusUnauthorized && e.Code == "invalid_api_key" {
-		return Invalid, nil
-	}
-	return Indeterminate, err
+	return verdictOf(err, func(e *Error) bool { return e.Status == http.StatusUnauthorized && e.Code == "invalid_api_key" })
 }
 
 // decodeOpenAIError reads {"error":{"type","code","message","param"}}; code

@@ -3,7 +3,6 @@ package vendorapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -48,17 +47,10 @@ func (x *XAI) Check(ctx context.Context, key secret.Value) (Verdict, error) {
 		TeamBlocked bool `json:"team_blocked"`
 	}
 	err := x.do(ctx, call{op: "check key", method: http.MethodGet, url: x.base + "/api-key", auth: bearer(key), idempotent: true}, &w)
-	if err == nil {
-		if w.Disabled || w.Blocked || w.TeamBlocked {
-			return Invalid, nil
-		}
-		return Valid, nil
-	}
-	var e *Error
-	if errors.As(err, &e) && (e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized) {
+	if err == nil && (w.Disabled || w.Blocked || w.TeamBlocked) {
 		return Invalid, nil
 	}
-	return Indeterminate, err
+	return verdictOf(err, func(e *Error) bool { return e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized })
 }
 
 // decodeXAIError reads the inference API's {"code":"<gRPC status phrase>",
