@@ -25,7 +25,6 @@ type Anthropic struct {
 	base
 	admins map[string]bool
 	keys   map[string]*anKey
-	fed    *federation
 }
 
 // StartAnthropic serves a new Anthropic emulator on 127.0.0.1.

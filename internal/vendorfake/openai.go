@@ -38,7 +38,6 @@ type OpenAI struct {
 	admins map[string]bool
 	keys   map[string]*oaKey // by id
 	sas    map[string]*oaServiceAccount
-	fed    *federation
 }
 
 // StartOpenAI serves a new OpenAI emulator on 127.0.0.1.

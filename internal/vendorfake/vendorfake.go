@@ -31,6 +31,7 @@ type base struct {
 	mu  sync.Mutex
 	ls  *loopback.Server
 	seq int
+	fed *federation // the OIDC federation SetFederation accepts; nil: none
 }
 
 // URL is the server's base URL (http://127.0.0.1:PORT).
