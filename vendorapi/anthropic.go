@@ -164,12 +164,7 @@ func (o *AnthropicOrg) Disable(ctx context.Context, id string) error {
 // List lists every key as KeyInfo.
 func (o *AnthropicOrg) List(ctx context.Context) ([]KeyInfo, error) {
 	ks, err := o.Keys(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]KeyInfo, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, KeyInfo{ID: k.ID, Name: k.Name, Status: k.Status, Hint: k.Hint, Created: k.Created})
-	}
-	return out, nil
+	return keyInfos(ks, err, func(k AnthropicKey) KeyInfo {
+		return KeyInfo{ID: k.ID, Name: k.Name, Status: k.Status, Hint: k.Hint, Created: k.Created}
+	})
 }

@@ -86,3 +86,15 @@ type KeyInfo struct {
 type Lister interface {
 	List(ctx context.Context) ([]KeyInfo, error)
 }
+
+// keyInfos is a List: a vendor's listing (or its error) as KeyInfo.
+func keyInfos[T any](items []T, err error, info func(T) KeyInfo) ([]KeyInfo, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]KeyInfo, 0, len(items))
+	for _, it := range items {
+		out = append(out, info(it))
+	}
+	return out, nil
+}

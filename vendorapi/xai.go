@@ -200,18 +200,13 @@ func (t *XAITeam) Disable(ctx context.Context, id string) error { return t.Delet
 // List lists the team's keys as KeyInfo.
 func (t *XAITeam) List(ctx context.Context) ([]KeyInfo, error) {
 	ks, err := t.Keys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]KeyInfo, 0, len(ks))
-	for _, k := range ks {
+	return keyInfos(ks, err, func(k XAIKey) KeyInfo {
 		st := "active"
 		if k.Disabled {
 			st = "disabled"
 		}
-		out = append(out, KeyInfo{ID: k.ID, KeyID: k.ID, Name: k.Name, Status: st, Hint: k.Redacted, Created: k.Created})
-	}
-	return out, nil
+		return KeyInfo{ID: k.ID, KeyID: k.ID, Name: k.Name, Status: st, Hint: k.Redacted, Created: k.Created}
+	})
 }
 
 // Compile-time checks that each vendor satisfies the shared interfaces.
