@@ -2,7 +2,6 @@ package child
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 // The test binary doubles as the child: TestMain runs a helper mode when
@@ -132,26 +132,8 @@ func helperSpec(mode string, args ...string) Spec {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of two pipes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls the buffer until it contains want (the child is ready).
-func waitFor(t *testing.T, b *syncBuffer, want string) {
+func waitFor(t *testing.T, b *testkit.SyncBuffer, want string) {
 	t.Helper()
 	for i := 0; i < 500; i++ {
 		if strings.Contains(b.String(), want) {
@@ -192,7 +174,7 @@ func TestEnvironmentIsExactlyTheSpec(t *testing.T) {
 	if os.Getenv("PATH") == "" {
 		t.Skip("needs PATH in the test's environment")
 	}
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	s := helperSpec("env", "PATH", "GIVEN") // PATH is the parent's, must not reach the child
 	s.Env = append(s.Env, "GIVEN=yes")
 	s.Stdout = &out
@@ -206,7 +188,7 @@ func TestEnvironmentIsExactlyTheSpec(t *testing.T) {
 
 func TestStdinPassesThrough(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	s := helperSpec("cat")
 	s.Stdin = strings.NewReader("hello\nworld\n")
 	s.Stdout = &out
@@ -220,7 +202,7 @@ func TestStdinPassesThrough(t *testing.T) {
 
 func TestConcurrentStdoutStderr(t *testing.T) {
 	t.Parallel()
-	var out, errb syncBuffer
+	var out, errb testkit.SyncBuffer
 	s := helperSpec("both")
 	s.Stdout, s.Stderr = &out, &errb
 	res, err := Run(context.Background(), s)
@@ -271,7 +253,7 @@ func TestDeadline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var out syncBuffer
+			var out testkit.SyncBuffer
 			s := helperSpec(tt.mode)
 			s.Stdout = &out
 			s.Deadline = time.Now().Add(300 * time.Millisecond)
@@ -316,7 +298,7 @@ func TestSignalForwarding(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var out syncBuffer
+			var out testkit.SyncBuffer
 			sigs := make(chan os.Signal, 1)
 			s := helperSpec(tt.mode)
 			s.Env = append(s.Env, signalMarker)

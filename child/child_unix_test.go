@@ -9,11 +9,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 func TestOrphanCannotHangAndIsKilled(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	s := helperSpec("orphan")
 	s.Stdout = &out
 	s.Drain = 300 * time.Millisecond

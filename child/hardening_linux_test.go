@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 func init() {
@@ -81,7 +82,7 @@ func TestDescendantsDoNotOutliveLease(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			marker := "LEASED_OPENAI_API_KEY=sk-proj-desc-" + strings.NewReplacer(" ", "", "-", "").Replace(tt.name) + "-Q7w8E9r0T1y2U3i4"
-			var out syncBuffer
+			var out testkit.SyncBuffer
 			s := Spec{Path: "bash", Args: []string{"-c", tt.script},
 				Env: []string{"PATH=" + os.Getenv("PATH"), marker}, Stdout: &out, Grace: 200 * time.Millisecond, Drain: 300 * time.Millisecond}
 			if tt.deadline {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 func init() {
@@ -39,7 +40,7 @@ sleep 60`
 // still there.
 func panicParentTree(args []string) int {
 	marker, value := args[0], args[1]
-	var errb syncBuffer
+	var errb testkit.SyncBuffer
 	res, err := Run(context.Background(), Spec{Path: "bash", Args: []string{"-c", panicTreeScript},
 		Env:    []string{"PATH=" + os.Getenv("PATH"), marker},
 		Stdout: panicWriter{marker: value}, Stderr: &errb,

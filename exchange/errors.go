@@ -41,21 +41,11 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Op)
-	if e.Ref != "" {
-		b.WriteString(" ")
-		b.WriteString(e.Ref)
-	}
-	if e.Code != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Code)
-	}
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	if e.Hint != "" {
-		b.WriteString("; ")
-		b.WriteString(e.Hint)
+	for _, part := range [...]struct{ sep, text string }{{" ", e.Ref}, {": ", e.Code}, {": ", e.Message}, {"; ", e.Hint}} {
+		if part.text != "" {
+			b.WriteString(part.sep)
+			b.WriteString(part.text)
+		}
 	}
 	return b.String()
 }

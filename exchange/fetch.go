@@ -273,6 +273,18 @@ func (f *Fetcher) batch(ctx context.Context, region string, ids []string) map[st
 		return got
 	}
 	seen := map[string]bool{}
+	// first marks id answered; a second answer for it (a value or an error)
+	// replaces what came with a duplicate error: which one is right cannot
+	// be told.
+	first := func(id string) bool {
+		if seen[id] {
+			clear(got[id].bin)
+			got[id] = &raw{err: duplicateError(op)}
+			return false
+		}
+		seen[id] = true
+		return true
+	}
 	for page := 1; ; page++ {
 		res, err := f.client(region).BatchGetSecretValue(ctx, in)
 		if err != nil {
@@ -297,12 +309,9 @@ func (f *Fetcher) batch(ctx context.Context, region string, ids []string) map[st
 			if !ok {
 				continue
 			}
-			if seen[id] {
-				clear(got[id].bin)
-				got[id] = &raw{err: duplicateError(op)}
+			if !first(id) {
 				continue
 			}
-			seen[id] = true
 			got[id] = &raw{str: sv.SecretString, bin: sv.SecretBinary, versionID: aws.ToString(sv.VersionId), arn: aws.ToString(sv.ARN),
 				empty: sv.SecretString == nil && sv.SecretBinary == nil}
 		}
@@ -311,12 +320,9 @@ func (f *Fetcher) batch(ctx context.Context, region string, ids []string) map[st
 			if !ok {
 				continue
 			}
-			if seen[id] {
-				clear(got[id].bin)
-				got[id] = &raw{err: duplicateError(op)}
+			if !first(id) {
 				continue
 			}
-			seen[id] = true
 			e := &Error{Op: op, Code: safeCode(aws.ToString(ae.ErrorCode)), Message: knownMessage(aws.ToString(ae.Message))}
 			e.Hint = smHint(e.Code, region, StageCurrent)
 			e.Retryable = retryableCode(e.Code)

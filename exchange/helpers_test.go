@@ -15,6 +15,7 @@ import (
 	"github.com/keylease/keylease/exchange"
 	"github.com/keylease/keylease/internal/emulators"
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/secret"
 )
 
@@ -52,11 +53,7 @@ type lease struct {
 
 func newLease(t *testing.T) *lease {
 	t.Helper()
-	st, err := emulators.StartAll(context.Background())
-	if err != nil {
-		t.Fatalf("start emulators: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st, _ := testkit.Stack(t)
 	return &lease{t: t, stack: st}
 }
 

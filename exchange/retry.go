@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/keylease/keylease/transport"
 )
 
 // backoffPolicy is the jittered exponential backoff of every retry in the
@@ -29,14 +31,7 @@ func (b backoffPolicy) delay(attempt int) time.Duration {
 
 // wait sleeps the delay before attempt+1, or returns ctx's error.
 func (b backoffPolicy) wait(ctx context.Context, attempt int) error {
-	t := time.NewTimer(b.delay(attempt))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return transport.Sleep(ctx, b.delay(attempt))
 }
 
 // retryLoop is the package's one retry loop (the calls the SDK's retryer

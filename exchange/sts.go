@@ -84,15 +84,7 @@ func BaseConfig(ctx context.Context, region string, extra ...func(*config.LoadOp
 		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
 		config.WithHTTPClient(newAWSHTTPClient()),
 	)
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, &Error{Op: "aws config", Code: "ConfigError", Message: scrub(err.Error()),
-			Hint: "check AWS_PROFILE, AWS_CONFIG_FILE and the AWS_ENDPOINT_URL* variables"}
-	}
-	return cfg, nil
+	return loadConfig(ctx, region, opts, "check AWS_PROFILE, AWS_CONFIG_FILE and the AWS_ENDPOINT_URL* variables")
 }
 
 // LocalConfig loads the SDK's default credential chain (environment,
@@ -100,13 +92,18 @@ func BaseConfig(ctx context.Context, region string, extra ...func(*config.LoadOp
 // before keylease's own.
 func LocalConfig(ctx context.Context, region string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
 	opts := append(append([]func(*config.LoadOptions) error{}, extra...), config.WithHTTPClient(newAWSHTTPClient()))
+	return loadConfig(ctx, region, opts, "check AWS_PROFILE and your AWS config (aws configure / aws sso login)")
+}
+
+// loadConfig loads the SDK configuration with opts and region (when set); a
+// failure says, scrubbed, what went wrong and, in hint, what to check.
+func loadConfig(ctx context.Context, region string, opts []func(*config.LoadOptions) error, hint string) (aws.Config, error) {
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return aws.Config{}, &Error{Op: "aws config", Code: "ConfigError", Message: scrub(err.Error()),
-			Hint: "check AWS_PROFILE and your AWS config (aws configure / aws sso login)"}
+		return aws.Config{}, &Error{Op: "aws config", Code: "ConfigError", Message: scrub(err.Error()), Hint: hint}
 	}
 	return cfg, nil
 }

@@ -38,17 +38,7 @@ func TestProposeFileCallCount(t *testing.T) {
 
 // BenchmarkProposeFileRerun is the steady state: the PR exists and is current.
 func BenchmarkProposeFileRerun(b *testing.B) {
-	f, err := githubfake.Start("/api/v3", token)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	c, err := githubapi.New(githubapi.Options{Getenv: func(k string) string {
-		return map[string]string{"GITHUB_API_URL": f.APIURL(), "GITHUB_TOKEN": token}[k]
-	}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	f, c := start(b, "/api/v3", githubapi.Options{})
 	f.AddRepo("acme", "infra", "main")
 	ch := githubapi.FileChange{Branch: "kl", Path: "k.yml", Content: []byte("a: 2\n"), Message: "m", Title: "t"}
 	ctx := context.Background()
@@ -66,17 +56,7 @@ func BenchmarkProposeFileRerun(b *testing.B) {
 
 // BenchmarkOrgRepos250 lists 250 repositories at 100 a page.
 func BenchmarkOrgRepos250(b *testing.B) {
-	f, err := githubfake.Start("", token)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	c, err := githubapi.New(githubapi.Options{Getenv: func(k string) string {
-		return map[string]string{"GITHUB_API_URL": f.APIURL(), "GITHUB_TOKEN": token}[k]
-	}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	f, c := start(b, "", githubapi.Options{})
 	for i := range 250 {
 		f.AddRepo("acme", fmt.Sprintf("r%03d", i), "main")
 	}

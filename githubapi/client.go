@@ -104,23 +104,12 @@ func New(o Options) (*Client, error) {
 		c.perPage = perPage
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = transport.Sleep
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
 	return c, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // retry runs f, waiting out GitHub's rate limits as the package doc says.

@@ -22,7 +22,7 @@ const token = "ghs_" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0UvWxYz"
 
 var repo = githubapi.Repo{Owner: "acme", Name: "infra"}
 
-func start(t *testing.T, prefix string, o githubapi.Options) (*githubfake.Server, *githubapi.Client) {
+func start(t testing.TB, prefix string, o githubapi.Options) (*githubfake.Server, *githubapi.Client) {
 	t.Helper()
 	f, err := githubfake.Start(prefix, token)
 	if err != nil {

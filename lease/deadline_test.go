@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keylease/keylease/internal/emulators"
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/record"
 )
 
@@ -24,32 +24,10 @@ func TestDeadlineIncludesSessionExpiry(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
+	t.Parallel()
 	ctx := context.Background()
-	stack, err := emulators.StartAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
-	vars := map[string]string{}
-	for _, kv := range stack.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
 	const key = "sk-proj-DeadlineTest0123456789abcdefGHIJKLmnopqrST"
-	stack.Seed("openai/dev/api_key", key)
-
-	dir := t.TempDir()
-	reg := filepath.Join(dir, "registry.yaml")
-	pol := filepath.Join(dir, "policy.json")
-	mustWrite(t, reg, `openai:
-  dev:
-    secret_ref: "kv://openai/dev/api_key"
-    scope: ["llm:chat"]
-    max_ttl_seconds: 3600
-`)
-	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["openai"],
-  "flags": {"no_logging": true, "no_persistence": true},
-  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
+	l := testkit.Fixture{Vendor: "openai", Env: "dev", MaxTTL: 3600}.Start(t, key)
 
 	tests := []struct {
 		name      string
@@ -64,26 +42,14 @@ func TestDeadlineIncludesSessionExpiry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sub := t.TempDir()
 			outputs := filepath.Join(sub, "github_output")
-			mustWrite(t, outputs, "")
+			testkit.WriteFile(t, outputs, "")
 			env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outputs, "RUNNER_TEMP": sub}
-			getenv := func(k string) string {
-				if v, ok := env[k]; ok {
-					return v
-				}
-				if v, ok := vars[k]; ok {
-					return v
-				}
-				return os.Getenv(k)
-			}
+			o := oidcOptions(l, "sh", "-c", `echo "expires=$KEYLEASE_EXPIRES_AT"; echo "key=$OPENAI_API_KEY"`)
+			o.TTL, o.RecordPath = tt.ttl, filepath.Join(sub, "record.json")
 			var out, errb, cmds bytes.Buffer
 			start := time.Now()
-			res, err := Run(ctx, Options{
-				RegistryPath: reg, PolicyPath: pol, Env: "dev", Vendors: []string{"openai"},
-				RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-				TTL: tt.ttl, RecordPath: filepath.Join(sub, "record.json"),
-				Command: []string{"sh", "-c", `echo "expires=$KEYLEASE_EXPIRES_AT"; echo "key=$OPENAI_API_KEY"`},
-			}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
-				Getenv: getenv, Environ: func() []string { return append(os.Environ(), stack.Env()...) }})
+			res, err := Run(ctx, o, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
+				Getenv: testkit.GetenvOrProcess(env, l.Vars), Environ: testkit.Environ(os.Environ(), l.Vars)})
 			if err != nil {
 				t.Fatalf("lease: %v", err)
 			}
@@ -129,21 +95,9 @@ func TestDeadlineIncludesSessionExpiry(t *testing.T) {
 			if !strings.Contains(out.String(), "key=***") {
 				t.Errorf("the child's output shows no redacted key; the leak checks show nothing: %q", out.String())
 			}
-			for name, b := range map[string][]byte{"stdout": out.Bytes(), "stderr": errb.Bytes(), "record": rb, "GITHUB_OUTPUT": ob, "workflow commands": withoutAddMask(cmds.Bytes())} {
+			for name, b := range map[string][]byte{"stdout": out.Bytes(), "stderr": errb.Bytes(), "record": rb, "GITHUB_OUTPUT": ob, "workflow commands": testkit.WithoutAddMask(cmds.Bytes())} {
 				leakcheck.Assert(t, name, b, key)
 			}
 		})
 	}
-}
-
-// withoutAddMask drops the ::add-mask:: lines: registering the value with the
-// runner's masker is the one place it is meant to appear.
-func withoutAddMask(b []byte) []byte {
-	var out []byte
-	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
-		if !bytes.HasPrefix(line, []byte("::add-mask::")) {
-			out = append(out, line...)
-		}
-	}
-	return out
 }

@@ -17,8 +17,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/keylease/keylease/internal/emulators"
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 var versionIDField = regexp.MustCompile(`"VersionId":\s*"[^"]*"`)
@@ -72,39 +72,22 @@ func TestSummaryOfAHostileVersionID(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			stack, err := emulators.StartAll(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = stack.Close() })
-			vars := map[string]string{}
-			for _, kv := range stack.Env() {
-				k, v, _ := strings.Cut(kv, "=")
-				vars[k] = v
-			}
+			const key = "sk-proj-HostileVersion0123456789abcdefGHIJKLmnopq"
+			l := testkit.Fixture{Vendor: "openai", Env: "ci", MaxTTL: 300}.Start(t, key)
+			vars, dir := l.Vars, l.Dir
 			smURL, tokens := hostileSM(t, vars["AWS_ENDPOINT_URL_SECRETS_MANAGER"], tc.version)
 			vars["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = smURL
-			const key = "sk-proj-HostileVersion0123456789abcdefGHIJKLmnopq"
-			stack.Seed("openai/ci/api_key", key)
-			dir := t.TempDir()
-			reg, pol := filepath.Join(dir, "registry.yaml"), filepath.Join(dir, "policy.json")
-			mustWrite(t, reg, "openai:\n  ci:\n    secret_ref: \"kv://openai/ci/api_key\"\n    scope: [\"llm:chat\"]\n    max_ttl_seconds: 300\n")
-			mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["openai"],
-  "flags": {"no_logging": true, "no_persistence": true},
-  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
 			summary, outputs := filepath.Join(dir, "summary"), filepath.Join(dir, "output")
-			mustWrite(t, summary, "")
-			mustWrite(t, outputs, "")
+			testkit.WriteFile(t, summary, "")
+			testkit.WriteFile(t, outputs, "")
 			for k, v := range map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary, "GITHUB_OUTPUT": outputs,
 				"RUNNER_TEMP": dir, "AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none")} {
 				vars[k] = v
 			}
 			var out, errb, cmds bytes.Buffer
-			res, err := Run(ctx, Options{RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"openai"},
-				RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-				RecordPath: filepath.Join(dir, "record.json"), Command: []string{os.Args[0], "-test.run=^$"}},
+			res, err := Run(ctx, oidcOptions(l, os.Args[0], "-test.run=^$"),
 				IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
-					Getenv: func(k string) string { return vars[k] }, Environ: func() []string { return nil }})
+					Getenv: testkit.Getenv(vars), Environ: testkit.Environ(nil)})
 			toks := tokens()
 			if len(toks) == 0 || toks[0] == "" {
 				t.Fatalf("Secrets Manager saw no session token (res %+v, err %v); the test shows nothing", res, err)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keylease/keylease/internal/emulators"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/masking"
 )
 
@@ -18,53 +18,22 @@ import (
 // masking.MinLen under a policy that allows it, and checks that the
 // process-wide set behind main's error printer and panic handler masks it too.
 // (It once refused the value silently, so main could have printed it.)
-// The AWS SDK reaches the emulators through the lease's getenv alone.
+// The AWS SDK reaches the emulators through the lease's getenv alone. Not
+// parallel: every lease sets the options of the process-wide set, and this
+// one needs allow_short_values in force while it checks.
 func TestShortValueReachesProcessSanitizer(t *testing.T) {
 	ctx := context.Background()
-	stack, err := emulators.StartAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
-	vars := map[string]string{}
-	for _, kv := range stack.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
-
 	rnd := make([]byte, 3)
 	_, _ = rand.Read(rnd)
 	short := hex.EncodeToString(rnd) // 6 bytes: below masking.MinLen
-	stack.Seed("tiny/ci/api_key", short)
-
-	dir := t.TempDir()
-	reg := filepath.Join(dir, "registry.yaml")
-	pol := filepath.Join(dir, "policy.json")
-	mustWrite(t, reg, `tiny:
-  ci:
-    secret_ref: "kv://tiny/ci/api_key"
-    scope: ["llm:chat"]
-    max_ttl_seconds: 300
-`)
-	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["tiny"],
-  "flags": {"no_logging": true, "no_persistence": true, "allow_short_values": true},
-  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
+	l := testkit.Fixture{Vendor: "tiny", Env: "ci", MaxTTL: 300, ShortValues: true}.Start(t, short)
+	dir := l.Dir
 
 	var out, errb, cmds bytes.Buffer
-	getenv := func(k string) string {
-		if v, ok := vars[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
-	}
-	res, err := Run(ctx, Options{
-		RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"tiny"},
-		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-		RecordPath: filepath.Join(dir, "record.json"),
-		// The test binary itself, running no test: a child that exits 0.
-		Command: []string{os.Args[0], "-test.run=^$"},
-	}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
-		Getenv: getenv, Environ: func() []string { return append(os.Environ(), stack.Env()...) }})
+	// The test binary itself, running no test: a child that exits 0.
+	res, err := Run(ctx, oidcOptions(l, os.Args[0], "-test.run=^$"),
+		IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
+			Getenv: testkit.GetenvOrProcess(l.Vars), Environ: testkit.Environ(os.Environ(), l.Vars)})
 	if err != nil {
 		t.Fatalf("lease of a short value under allow_short_values failed: %v", err)
 	}
@@ -88,13 +57,6 @@ func TestShortValueReachesProcessSanitizer(t *testing.T) {
 	}
 }
 
-func mustWrite(t *testing.T, path, s string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestStderrStaysOneLine: lease.Run is also called without exec's flag
 // checks (demo, tests, future callers), so what it prints on stderr must not
 // let a path start a workflow command of its own. A refused lease still
@@ -102,12 +64,7 @@ func mustWrite(t *testing.T, path, s string) {
 func TestStderrStaysOneLine(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	reg := filepath.Join(dir, "registry.yaml")
-	pol := filepath.Join(dir, "policy.json")
-	mustWrite(t, reg, "openai:\n  ci:\n    secret_ref: \"kv://openai/ci/api_key\"\n    scope: [\"llm:chat\"]\n    max_ttl_seconds: 300\n")
-	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["openai"],
-  "flags": {"no_logging": true, "no_persistence": true},
-  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
+	reg, pol := testkit.Fixture{Vendor: "openai", Env: "ci", MaxTTL: 300}.Write(t, dir)
 	var out, errb, cmds bytes.Buffer
 	res, err := Run(context.Background(), Options{
 		RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"anthropic"},

@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/keylease/keylease/internal/emulators"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/record"
 	"github.com/keylease/keylease/secret"
@@ -21,31 +20,13 @@ import (
 func TestOwnCredentialsRegisteredRaw(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	stack, err := emulators.StartAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
-	vars := map[string]string{}
-	for _, kv := range stack.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
 	const key = "sk-proj-RegisterCount0123456789abcdefGHIJKLmnopqr"
-	stack.Seed("openai/ci/api_key", key)
-	dir := t.TempDir()
-	reg, pol := filepath.Join(dir, "registry.yaml"), filepath.Join(dir, "policy.json")
-	mustWrite(t, reg, "openai:\n  ci:\n    secret_ref: \"kv://openai/ci/api_key\"\n    scope: [\"llm:chat\"]\n    max_ttl_seconds: 300\n")
-	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["openai"],
-  "flags": {"no_logging": true, "no_persistence": true},
-  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
-	vars["GITHUB_ACTIONS"], vars["RUNNER_TEMP"] = "true", dir
+	l := testkit.Fixture{Vendor: "openai", Env: "ci", MaxTTL: 300}.Start(t, key)
+	l.Vars["GITHUB_ACTIONS"], l.Vars["RUNNER_TEMP"] = "true", l.Dir
 	var out, errb, cmds bytes.Buffer
-	res, err := Run(ctx, Options{RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"openai"},
-		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-		RecordPath: filepath.Join(dir, "record.json"), Command: []string{os.Args[0], "-test.run=^$"}},
+	res, err := Run(ctx, oidcOptions(l, os.Args[0], "-test.run=^$"),
 		IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
-			Getenv: func(k string) string { return vars[k] }, Environ: func() []string { return nil }})
+			Getenv: testkit.Getenv(l.Vars), Environ: testkit.Environ(nil)})
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("lease: %v (exit %+v), stderr %q", err, res, errb.String())
 	}

@@ -5,11 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/keylease/keylease/internal/emulators"
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/record"
 )
 
@@ -20,37 +19,19 @@ import (
 func TestStepsWithoutAChild(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	stack, err := emulators.StartAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
-	vars := map[string]string{}
-	for _, kv := range stack.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
 	const key = "sk-proj-StepsTest0123456789abcdefGHIJKLmnopqrstUV"
-	stack.Seed("openai/ci/api_key", key)
-	dir := t.TempDir()
-	reg, pol := filepath.Join(dir, "registry.yaml"), filepath.Join(dir, "policy.json")
-	mustWrite(t, reg, "openai:\n  ci:\n    secret_ref: \"kv://openai/ci/api_key\"\n    scope: [\"llm:chat\"]\n    max_ttl_seconds: 300\n")
-	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["openai"],
-  "flags": {"no_logging": true, "no_persistence": true},
-  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
+	lf := testkit.Fixture{Vendor: "openai", Env: "ci", MaxTTL: 300}.Start(t, key)
 	// The process's own AWS settings must not matter: the lease's are pinned.
-	vars["AWS_CONFIG_FILE"] = filepath.Join(dir, "no-config")
-	vars["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(dir, "no-credentials")
-	getenv := func(k string) string { return vars[k] }
+	vars := lf.Vars
+	vars["AWS_CONFIG_FILE"] = filepath.Join(lf.Dir, "no-config")
+	vars["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(lf.Dir, "no-credentials")
 
-	o := Options{RegistryPath: reg, PolicyPath: pol, Env: "ci", Vendors: []string{"openai"},
-		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-		RecordPath: filepath.Join(dir, "record.json")}
+	o := oidcOptions(lf)
 	if err := Check(o); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 	var out, errb bytes.Buffer
-	l := New(o, IO{Stdout: &out, Stderr: &errb, Getenv: getenv, Environ: func() []string { return nil }})
+	l := New(o, IO{Stdout: &out, Stderr: &errb, Getenv: testkit.Getenv(vars), Environ: testkit.Environ(nil)})
 	defer l.Close()
 	if err := l.Load(); err != nil {
 		t.Fatalf("Load: %v", err)

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keylease/keylease/internal/emulators"
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 // TestChildPersistenceRefused runs a real child against the emulators under
@@ -23,6 +23,7 @@ func TestChildPersistenceRefused(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
+	t.Parallel()
 	for _, tt := range []struct{ name, script, names string }{
 		{"step summary", `printf '## child\n\nkey: %s\n' "$OPENAI_API_KEY" >> "$GITHUB_STEP_SUMMARY"`, "GITHUB_STEP_SUMMARY"},
 		{"set-output line", `printf '::set-output name=k::%s\n' "$OPENAI_API_KEY"; echo done`, "set-output"},
@@ -37,58 +38,18 @@ func TestChildPersistenceRefused(t *testing.T) {
 
 func childPersistenceRefused(t *testing.T, script, names string) {
 	ctx := context.Background()
-	stack, err := emulators.StartAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
-	vars := map[string]string{}
-	for _, kv := range stack.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
 	const key = "sk-proj-SummaryTest0123456789abcdefGHIJKLmnopqrSTU" // #nosec G101 -- made up
-	stack.Seed("openai/dev/api_key", key)
-	dir := t.TempDir()
-	reg := filepath.Join(dir, "registry.yaml")
-	pol := filepath.Join(dir, "policy.json")
-	mustWrite(t, reg, `openai:
-  dev:
-    secret_ref: "kv://openai/dev/api_key"
-    scope: ["llm:chat"]
-    max_ttl_seconds: 900
-`)
-	mustWrite(t, pol, `{"version": 1, "allowed_secrets": ["openai"],
-  "flags": {"no_logging": true, "no_persistence": true},
-  "ttl_caps_seconds": {"local": 3600, "dev": 3600, "ci": 900, "prod": 300}}`)
+	l := testkit.Fixture{Vendor: "openai", Env: "dev", MaxTTL: 900}.Start(t, key)
+	dir := l.Dir
 	summary := filepath.Join(dir, "step_summary.md")
 	outputs := filepath.Join(dir, "github_output")
-	mustWrite(t, summary, "# earlier step\n")
-	mustWrite(t, outputs, "")
+	testkit.WriteFile(t, summary, "# earlier step\n")
+	testkit.WriteFile(t, outputs, "")
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary, "GITHUB_OUTPUT": outputs, "RUNNER_TEMP": dir}
-	getenv := func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		if v, ok := vars[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
-	}
-	environ := func() []string {
-		out := append(os.Environ(), stack.Env()...)
-		for k, v := range env {
-			out = append(out, k+"="+v)
-		}
-		return out
-	}
 	var out, errb, cmds bytes.Buffer
-	_, lerr := Run(ctx, Options{
-		RegistryPath: reg, PolicyPath: pol, Env: "dev", Vendors: []string{"openai"},
-		RoleARN: stack.RoleARN, OIDCIssuer: vars["KEYLEASE_OIDC_ISSUER"], Identity: IdentityOIDC,
-		RecordPath: filepath.Join(dir, "record.json"),
-		Command:    []string{"sh", "-c", script},
-	}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds, Getenv: getenv, Environ: environ})
+	_, lerr := Run(ctx, oidcOptions(l, "sh", "-c", script),
+		IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Commands: &cmds,
+			Getenv: testkit.GetenvOrProcess(env, l.Vars), Environ: testkit.Environ(os.Environ(), l.Vars, env)})
 	var le *Error
 	if !errors.As(lerr, &le) || le.Code != ExitLeak {
 		t.Fatalf("lease error %v, want exit %d", lerr, ExitLeak)
@@ -106,7 +67,7 @@ func childPersistenceRefused(t *testing.T, script, names string) {
 	ob, _ := os.ReadFile(outputs)
 	rb, _ := os.ReadFile(filepath.Join(dir, "record.json"))
 	for name, b := range map[string][]byte{"summary": sb, "stdout": out.Bytes(), "stderr": errb.Bytes(), "error": []byte(lerr.Error()),
-		"GITHUB_OUTPUT": ob, "record": rb, "workflow commands": withoutAddMask(cmds.Bytes())} {
+		"GITHUB_OUTPUT": ob, "record": rb, "workflow commands": testkit.WithoutAddMask(cmds.Bytes())} {
 		leakcheck.Assert(t, name, b, key)
 	}
 }

@@ -80,23 +80,29 @@ func benchSet(b *testing.B) (*Set, [][]byte) {
 
 const benchWrite = 64 << 10
 
+// writeChunks is the benchmark loop: one write of w bytes of data to r per
+// iteration, going round data.
+func writeChunks(b *testing.B, r io.Writer, data []byte, w int) {
+	b.SetBytes(int64(w))
+	off := 0
+	for b.Loop() {
+		if off+w > len(data) {
+			off = 0
+		}
+		if _, err := r.Write(data[off : off+w]); err != nil {
+			b.Fatal(err)
+		}
+		off += w
+	}
+}
+
 // BenchmarkRedactor pushes 64 KiB writes of log-like output holding the
 // forms of ten values (about 150 patterns) through a Redactor.
 func BenchmarkRedactor(b *testing.B) {
 	s, forms := benchSet(b)
 	data := benchCorpus(4<<20, forms, false)
 	r := s.NewRedactor(io.Discard)
-	b.SetBytes(benchWrite)
-	off := 0
-	for b.Loop() {
-		if off+benchWrite > len(data) {
-			off = 0
-		}
-		if _, err := r.Write(data[off : off+benchWrite]); err != nil {
-			b.Fatal(err)
-		}
-		off += benchWrite
-	}
+	writeChunks(b, r, data, benchWrite)
 	_ = r.Close()
 	values, nforms := s.Stats()
 	b.ReportMetric(float64(values), "values")
@@ -109,18 +115,7 @@ func BenchmarkRedactorSmallWrites(b *testing.B) {
 	s, forms := benchSet(b)
 	data := benchCorpus(4<<20, forms, false)
 	r := s.NewRedactor(io.Discard)
-	const w = 256
-	b.SetBytes(w)
-	off := 0
-	for b.Loop() {
-		if off+w > len(data) {
-			off = 0
-		}
-		if _, err := r.Write(data[off : off+w]); err != nil {
-			b.Fatal(err)
-		}
-		off += w
-	}
+	writeChunks(b, r, data, 256)
 	_ = r.Close()
 }
 
@@ -167,17 +162,7 @@ func BenchmarkRedactorNaive(b *testing.B) {
 func BenchmarkRedactorNoSecrets(b *testing.B) {
 	data := benchCorpus(4<<20, nil, false)
 	r := NewSet(Options{}).NewRedactor(io.Discard)
-	b.SetBytes(benchWrite)
-	off := 0
-	for b.Loop() {
-		if off+benchWrite > len(data) {
-			off = 0
-		}
-		if _, err := r.Write(data[off : off+benchWrite]); err != nil {
-			b.Fatal(err)
-		}
-		off += benchWrite
-	}
+	writeChunks(b, r, data, benchWrite)
 }
 
 // BenchmarkMatcher compares finding every form in 64 KiB buffers with our

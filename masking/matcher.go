@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -416,15 +417,7 @@ func merge(sp []span) []span {
 	if len(sp) < 2 {
 		return sp
 	}
-	slices.SortFunc(sp, func(a, b span) int {
-		switch {
-		case a.start < b.start:
-			return -1
-		case a.start > b.start:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(sp, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 	out := sp[:1]
 	for _, s := range sp[1:] {
 		last := &out[len(out)-1]

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/secret"
 )
 
@@ -68,24 +69,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	for _, f := range due {
 		f()
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe against the idle timer's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // assertNoForm fails if any form of any of vals (value, lines, encodings)
@@ -194,7 +177,7 @@ func TestRedactorHoldBack(t *testing.T) {
 			t.Parallel()
 			s := newSetOf(t, Options{}, testSecret)
 			clk := newFakeClock()
-			var out syncBuffer
+			var out testkit.SyncBuffer
 			r := s.newRedactor(&out, clk, IdleRelease)
 			for i, st := range tt.steps {
 				if st.write != "" {
@@ -227,7 +210,7 @@ func TestRedactorCloseSemantics(t *testing.T) {
 	t.Parallel()
 	s := newSetOf(t, Options{}, testSecret)
 	clk := newFakeClock()
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	r := s.newRedactor(&out, clk, IdleRelease)
 	if _, err := r.Write([]byte("a sk")); err != nil {
 		t.Fatal(err)
@@ -332,7 +315,7 @@ func TestRedactorLargeWrites(t *testing.T) {
 func TestRedactorRealTimer(t *testing.T) {
 	t.Parallel()
 	s := newSetOf(t, Options{}, testSecret)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	r := s.newRedactor(&out, realClock{}, time.Millisecond)
 	var wg sync.WaitGroup
 	for g := range 4 {

@@ -2,6 +2,7 @@ package masking
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -322,15 +323,7 @@ func (sc *Scanner) scan(b []byte, base int64, from, limit int) []Finding {
 	if len(sc.fps) > 0 {
 		sc.scanTokens(b, base, from, limit, &out)
 	}
-	slices.SortStableFunc(out, func(a, c Finding) int {
-		switch {
-		case a.Offset < c.Offset:
-			return -1
-		case a.Offset > c.Offset:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(out, func(a, c Finding) int { return cmp.Compare(a.Offset, c.Offset) })
 	return dedupeFindings(out)
 }
 

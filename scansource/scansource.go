@@ -65,7 +65,7 @@ func Zip(name string, data []byte, lim Limits, emit func(Item) error) error {
 		// The declared size only sizes the buffer (capped): the limit is
 		// enforced on what is read.
 		hint := min(int64(min(f.UncompressedSize64, 1<<62)), limit, 64<<20) // #nosec G115 -- capped at 1<<62
-		buf, err := readUpTo(rc, make([]byte, 0, hint+1), limit)
+		buf, err := ReadInto(io.LimitReader(rc, limit), make([]byte, 0, hint+1))
 		_ = rc.Close() // read-only: a close error loses nothing
 		if err != nil {
 			return fmt.Errorf("zip %s!%s: %w", name, entry, err)
@@ -84,14 +84,15 @@ func Zip(name string, data []byte, lim Limits, emit func(Item) error) error {
 	return nil
 }
 
-// readUpTo reads r into buf until EOF or limit bytes.
-func readUpTo(r io.Reader, buf []byte, limit int64) ([]byte, error) {
-	lr := io.LimitReader(r, limit)
+// ReadInto reads r to EOF, appending to buf and growing it only when full:
+// io.ReadAll takes no buffer, so a caller could not reuse one (a scan reads
+// thousands of files).
+func ReadInto(r io.Reader, buf []byte) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := lr.Read(buf[len(buf):cap(buf)])
+		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if errors.Is(err, io.EOF) {
 			return buf, nil

@@ -234,3 +234,16 @@ func (g *lazyGzip) Read(p []byte) (int, error) {
 }
 
 func (g *lazyGzip) Close() error { return g.raw.Close() }
+
+// Sleep waits d, or returns ctx's error if ctx ends first: the wait between
+// the retries of every client here (time.Sleep cannot be cancelled).
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

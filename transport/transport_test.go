@@ -180,3 +180,25 @@ func TestProxyFromEnvironment(t *testing.T) {
 		t.Fatal("the client's transport does not take its proxy from the environment")
 	}
 }
+
+// TestSleep: the wait between retries ends with the context (a cancelled
+// job must not sit out a long Retry-After) and otherwise lasts d.
+func TestSleep(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := transport.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sleep on a cancelled context: %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Sleep on a cancelled context took %s", d)
+	}
+	start = time.Now()
+	if err := transport.Sleep(context.Background(), 20*time.Millisecond); err != nil {
+		t.Fatalf("Sleep: %v", err)
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Errorf("Sleep returned after %s, want at least 20ms", d)
+	}
+}

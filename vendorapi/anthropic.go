@@ -3,7 +3,6 @@ package vendorapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -42,14 +41,7 @@ func anthropicAuth(key secret.Value) func(http.Header) {
 // key authenticated but may not list models).
 func (a *Anthropic) Check(ctx context.Context, key secret.Value) (Verdict, error) {
 	err := a.do(ctx, call{op: "check key", method: http.MethodGet, url: a.base + "/v1/models?limit=1", auth: anthropicAuth(key), idempotent: true}, nil)
-	if err == nil {
-		return Valid, nil
-	}
-	var e *Error
-	if errors.As(err, &e) && e.Status == http.StatusUnauthorized && e.Type == "authentication_error" {
-		return Invalid, nil
-	}
-	return Indeterminate, err
+	return verdictOf(err, func(e *Error) bool { return e.Status == http.StatusUnauthorized && e.Type == "authentication_error" })
 }
 
 // decodeAnthropicError reads {"type":"error","error":{"type","message"},"request_id"}.
@@ -172,12 +164,7 @@ func (o *AnthropicOrg) Disable(ctx context.Context, id string) error {
 // List lists every key as KeyInfo.
 func (o *AnthropicOrg) List(ctx context.Context) ([]KeyInfo, error) {
 	ks, err := o.Keys(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]KeyInfo, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, KeyInfo{ID: k.ID, Name: k.Name, Status: k.Status, Hint: k.Hint, Created: k.Created})
-	}
-	return out, nil
+	return keyInfos(ks, err, func(k AnthropicKey) KeyInfo {
+		return KeyInfo{ID: k.ID, Name: k.Name, Status: k.Status, Hint: k.Hint, Created: k.Created}
+	})
 }

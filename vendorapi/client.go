@@ -84,7 +84,7 @@ func newClient(vendor string, o Options, decodeErr func([]byte) (string, string)
 		c.pageSize = DefaultPageSize
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = transport.Sleep
 	}
 	return c
 }
@@ -101,17 +101,6 @@ func baseURL(getenv func(string) string, env, def string) (string, error) {
 		return "", fmt.Errorf("%s must be an http(s) URL; set it to the API's base URL or unset it for the default", env)
 	}
 	return strings.TrimRight(u, "/"), nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // call is one API request.

@@ -3,7 +3,6 @@ package vendorapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,14 +35,7 @@ func (o *OpenAI) Check(ctx context.Context, key secret.Value) (Verdict, error) {
 }
 
 func openAIVerdict(err error) (Verdict, error) {
-	if err == nil {
-		return Valid, nil
-	}
-	var e *Error
-	if errors.As(err, &e) && e.Status == http.StatusUnauthorized && e.Code == "invalid_api_key" {
-		return Invalid, nil
-	}
-	return Indeterminate, err
+	return verdictOf(err, func(e *Error) bool { return e.Status == http.StatusUnauthorized && e.Code == "invalid_api_key" })
 }
 
 // decodeOpenAIError reads {"error":{"type","code","message","param"}}; code
@@ -265,14 +257,9 @@ func (p *OpenAIProject) Disable(ctx context.Context, id string) error {
 // List lists the project's service accounts as KeyInfo (ID: the service account).
 func (p *OpenAIProject) List(ctx context.Context) ([]KeyInfo, error) {
 	sas, err := p.ServiceAccounts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]KeyInfo, 0, len(sas))
-	for _, sa := range sas {
-		out = append(out, KeyInfo{ID: sa.ID, Name: sa.Name, Status: "active", Created: unixTime(sa.Created)})
-	}
-	return out, nil
+	return keyInfos(sas, err, func(sa ServiceAccount) KeyInfo {
+		return KeyInfo{ID: sa.ID, Name: sa.Name, Status: "active", Created: unixTime(sa.Created)}
+	})
 }
 
 // redactedHint keeps a vendor's redacted form only when it is short and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -64,9 +65,13 @@ func (o *outputs) check(t *testing.T) {
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-func startOpenAI(t *testing.T, o vendorapi.Options) (*vendorfake.OpenAI, *vendorapi.OpenAI, *sleeps) {
+// start starts a vendor emulator (closed when the test ends) and a client
+// whose base URLs, from urls, point at it; sleeps are recorded unless o sets
+// its own Sleep.
+func start[F io.Closer, C any](t *testing.T, o vendorapi.Options, startFake func() (F, error), urls func(F) map[string]string,
+	newClient func(vendorapi.Options) (C, error)) (F, C, *sleeps) {
 	t.Helper()
-	f, err := vendorfake.StartOpenAI()
+	f, err := startFake()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,50 +80,33 @@ func startOpenAI(t *testing.T, o vendorapi.Options) (*vendorfake.OpenAI, *vendor
 	if o.Sleep == nil {
 		o.Sleep = sl.sleep
 	}
-	o.Getenv = env(map[string]string{"OPENAI_BASE_URL": f.BaseURL()})
-	c, err := vendorapi.NewOpenAI(o)
+	o.Getenv = env(urls(f))
+	c, err := newClient(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f, c, sl
+}
+
+func startOpenAI(t *testing.T, o vendorapi.Options) (*vendorfake.OpenAI, *vendorapi.OpenAI, *sleeps) {
+	t.Helper()
+	return start(t, o, vendorfake.StartOpenAI, func(f *vendorfake.OpenAI) map[string]string {
+		return map[string]string{"OPENAI_BASE_URL": f.BaseURL()}
+	}, vendorapi.NewOpenAI)
 }
 
 func startAnthropic(t *testing.T, o vendorapi.Options) (*vendorfake.Anthropic, *vendorapi.Anthropic, *sleeps) {
 	t.Helper()
-	f, err := vendorfake.StartAnthropic()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.Close() })
-	sl := &sleeps{}
-	if o.Sleep == nil {
-		o.Sleep = sl.sleep
-	}
-	o.Getenv = env(map[string]string{"ANTHROPIC_BASE_URL": f.URL()})
-	c, err := vendorapi.NewAnthropic(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f, c, sl
+	return start(t, o, vendorfake.StartAnthropic, func(f *vendorfake.Anthropic) map[string]string {
+		return map[string]string{"ANTHROPIC_BASE_URL": f.URL()}
+	}, vendorapi.NewAnthropic)
 }
 
 func startXAI(t *testing.T, o vendorapi.Options) (*vendorfake.XAI, *vendorapi.XAI, *sleeps) {
 	t.Helper()
-	f, err := vendorfake.StartXAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.Close() })
-	sl := &sleeps{}
-	if o.Sleep == nil {
-		o.Sleep = sl.sleep
-	}
-	o.Getenv = env(map[string]string{"XAI_BASE_URL": f.BaseURL(), "XAI_MANAGEMENT_URL": f.URL()})
-	c, err := vendorapi.NewXAI(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f, c, sl
+	return start(t, o, vendorfake.StartXAI, func(f *vendorfake.XAI) map[string]string {
+		return map[string]string{"XAI_BASE_URL": f.BaseURL(), "XAI_MANAGEMENT_URL": f.URL()}
+	}, vendorapi.NewXAI)
 }
 
 func TestOpenAIVerdicts(t *testing.T) {

@@ -2,6 +2,7 @@ package vendorapi
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/keylease/keylease/secret"
@@ -28,6 +29,20 @@ func (v Verdict) String() string {
 		return "invalid"
 	}
 	return "indeterminate"
+}
+
+// verdictOf turns a check's error into its verdict: none is Valid, one
+// that rejected (the vendor's answer for a bad key) says is Invalid, any
+// other is Indeterminate and is returned with it.
+func verdictOf(err error, rejected func(*Error) bool) (Verdict, error) {
+	if err == nil {
+		return Valid, nil
+	}
+	var e *Error
+	if errors.As(err, &e) && rejected(e) {
+		return Invalid, nil
+	}
+	return Indeterminate, err
 }
 
 // Validator checks whether a key works at its vendor. An Indeterminate
@@ -70,4 +85,16 @@ type KeyInfo struct {
 // Lister lists the keys an admin credential can see.
 type Lister interface {
 	List(ctx context.Context) ([]KeyInfo, error)
+}
+
+// keyInfos is a List: a vendor's listing (or its error) as KeyInfo.
+func keyInfos[T any](items []T, err error, info func(T) KeyInfo) ([]KeyInfo, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]KeyInfo, 0, len(items))
+	for _, it := range items {
+		out = append(out, info(it))
+	}
+	return out, nil
 }

@@ -3,7 +3,6 @@ package vendorapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -48,17 +47,10 @@ func (x *XAI) Check(ctx context.Context, key secret.Value) (Verdict, error) {
 		TeamBlocked bool `json:"team_blocked"`
 	}
 	err := x.do(ctx, call{op: "check key", method: http.MethodGet, url: x.base + "/api-key", auth: bearer(key), idempotent: true}, &w)
-	if err == nil {
-		if w.Disabled || w.Blocked || w.TeamBlocked {
-			return Invalid, nil
-		}
-		return Valid, nil
-	}
-	var e *Error
-	if errors.As(err, &e) && (e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized) {
+	if err == nil && (w.Disabled || w.Blocked || w.TeamBlocked) {
 		return Invalid, nil
 	}
-	return Indeterminate, err
+	return verdictOf(err, func(e *Error) bool { return e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized })
 }
 
 // decodeXAIError reads the inference API's {"code":"<gRPC status phrase>",
@@ -208,18 +200,13 @@ func (t *XAITeam) Disable(ctx context.Context, id string) error { return t.Delet
 // List lists the team's keys as KeyInfo.
 func (t *XAITeam) List(ctx context.Context) ([]KeyInfo, error) {
 	ks, err := t.Keys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]KeyInfo, 0, len(ks))
-	for _, k := range ks {
+	return keyInfos(ks, err, func(k XAIKey) KeyInfo {
 		st := "active"
 		if k.Disabled {
 			st = "disabled"
 		}
-		out = append(out, KeyInfo{ID: k.ID, KeyID: k.ID, Name: k.Name, Status: st, Hint: k.Redacted, Created: k.Created})
-	}
-	return out, nil
+		return KeyInfo{ID: k.ID, KeyID: k.ID, Name: k.Name, Status: st, Hint: k.Redacted, Created: k.Created}
+	})
 }
 
 // Compile-time checks that each vendor satisfies the shared interfaces.

@@ -11,6 +11,7 @@ import (
 	"github.com/keylease/keylease/internal/oidcfake"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/stsfake"
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 // BenchmarkExecOverhead runs the built keylease binary against the loopback
@@ -33,13 +34,13 @@ func BenchmarkExecOverhead(b *testing.B) {
 			args := []string{"exec", "--env", "ci"}
 			for i := range refs {
 				k, err := fakeKey("bk-", 40)
-				must(b, err)
+				testkit.Must(b, err)
 				name := fmt.Sprintf("bench/ci/key%d", i)
 				r.stack.Seed(name, k)
 				args = append(args, "--ref", fmt.Sprintf("BENCH_KEY_%d=kv://%s", i, name))
 			}
 			self, err := os.Executable()
-			must(b, err)
+			testkit.Must(b, err)
 			args = append(args, "--", self, "-test.run=^$")
 			env := make([]string, 0, len(r.env))
 			for k, v := range r.env {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -23,6 +22,7 @@ import (
 	"github.com/keylease/keylease/internal/emulators"
 	"github.com/keylease/keylease/internal/fault"
 	"github.com/keylease/keylease/internal/stsfake"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/record"
 	"github.com/keylease/keylease/secret"
@@ -191,31 +191,26 @@ xai:
 
 func newE2E(t testing.TB, vendors ...string) *e2e {
 	t.Helper()
-	stack, err := emulators.StartAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
+	stack, stackEnv := testkit.Stack(t)
 	dir := t.TempDir()
 	r := &e2e{t: t, stack: stack, dir: dir, out: filepath.Join(dir, "child-out"), env: map[string]string{},
 		keys: map[string]string{}, files: map[string]string{}}
-	must(t, os.MkdirAll(r.out, 0o700))
-	must(t, os.MkdirAll(filepath.Join(dir, "runner-temp"), 0o700))
+	testkit.Must(t, os.MkdirAll(r.out, 0o700))
+	testkit.Must(t, os.MkdirAll(filepath.Join(dir, "runner-temp"), 0o700))
 	policy := `{"version":1,"allowed_secrets":["openai","anthropic","xai"],
 "required_prefix":{"openai":"sk-","anthropic":"sk-ant-","xai":"xai-"},
 "flags":{"no_logging":true,"no_persistence":true},
 "ttl_caps_seconds":{"local":3600,"dev":3600,"ci":900,"prod":300},
 "rotation_days":{"dev":30,"ci":30,"prod":14},
 "backends":{"kv":{"type":"aws-secretsmanager","name_template":"{path}"}}}`
-	must(t, os.WriteFile(filepath.Join(dir, "registry.yaml"), []byte(e2eRegistry), 0o600))
-	must(t, os.WriteFile(filepath.Join(dir, "policy.json"), []byte(policy), 0o600))
+	testkit.WriteFile(t, filepath.Join(dir, "registry.yaml"), e2eRegistry)
+	testkit.WriteFile(t, filepath.Join(dir, "policy.json"), policy)
 	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE"} {
 		r.files[name] = filepath.Join(dir, strings.ToLower(name))
-		must(t, os.WriteFile(r.files[name], []byte("PRE=existing\n"), 0o600))
+		testkit.WriteFile(t, r.files[name], "PRE=existing\n")
 		r.env[name] = r.files[name]
 	}
-	for _, kv := range stack.Env() {
-		k, v, _ := strings.Cut(kv, "=")
+	for k, v := range stackEnv {
 		r.env[k] = v
 	}
 	for k, v := range map[string]string{
@@ -242,7 +237,7 @@ func (r *e2e) seed(vendor, value string) {
 	ev := e2eVendors[vendor]
 	if value == "" {
 		k, err := fakeKey(ev.prefix, 60)
-		must(r.t, err)
+		testkit.Must(r.t, err)
 		value = k
 	}
 	r.stack.Seed(vendor+"/ci/api_key", value)
@@ -261,7 +256,7 @@ type e2eResult struct {
 func (r *e2e) command(mode string, args ...string) *exec.Cmd {
 	r.env["E2E_CHILD"] = mode
 	self, err := os.Executable()
-	must(r.t, err)
+	testkit.Must(r.t, err)
 	full := append([]string{"exec"}, args...)
 	full = append(full, "--", self, "-test.run=^$")
 	cmd := exec.Command(keyleaseBin, full...)
@@ -289,7 +284,7 @@ func (r *e2e) run(mode string, args ...string) e2eResult {
 // outputs parses GITHUB_OUTPUT's heredocs.
 func (r *e2e) outputs() map[string]string {
 	b, err := os.ReadFile(r.files["GITHUB_OUTPUT"])
-	must(r.t, err)
+	testkit.Must(r.t, err)
 	out := map[string]string{}
 	lines := strings.Split(string(b), "\n")
 	for i := 0; i < len(lines); i++ {
@@ -314,10 +309,10 @@ func (r *e2e) canary(res e2eResult) {
 	r.t.Helper()
 	set := masking.NewSet(masking.Options{AllowShort: true})
 	for _, v := range r.keys {
-		must(r.t, set.Add(secret.FromString(v)))
+		testkit.Must(r.t, set.Add(secret.FromString(v)))
 	}
 	for _, v := range r.extra {
-		must(r.t, set.Add(secret.FromString(v)))
+		testkit.Must(r.t, set.Add(secret.FromString(v)))
 	}
 	fps := map[string]string{}
 	for _, f := range r.stack.STS.TokenFingerprints() {
@@ -337,12 +332,12 @@ func (r *e2e) canary(res e2eResult) {
 		r.t.Errorf("stderr holds %d secret form(s): %+v", len(f), f)
 	}
 	_ = filepath.WalkDir(r.dir, func(p string, d os.DirEntry, err error) error {
-		must(r.t, err)
+		testkit.Must(r.t, err)
 		if d.IsDir() {
 			return nil
 		}
 		f, err := sc.ScanFile(p)
-		must(r.t, err)
+		testkit.Must(r.t, err)
 		if len(f) > 0 {
 			r.t.Errorf("%s holds %d secret form(s): %+v", p, len(f), f)
 		}
@@ -368,13 +363,6 @@ func (r *e2e) received() {
 func (r *e2e) childRan() bool {
 	ents, _ := os.ReadDir(r.out)
 	return len(ents) > 0
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestExecHappyPath(t *testing.T) {
@@ -417,9 +405,9 @@ func TestExecHappyPath(t *testing.T) {
 				t.Errorf("lease-expires-at %q, child was told %q", res.outputs["lease-expires-at"], exp)
 			}
 			b, err := os.ReadFile(res.outputs["record-path"])
-			must(t, err)
+			testkit.Must(t, err)
 			rec, err := record.Decode(b)
-			must(t, err)
+			testkit.Must(t, err)
 			if len(rec.Leases) != len(tt.vendors) || rec.Command.ExitCode != 0 || rec.Identity == nil || rec.Session.SessionName != "keylease-4242-1" {
 				t.Errorf("record %+v", rec)
 			}
@@ -490,9 +478,9 @@ func TestExecLeaseFailures(t *testing.T) {
 			}
 			// The failed lease is on record (value-free, verified).
 			b, err := os.ReadFile(res.outputs["record-path"])
-			must(t, err)
+			testkit.Must(t, err)
 			rec, err := record.Decode(b)
-			must(t, err)
+			testkit.Must(t, err)
 			if len(rec.Leases) == 0 || rec.Command != nil {
 				t.Fatalf("record leases %+v command %+v", rec.Leases, rec.Command)
 			}
@@ -589,9 +577,9 @@ func TestExecChildOutcomes(t *testing.T) {
 				t.Errorf("exit-code output %q", res.outputs["exit-code"])
 			}
 			b, err := os.ReadFile(res.outputs["record-path"])
-			must(t, err)
+			testkit.Must(t, err)
 			rec, err := record.Decode(b)
-			must(t, err)
+			testkit.Must(t, err)
 			tt.check(t, r, res, rec)
 		})
 	}
@@ -606,7 +594,7 @@ func TestExecCtrlC(t *testing.T) {
 	cmd := r.command("trap-int", "--vendor", "openai")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	must(t, cmd.Start())
+	testkit.Must(t, cmd.Start())
 	for i := 0; ; i++ {
 		if _, err := os.Stat(filepath.Join(r.out, "ready")); err == nil {
 			break
@@ -617,7 +605,7 @@ func TestExecCtrlC(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	must(t, cmd.Process.Signal(os.Interrupt)) // to keylease only: the child is in its own group
+	testkit.Must(t, cmd.Process.Signal(os.Interrupt)) // to keylease only: the child is in its own group
 	err := cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
@@ -685,7 +673,7 @@ func TestExecGigabyteBoundedMemory(t *testing.T) {
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = cs, &stderr
 	start := time.Now()
-	must(t, cmd.Run())
+	testkit.Must(t, cmd.Run())
 	el := time.Since(start)
 	if cs.leaked != 0 {
 		t.Fatalf("%d raw keys passed the redactor", cs.leaked)
@@ -770,9 +758,9 @@ func TestExecIdentityAndInputs(t *testing.T) {
 				}
 			}
 			b, err := os.ReadFile(recPath)
-			must(t, err)
+			testkit.Must(t, err)
 			rec, err := record.Decode(b)
-			must(t, err)
+			testkit.Must(t, err)
 			if rec.Session == nil || rec.Session.Source != tt.wantSource {
 				t.Errorf("session %+v, want source %s", rec.Session, tt.wantSource)
 			}

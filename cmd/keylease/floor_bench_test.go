@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 func init() { e2eMoreModes["floor"] = floorJob }
@@ -102,14 +104,14 @@ func BenchmarkLeaseVsFloor(b *testing.B) {
 			ids := make([]string, 0, refs)
 			for i := range refs {
 				k, err := fakeKey("bk-", 40)
-				must(b, err)
+				testkit.Must(b, err)
 				name := fmt.Sprintf("bench/ci/key%d", i)
 				r.stack.Seed(name, k)
 				ids = append(ids, name)
 				args = append(args, "--ref", fmt.Sprintf("BENCH_KEY_%d=kv://%s", i, name))
 			}
 			self, err := os.Executable()
-			must(b, err)
+			testkit.Must(b, err)
 			args = append(args, "--", self, "-test.run=^$")
 			r.env["FLOOR_IDS"] = strings.Join(ids, ",")
 			env := make([]string, 0, len(r.env))

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 // guardRun runs keylease in-process as a step on a runner would, with
@@ -20,8 +21,8 @@ func guardRun(t *testing.T, key string, vars map[string]string, args ...string) 
 	t.Helper()
 	dir := t.TempDir()
 	outFile, sumFile := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
-	must(t, os.WriteFile(outFile, nil, 0o600))
-	must(t, os.WriteFile(sumFile, nil, 0o600))
+	testkit.Must(t, os.WriteFile(outFile, nil, 0o600))
+	testkit.Must(t, os.WriteFile(sumFile, nil, 0o600))
 	env := map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_TEMP": dir, "GITHUB_OUTPUT": outFile, "GITHUB_STEP_SUMMARY": sumFile}
 	for k, v := range vars {
 		env[k] = v
@@ -29,9 +30,9 @@ func guardRun(t *testing.T, key string, vars map[string]string, args ...string) 
 	e, out, errb := testEnv(env)
 	code := realMain(context.Background(), args, e)
 	outputs, err := os.ReadFile(outFile)
-	must(t, err)
+	testkit.Must(t, err)
 	summary, err := os.ReadFile(sumFile)
-	must(t, err)
+	testkit.Must(t, err)
 	asVar := strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
 	for name, b := range map[string][]byte{"stdout (::error)": out.Bytes(), "stderr": errb.Bytes(),
 		"GITHUB_OUTPUT (record-path)": outputs, "GITHUB_STEP_SUMMARY": summary} {
@@ -109,7 +110,7 @@ func TestScanNeverRepeatsAKeyInAPath(t *testing.T) {
 	key := randomKey(t, "sk-proj-", 60)
 	inFile := randomKey(t, "sk-ant-api03-", 80) // what the file holds: a finding
 	dir := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(dir, key+".txt"), []byte("leaked "+inFile+"\n"), 0o600))
+	testkit.Must(t, os.WriteFile(filepath.Join(dir, key+".txt"), []byte("leaked "+inFile+"\n"), 0o600))
 	for name, args := range map[string][]string{
 		"file name": {"scan", dir},
 		"argument":  {"scan", filepath.Join(dir, "missing", key)},
@@ -145,7 +146,7 @@ func TestExecDir(t *testing.T) {
 func TestActionPassesOnlyExecFlags(t *testing.T) {
 	t.Parallel()
 	b, err := os.ReadFile("../../action.yml")
-	must(t, err)
+	testkit.Must(t, err)
 	read := map[string]bool{}
 	for _, f := range execFlags {
 		read[envName(f.name)] = true

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 func init() {
@@ -32,9 +34,9 @@ func init() {
 func copyExecutable(t *testing.T, src, dir string) string {
 	t.Helper()
 	b, err := os.ReadFile(src) // #nosec G304 -- a test binary
-	must(t, err)
+	testkit.Must(t, err)
 	dst := filepath.Join(dir, filepath.Base(src))
-	must(t, os.WriteFile(dst, b, 0o755)) // #nosec G306 -- executable for the unprivileged user
+	testkit.Must(t, os.WriteFile(dst, b, 0o755)) // #nosec G306 -- executable for the unprivileged user
 	return dst
 }
 
@@ -49,19 +51,19 @@ func TestExecChildCannotReadKeyleaseEnviron(t *testing.T) {
 	cmd := r.command("read-parent-environ", "--vendor", "openai")
 	if os.Getuid() == 0 {
 		bin, err := os.MkdirTemp("", "keylease-e2e-nobody-")
-		must(t, err)
+		testkit.Must(t, err)
 		t.Cleanup(func() { _ = os.RemoveAll(bin) })
-		must(t, os.Chmod(bin, 0o755)) // #nosec G302 -- the unprivileged user runs the binaries from here
+		testkit.Must(t, os.Chmod(bin, 0o755)) // #nosec G302 -- the unprivileged user runs the binaries from here
 		self, err := os.Executable()
-		must(t, err)
+		testkit.Must(t, err)
 		child := copyExecutable(t, self, bin)
 		cmd.Path = copyExecutable(t, keyleaseBin, bin)
-		cmd.Args[len(cmd.Args)-2] = child             // ... -- <child> -test.run=^$
-		must(t, os.Chmod(filepath.Dir(r.dir), 0o755)) // #nosec G302 -- t.TempDir's parent, 0700 by default
+		cmd.Args[len(cmd.Args)-2] = child                     // ... -- <child> -test.run=^$
+		testkit.Must(t, os.Chmod(filepath.Dir(r.dir), 0o755)) // #nosec G302 -- t.TempDir's parent, 0700 by default
 		root, err := os.OpenRoot(r.dir)
-		must(t, err)
+		testkit.Must(t, err)
 		defer func() { _ = root.Close() }()
-		must(t, fs.WalkDir(root.FS(), ".", func(p string, _ fs.DirEntry, err error) error {
+		testkit.Must(t, fs.WalkDir(root.FS(), ".", func(p string, _ fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
@@ -83,7 +85,7 @@ func TestExecChildCannotReadKeyleaseEnviron(t *testing.T) {
 		t.Fatalf("exit %d; stderr %s", res.code, res.stderr)
 	}
 	got, err := os.ReadFile(filepath.Join(r.out, "parent-environ"))
-	must(t, err)
+	testkit.Must(t, err)
 	if string(got) != "denied: true" {
 		t.Errorf("the child was not refused keylease's environ (read %d bytes)", len(got))
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 func init() {
@@ -50,7 +52,7 @@ func init() {
 func runnerOutputs(t *testing.T, path string) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	must(t, err)
+	testkit.Must(t, err)
 	out := map[string]string{}
 	lines := strings.Split(string(b), "\n")
 	for i := 0; i < len(lines); i++ {
@@ -93,7 +95,7 @@ func TestExecChildCannotChooseRecordPath(t *testing.T) {
 			if tt.noRecord {
 				// A record path under a regular file cannot be written.
 				blocker := filepath.Join(r.dir, "not-a-dir")
-				must(t, os.WriteFile(blocker, nil, 0o600))
+				testkit.Must(t, os.WriteFile(blocker, nil, 0o600))
 				args = append(args, "--record", filepath.Join(blocker, "record.json"))
 			}
 			res := r.run("forge-output", args...) // r.run checks every output for secret forms
@@ -131,12 +133,12 @@ func TestExecEscapedDescendantEnds(t *testing.T) {
 		t.Fatalf("exit %d; stderr %s", res.code, res.stderr)
 	}
 	b, err := os.ReadFile(filepath.Join(r.out, "escaped"))
-	must(t, err)
+	testkit.Must(t, err)
 	pid, err := strconv.Atoi(string(b))
-	must(t, err)
+	testkit.Must(t, err)
 	key := []byte(r.keys["OPENAI_API_KEY"])
 	ents, err := os.ReadDir("/proc")
-	must(t, err)
+	testkit.Must(t, err)
 	for _, e := range ents {
 		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
 		if err == nil && bytes.Contains(env, key) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 )
 
 // runnerLines splits output as the Actions runner reads it: a line ends at
@@ -84,23 +85,23 @@ func TestNoWorkflowCommandInjection(t *testing.T) {
 	key := randomKey(t, "sk-proj-", 60)
 	dir := t.TempDir()
 	evilDir := filepath.Join(dir, "a"+injected)
-	must(t, os.MkdirAll(evilDir, 0o700))
+	testkit.Must(t, os.MkdirAll(evilDir, 0o700))
 	// A file whose name injects commands and whose content is a finding.
-	must(t, os.WriteFile(filepath.Join(evilDir, "k"+injected), []byte(key+"\n"), 0o600))
+	testkit.Must(t, os.WriteFile(filepath.Join(evilDir, "k"+injected), []byte(key+"\n"), 0o600))
 	// Valid configuration under a path that injects commands.
 	for src, dst := range map[string]string{cfgReg: "reg.yaml", cfgPol: "pol.json"} {
 		b, err := os.ReadFile(src)
-		must(t, err)
-		must(t, os.WriteFile(filepath.Join(evilDir, dst), b, 0o600))
+		testkit.Must(t, err)
+		testkit.Must(t, os.WriteFile(filepath.Join(evilDir, dst), b, 0o600))
 	}
 	wf := filepath.Join(evilDir, "wf"+injected+".yml")
-	must(t, os.WriteFile(wf, []byte(workflowOK), 0o600))
+	testkit.Must(t, os.WriteFile(wf, []byte(workflowOK), 0o600))
 	recSchema := filepath.Join(dir, "schema.json")
-	must(t, os.WriteFile(recSchema, []byte(`{"schema":"`+key+`"}`), 0o600))
+	testkit.Must(t, os.WriteFile(recSchema, []byte(`{"schema":"`+key+`"}`), 0o600))
 	recField := filepath.Join(dir, "field.json")
-	must(t, os.WriteFile(recField, []byte(`{"schema":"keylease.run-record/v1","`+key+`":1}`), 0o600))
+	testkit.Must(t, os.WriteFile(recField, []byte(`{"schema":"keylease.run-record/v1","`+key+`":1}`), 0o600))
 	recCmd := filepath.Join(dir, "cmd.json")
-	must(t, os.WriteFile(recCmd, []byte(`{"schema":"keylease.run-record/v1","x\r::add-mask::y":1}`), 0o600))
+	testkit.Must(t, os.WriteFile(recCmd, []byte(`{"schema":"keylease.run-record/v1","x\r::add-mask::y":1}`), 0o600))
 
 	execArgs := func(extra ...string) []string {
 		return append(append([]string{"exec", "--registry", cfgReg, "--policy", cfgPol}, extra...), "--", "true")
@@ -189,14 +190,14 @@ func TestVendorKeyExitCode(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			outFile := filepath.Join(dir, "output")
-			must(t, os.WriteFile(outFile, nil, 0o600))
+			testkit.Must(t, os.WriteFile(outFile, nil, 0o600))
 			e, out, errb := testEnv(map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_TEMP": dir, "GITHUB_OUTPUT": outFile})
 			code := realMain(context.Background(), []string{"exec", "--registry", cfgReg, "--policy", cfgPol, "--vendor", key, "--", "true"}, e)
 			if code != exitLeak {
 				t.Errorf("exit %d, want %d; stderr %q", code, exitLeak, errb.String())
 			}
 			b, err := os.ReadFile(outFile)
-			must(t, err)
+			testkit.Must(t, err)
 			if !strings.Contains(string(b), "exit-code") || !strings.Contains(string(b), "\n4\n") && !strings.Contains(string(b), "exit-code=4") {
 				t.Errorf("exit-code output is not 4: %q", b)
 			}
@@ -207,15 +208,15 @@ func TestVendorKeyExitCode(t *testing.T) {
 			assertOnlyKeyleaseCommands(t, out.String(), errb.String())
 			// Nothing keylease left on disk holds it either (the record is withheld).
 			root, err := os.OpenRoot(dir)
-			must(t, err)
+			testkit.Must(t, err)
 			defer func() { _ = root.Close() }()
 			files := 0
-			must(t, fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+			testkit.Must(t, fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 				if err != nil || !d.Type().IsRegular() {
 					return err
 				}
 				rb, err := fs.ReadFile(root.FS(), p)
-				must(t, err)
+				testkit.Must(t, err)
 				files++
 				assertNoForms(t, key, string(rb))
 				var v map[string]any
@@ -239,11 +240,11 @@ func TestVendorKeyExitCodeBinary(t *testing.T) {
 	key := randomKey(t, "sk-proj-", 60)
 	dir := t.TempDir()
 	outFile := filepath.Join(dir, "output")
-	must(t, os.WriteFile(outFile, nil, 0o600))
+	testkit.Must(t, os.WriteFile(outFile, nil, 0o600))
 	reg, err := filepath.Abs(cfgReg)
-	must(t, err)
+	testkit.Must(t, err)
 	pol, err := filepath.Abs(cfgPol)
-	must(t, err)
+	testkit.Must(t, err)
 	cmd := exec.Command(keyleaseBin, "exec", "--", "true")
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_ACTIONS=true", "RUNNER_TEMP=" + dir, "GITHUB_OUTPUT=" + outFile,
@@ -256,7 +257,7 @@ func TestVendorKeyExitCodeBinary(t *testing.T) {
 		t.Errorf("keylease exec: %v, want exit %d; stderr %q", err, exitLeak, stderr.String())
 	}
 	b, err := os.ReadFile(outFile)
-	must(t, err)
+	testkit.Must(t, err)
 	if !regexp.MustCompile(`(?s)exit-code<<(\S+)\n4\n`).Match(b) {
 		t.Errorf("exit-code output is not 4: %q", b)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/record"
 )
 
@@ -75,10 +76,10 @@ func TestExecFlagPrecedence(t *testing.T) {
 			}
 			r.received()
 			b, err := os.ReadFile(res.outputs["record-path"])
-			must(t, err)
+			testkit.Must(t, err)
 			leakcheck.Assert(t, "the run record", b, values...)
 			rec, err := record.Decode(b)
-			must(t, err)
+			testkit.Must(t, err)
 			if rec.Session == nil || rec.Session.Source != "oidc" || rec.Session.RoleARN != wantRole {
 				t.Errorf("session %+v, want oidc with role %s", rec.Session, wantRole)
 			}

@@ -369,19 +369,7 @@ func readAll(f io.Reader, buf []byte, size int64) ([]byte, error) {
 	if int64(cap(buf)) < size+1 {
 		buf = make([]byte, 0, size+512)
 	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
+	return scansource.ReadInto(f, buf)
 }
 
 func (s *scanRun) largeFile(path string, f io.Reader) error {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -21,7 +22,7 @@ func vendorKeys(t *testing.T) map[string]string {
 	t.Helper()
 	mk := func(prefix string, n int, suffix string) string {
 		k, err := fakeKey(prefix, n)
-		must(t, err)
+		testkit.Must(t, err)
 		return k + suffix
 	}
 	return map[string]string{
@@ -42,8 +43,8 @@ func values(m map[string]string) []string {
 func writeTree(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for p, c := range files {
-		must(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o700))
-		must(t, os.WriteFile(filepath.Join(dir, p), []byte(c), 0o600))
+		testkit.Must(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o700))
+		testkit.Must(t, os.WriteFile(filepath.Join(dir, p), []byte(c), 0o600))
 	}
 }
 
@@ -85,15 +86,15 @@ func sarifSchema(t *testing.T) *jsonschema.Schema {
 		return nil
 	}
 	f, err := os.Open(p) //nolint:gosec // the test's own input
-	must(t, err)
+	testkit.Must(t, err)
 	defer func() { _ = f.Close() }()
 	doc, err := jsonschema.UnmarshalJSON(f)
-	must(t, err)
+	testkit.Must(t, err)
 	c := jsonschema.NewCompiler()
 	c.AssertFormat() // uri-reference and the rest are checked too
-	must(t, c.AddResource("sarif-2.1.0.json", doc))
+	testkit.Must(t, c.AddResource("sarif-2.1.0.json", doc))
 	s, err := c.Compile("sarif-2.1.0.json")
-	must(t, err)
+	testkit.Must(t, err)
 	return s
 }
 
@@ -138,14 +139,14 @@ func TestScanFormats(t *testing.T) {
 				}
 			case "sarif":
 				var log map[string]any
-				must(t, json.Unmarshal([]byte(out), &log))
+				testkit.Must(t, json.Unmarshal([]byte(out), &log))
 				if schema != nil {
 					if err := schema.Validate(log); err != nil {
 						t.Fatalf("SARIF does not validate against 2.1.0: %v", err)
 					}
 					// The check has teeth: a line 0 region is invalid SARIF.
 					var broken map[string]any
-					must(t, json.Unmarshal([]byte(strings.Replace(out, `"startLine": 3`, `"startLine": 0`, 1)), &broken))
+					testkit.Must(t, json.Unmarshal([]byte(strings.Replace(out, `"startLine": 3`, `"startLine": 0`, 1)), &broken))
 					if schema.Validate(broken) == nil {
 						t.Fatal("the schema accepted startLine 0")
 					}
@@ -172,7 +173,7 @@ func TestScanFormats(t *testing.T) {
 						}
 					}
 				}
-				must(t, json.Unmarshal([]byte(out), &l))
+				testkit.Must(t, json.Unmarshal([]byte(out), &l))
 				if l.Version != "2.1.0" || len(l.Runs) != 1 || len(l.Runs[0].Results) != len(keys) {
 					t.Fatalf("sarif version %q, runs %d", l.Version, len(l.Runs))
 				}
@@ -214,7 +215,7 @@ func TestScanBaseline(t *testing.T) {
 				t.Fatalf("first scan exit %d", code)
 			}
 			base := filepath.Join(t.TempDir(), "baseline."+format)
-			must(t, os.WriteFile(base, []byte(first), 0o600))
+			testkit.Must(t, os.WriteFile(base, []byte(first), 0o600))
 
 			code, out, errb := runScanIn(t, "--baseline", base, dir)
 			if code != exitOK || !strings.Contains(out, "no findings, 1 suppressed by the baseline") {
@@ -233,7 +234,7 @@ func TestScanBaseline(t *testing.T) {
 		})
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
-	must(t, os.WriteFile(bad, []byte(`{"schema":"other/v9"}`), 0o600))
+	testkit.Must(t, os.WriteFile(bad, []byte(`{"schema":"other/v9"}`), 0o600))
 	if code, _, errb := runScanIn(t, "--baseline", bad, dir); code != exitConfig || !strings.Contains(errb, "--baseline") {
 		t.Errorf("bad baseline: exit %d, stderr %q", code, errb)
 	}
@@ -299,15 +300,15 @@ func zipOf(t *testing.T, entries map[string]string, extra int) []byte {
 	w := zip.NewWriter(&b)
 	for name, c := range entries {
 		f, err := w.Create(name)
-		must(t, err)
+		testkit.Must(t, err)
 		_, err = f.Write([]byte(c))
-		must(t, err)
+		testkit.Must(t, err)
 	}
 	for i := range extra {
 		_, err := w.Create(fmt.Sprintf("empty/%d", i))
-		must(t, err)
+		testkit.Must(t, err)
 	}
-	must(t, w.Close())
+	testkit.Must(t, w.Close())
 	return b.Bytes()
 }
 
@@ -343,7 +344,7 @@ func TestScanExcludes(t *testing.T) {
 	k := keys["openai-project-key"]
 	writeTree(t, dir, map[string]string{"a_test.go": k, "testdata/x.golden": k, "testdata/keep.txt": k, "src/main.go": "ok"})
 	ign := filepath.Join(t.TempDir(), "ignore")
-	must(t, os.WriteFile(ign, []byte("# fakes on purpose\n*_test.go\ntestdata/\n"), 0o600))
+	testkit.Must(t, os.WriteFile(ign, []byte("# fakes on purpose\n*_test.go\ntestdata/\n"), 0o600))
 	e, out, errb := testEnv(nil)
 	if code := realMain(context.Background(), []string{"scan", "--ignore-file", ign, dir}, e); code != exitOK {
 		t.Fatalf("ignore file: exit %d, out %q err %q", code, out, errb)
@@ -370,7 +371,7 @@ func TestCheckWorkflowSARIF(t *testing.T) {
 	}
 	sarif := out.String()
 	var log map[string]any
-	must(t, json.Unmarshal([]byte(sarif), &log))
+	testkit.Must(t, json.Unmarshal([]byte(sarif), &log))
 	if s := sarifSchema(t); s != nil {
 		if err := s.Validate(log); err != nil {
 			t.Fatalf("check SARIF does not validate: %v", err)
@@ -409,7 +410,7 @@ func TestCheckCleanSARIF(t *testing.T) {
 			Results []any `json:"results"`
 		} `json:"runs"`
 	}
-	must(t, json.Unmarshal(out.Bytes(), &l))
+	testkit.Must(t, json.Unmarshal(out.Bytes(), &l))
 	if len(l.Runs) != 1 || len(l.Runs[0].Results) != 0 || !strings.HasPrefix(errb.String(), "ok: ") {
 		t.Fatalf("runs %+v, stderr %q", l.Runs, errb)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/secret"
 )
@@ -20,10 +21,10 @@ import (
 func TestScan(t *testing.T) {
 	t.Parallel()
 	key, err := fakeKey("sk-proj-", 60)
-	must(t, err)
+	testkit.Must(t, err)
 	opaque := "opaque-internal-token-0123456789" // no vendor shape: only its fingerprint finds it
 	golden, err := os.ReadFile(filepath.Join("..", "..", "record", "testdata", "full.golden"))
-	must(t, err)
+	testkit.Must(t, err)
 	sum := sha256.Sum256([]byte(opaque))
 
 	tests := []struct {
@@ -56,8 +57,8 @@ func TestScan(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			for p, c := range tt.files {
-				must(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o700))
-				must(t, os.WriteFile(filepath.Join(dir, p), []byte(c), 0o600))
+				testkit.Must(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o700))
+				testkit.Must(t, os.WriteFile(filepath.Join(dir, p), []byte(c), 0o600))
 			}
 			e, out, errb := testEnv(map[string]string{"GITHUB_ACTIONS": "true"})
 			code := realMain(context.Background(), append([]string{"scan"}, tt.args(dir)...), e)
@@ -69,8 +70,8 @@ func TestScan(t *testing.T) {
 			}
 			// What scan prints names places, never the values it found.
 			set := masking.NewSet(masking.Options{})
-			must(t, set.Add(secret.FromString(key)))
-			must(t, set.Add(secret.FromString(opaque)))
+			testkit.Must(t, set.Add(secret.FromString(key)))
+			testkit.Must(t, set.Add(secret.FromString(opaque)))
 			sc := masking.NewScanner(masking.ScanOptions{Set: set})
 			for name, b := range map[string]string{"stdout": out.String(), "stderr": errb.String()} {
 				if f := sc.Scan([]byte(b)); len(f) > 0 {
@@ -116,7 +117,7 @@ func TestDemoServeForSelfTest(t *testing.T) {
 	srv.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + dir}
 	var srvOut bytes.Buffer
 	srv.Stdout, srv.Stderr = &srvOut, &srvOut
-	must(t, srv.Start())
+	testkit.Must(t, srv.Start())
 	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
 	var vars []byte
 	for i := 0; len(vars) == 0; i++ {
@@ -132,16 +133,16 @@ func TestDemoServeForSelfTest(t *testing.T) {
 		env[k] = v
 	}
 	out := filepath.Join(dir, "out")
-	must(t, os.MkdirAll(out, 0o700))
+	testkit.Must(t, os.MkdirAll(out, 0o700))
 	ghOut := filepath.Join(dir, "github_output")
-	must(t, os.WriteFile(ghOut, nil, 0o600))
+	testkit.Must(t, os.WriteFile(ghOut, nil, 0o600))
 	env["GITHUB_ACTIONS"], env["GITHUB_OUTPUT"], env["RUNNER_TEMP"] = "true", ghOut, dir
 	env["KEYLEASE_VENDOR"], env["KEYLEASE_ENV"] = "openai", "ci"
 	env["KEYLEASE_REGISTRY"], env["KEYLEASE_POLICY"], env["KEYLEASE_ROLE_ARN"] = env["SELFTEST_REGISTRY"], env["SELFTEST_POLICY"], env["SELFTEST_ROLE_ARN"]
 	env["AWS_CONFIG_FILE"], env["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(dir, "none"), filepath.Join(dir, "none")
 	env["PATH"], env["E2E_CHILD"], env["E2E_OUT"], env["E2E_VARS"] = os.Getenv("PATH"), "sha", out, "OPENAI_API_KEY"
 	self, err := os.Executable()
-	must(t, err)
+	testkit.Must(t, err)
 	cmd := exec.Command(keyleaseBin, "exec", "--", self, "-test.run=^$")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -151,7 +152,7 @@ func TestDemoServeForSelfTest(t *testing.T) {
 		t.Fatalf("exec against the served emulators: %v\n%s", err, b)
 	}
 	got, err := os.ReadFile(filepath.Join(out, "OPENAI_API_KEY.sha256"))
-	must(t, err)
+	testkit.Must(t, err)
 	if string(got) != env["SELFTEST_KEY_SHA256"] {
 		t.Errorf("child got another key than the one served")
 	}
@@ -168,5 +169,5 @@ func TestDemoServeForSelfTest(t *testing.T) {
 	if f := masking.NewScanner(masking.ScanOptions{Detectors: true}).Scan(visible.Bytes()); len(f) > 0 {
 		t.Errorf("exec output holds %d vendor-shaped secret(s): %+v", len(f), f)
 	}
-	must(t, srv.Process.Signal(os.Interrupt))
+	testkit.Must(t, srv.Process.Signal(os.Interrupt))
 }

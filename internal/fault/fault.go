@@ -8,6 +8,7 @@ package fault
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"io"
@@ -212,12 +213,12 @@ func Apply(w http.ResponseWriter, r *http.Request, f Rule) (handled bool) {
 		}
 		return true
 	case HugeBody:
-		w.Header().Set("Content-Type", orDefault(f.ContentType, "application/json"))
+		w.Header().Set("Content-Type", cmp.Or(f.ContentType, "application/json"))
 		w.WriteHeader(http.StatusOK)
 		streamFiller(r.Context(), w, f.Body, f.Size)
 		return true
 	case GzipBomb:
-		w.Header().Set("Content-Type", orDefault(f.ContentType, "application/json"))
+		w.Header().Set("Content-Type", cmp.Or(f.ContentType, "application/json"))
 		w.Header().Set("Content-Encoding", "gzip")
 		w.WriteHeader(http.StatusOK)
 		gzipBomb(r.Context(), w, f.Body, f.Size)
@@ -226,7 +227,7 @@ func Apply(w http.ResponseWriter, r *http.Request, f Rule) (handled bool) {
 		drip(w, r, f)
 		return true
 	case ResetMidBody:
-		w.Header().Set("Content-Type", orDefault(f.ContentType, "application/json"))
+		w.Header().Set("Content-Type", cmp.Or(f.ContentType, "application/json"))
 		w.Header().Set("Content-Length", strconv.Itoa(2*len(f.Body)+2))
 		w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(w, f.Body)
@@ -238,30 +239,16 @@ func Apply(w http.ResponseWriter, r *http.Request, f Rule) (handled bool) {
 		}
 		return true
 	case Malformed:
-		w.Header().Set("Content-Type", orDefault(f.ContentType, "text/html"))
-		w.WriteHeader(orDefaultInt(f.Status, http.StatusOK))
-		_, _ = io.WriteString(w, orDefault(f.Body, "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"))
+		w.Header().Set("Content-Type", cmp.Or(f.ContentType, "text/html"))
+		w.WriteHeader(cmp.Or(f.Status, http.StatusOK))
+		_, _ = io.WriteString(w, cmp.Or(f.Body, "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"))
 		return true
 	case Redirect:
 		w.Header().Set("Location", f.Location)
-		w.WriteHeader(orDefaultInt(f.Status, http.StatusTemporaryRedirect))
+		w.WriteHeader(cmp.Or(f.Status, http.StatusTemporaryRedirect))
 		return true
 	}
 	return false
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
-}
-
-func orDefaultInt(n, d int) int {
-	if n == 0 {
-		return d
-	}
-	return n
 }
 
 // streamFiller writes prefix and then 'A's up to size bytes, stopping when
@@ -323,13 +310,13 @@ func gzipBomb(ctx context.Context, w io.Writer, prefix string, size int64) {
 func drip(w http.ResponseWriter, r *http.Request, f Rule) {
 	body := f.Body
 	if body == "" {
-		body = `{"x":"` + strings.Repeat("A", int(max(orDefaultInt64(f.Size, 1<<10)-8, 0))) + `"}`
+		body = `{"x":"` + strings.Repeat("A", int(max(cmp.Or(f.Size, 1<<10)-8, 0))) + `"}`
 	}
 	delay := f.Delay
 	if delay <= 0 {
 		delay = time.Second
 	}
-	w.Header().Set("Content-Type", orDefault(f.ContentType, "application/json"))
+	w.Header().Set("Content-Type", cmp.Or(f.ContentType, "application/json"))
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	fl, _ := w.(http.Flusher)
@@ -345,11 +332,4 @@ func drip(w http.ResponseWriter, r *http.Request, f Rule) {
 			return
 		}
 	}
-}
-
-func orDefaultInt64(n, d int64) int64 {
-	if n == 0 {
-		return d
-	}
-	return n
 }

@@ -14,12 +14,12 @@
 package githubfake
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -218,7 +218,7 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, f fault.Rule) boo
 		if st == 0 {
 			st = http.StatusInternalServerError
 		}
-		s.errorJSON(w, st, orDefault(f.Message, http.StatusText(st)))
+		s.errorJSON(w, st, cmp.Or(f.Message, http.StatusText(st)))
 		return true
 	case fault.Throttle:
 		secs := max(1, int(f.Delay.Seconds()))
@@ -237,17 +237,8 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, f fault.Rule) boo
 	return fault.Apply(w, r, f)
 }
 
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	loopback.WriteJSON(w, "application/json; charset=utf-8", status, v)
 }
 
 func (s *Server) errorJSON(w http.ResponseWriter, status int, msg string) {

@@ -227,13 +227,7 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, repo *Repo) {
 			out = append(out, p)
 		}
 	}
-	s.paginate(w, r, len(out), func(lo, hi int) any {
-		l := make([]any, 0, hi-lo)
-		for _, p := range out[lo:hi] {
-			l = append(l, s.prJSON(repo, p))
-		}
-		return l
-	})
+	listPage(s, w, r, out, "", func(p *PR) any { return s.prJSON(repo, p) })
 }
 
 func (s *Server) createPull(w http.ResponseWriter, r *http.Request, repo *Repo) {
@@ -259,23 +253,25 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request, repo *Repo) 
 	writeJSON(w, http.StatusCreated, s.prJSON(repo, p))
 }
 
+// textEdit is the body of a PATCH to a pull request or an issue: a field
+// left out keeps its value.
+type textEdit struct{ Title, Body, State *string }
+
+func (e textEdit) apply(title, body, state *string) {
+	for _, f := range [...]struct{ dst, src *string }{{title, e.Title}, {body, e.Body}, {state, e.State}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+}
+
 func (s *Server) editPull(w http.ResponseWriter, r *http.Request, repo *Repo, num string) {
 	n, _ := strconv.Atoi(num)
-	var body struct {
-		Title, Body, State *string
-	}
+	var body textEdit
 	_ = json.NewDecoder(r.Body).Decode(&body)
 	for _, p := range repo.Pulls {
 		if p.Number == n {
-			if body.Title != nil {
-				p.Title = *body.Title
-			}
-			if body.Body != nil {
-				p.Body = *body.Body
-			}
-			if body.State != nil {
-				p.State = *body.State
-			}
+			body.apply(&p.Title, &p.Body, &p.State)
 			writeJSON(w, http.StatusOK, s.prJSON(repo, p))
 			return
 		}
@@ -323,13 +319,7 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, repo *Repo) 
 			out = append(out, is)
 		}
 	}
-	s.paginate(w, r, len(out), func(lo, hi int) any {
-		l := make([]any, 0, hi-lo)
-		for _, is := range out[lo:hi] {
-			l = append(l, s.issueJSON(repo, is))
-		}
-		return l
-	})
+	listPage(s, w, r, out, "", func(is *Issue) any { return s.issueJSON(repo, is) })
 }
 
 func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, repo *Repo) {
@@ -348,21 +338,11 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, repo *Repo)
 
 func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, repo *Repo, num string) {
 	n, _ := strconv.Atoi(num)
-	var body struct {
-		Title, Body, State *string
-	}
+	var body textEdit
 	_ = json.NewDecoder(r.Body).Decode(&body)
 	for _, is := range repo.Issues {
 		if is.Number == n {
-			if body.Title != nil {
-				is.Title = *body.Title
-			}
-			if body.Body != nil {
-				is.Body = *body.Body
-			}
-			if body.State != nil {
-				is.State = *body.State
-			}
+			body.apply(&is.Title, &is.Body, &is.State)
 			writeJSON(w, http.StatusOK, s.issueJSON(repo, is))
 			return
 		}
@@ -370,59 +350,53 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, repo *Repo, n
 	s.errorJSON(w, http.StatusNotFound, "Not Found")
 }
 
+// listPage answers one page of items, each rendered by item: as a bare
+// array, or, when wrap is not "", under that key beside total_count (the
+// Actions lists).
+func listPage[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T, wrap string, item func(T) any) {
+	s.paginate(w, r, len(items), func(lo, hi int) any {
+		l := make([]any, 0, hi-lo)
+		for _, it := range items[lo:hi] {
+			l = append(l, item(it))
+		}
+		if wrap == "" {
+			return l
+		}
+		return map[string]any{"total_count": len(items), wrap: l}
+	})
+}
+
 func (s *Server) secretList(w http.ResponseWriter, r *http.Request, names []string) {
 	now := time.Now().UTC().Format(time.RFC3339)
-	s.paginate(w, r, len(names), func(lo, hi int) any {
-		l := make([]any, 0, hi-lo)
-		for _, n := range names[lo:hi] {
-			l = append(l, map[string]any{"name": n, "created_at": now, "updated_at": now})
-		}
-		return map[string]any{"total_count": len(names), "secrets": l}
+	listPage(s, w, r, names, "secrets", func(n string) any {
+		return map[string]any{"name": n, "created_at": now, "updated_at": now}
 	})
 }
 
 func (s *Server) orgRepos(w http.ResponseWriter, r *http.Request, org string) {
 	names := s.orgs[org]
-	s.paginate(w, r, len(names), func(lo, hi int) any {
-		l := make([]any, 0, hi-lo)
-		for _, n := range names[lo:hi] {
-			l = append(l, s.repoJSON(s.repos[org+"/"+n]))
-		}
-		return l
-	})
+	listPage(s, w, r, names, "", func(n string) any { return s.repoJSON(s.repos[org+"/"+n]) })
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, repo *Repo) {
-	s.paginate(w, r, len(repo.Runs), func(lo, hi int) any {
-		l := make([]any, 0, hi-lo)
-		for _, id := range repo.Runs[lo:hi] {
-			l = append(l, map[string]any{"id": id, "status": "completed", "conclusion": "success", "created_at": time.Now().UTC().Format(time.RFC3339)})
-		}
-		return map[string]any{"total_count": len(repo.Runs), "workflow_runs": l}
+	listPage(s, w, r, repo.Runs, "workflow_runs", func(id int64) any {
+		return map[string]any{"id": id, "status": "completed", "conclusion": "success", "created_at": time.Now().UTC().Format(time.RFC3339)}
 	})
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, repo *Repo, run string) {
 	id, _ := strconv.ParseInt(run, 10, 64)
 	jobs := repo.Jobs[id]
-	s.paginate(w, r, len(jobs), func(lo, hi int) any {
-		l := make([]any, 0, hi-lo)
-		for _, j := range jobs[lo:hi] {
-			l = append(l, map[string]any{"id": j, "run_id": id, "status": "completed", "conclusion": "success", "name": "job-" + strconv.FormatInt(j, 10)})
-		}
-		return map[string]any{"total_count": len(jobs), "jobs": l}
+	listPage(s, w, r, jobs, "jobs", func(j int64) any {
+		return map[string]any{"id": j, "run_id": id, "status": "completed", "conclusion": "success", "name": "job-" + strconv.FormatInt(j, 10)}
 	})
 }
 
 func (s *Server) listArtifacts(w http.ResponseWriter, r *http.Request, repo *Repo, run string) {
 	id, _ := strconv.ParseInt(run, 10, 64)
 	as := repo.RunArtifacts[id]
-	s.paginate(w, r, len(as), func(lo, hi int) any {
-		l := make([]any, 0, hi-lo)
-		for _, a := range as[lo:hi] {
-			l = append(l, map[string]any{"id": a, "name": "artifact-" + strconv.FormatInt(a, 10), "size_in_bytes": len(repo.Artifacts[a]), "expired": false})
-		}
-		return map[string]any{"total_count": len(as), "artifacts": l}
+	listPage(s, w, r, as, "artifacts", func(a int64) any {
+		return map[string]any{"id": a, "name": "artifact-" + strconv.FormatInt(a, 10), "size_in_bytes": len(repo.Artifacts[a]), "expired": false}
 	})
 }
 

@@ -6,6 +6,7 @@ package loopback
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -85,4 +86,13 @@ func (s *Server) Close() error {
 	}
 	<-s.done
 	return err
+}
+
+// WriteJSON answers with status and v encoded as JSON, under contentType
+// (each emulated service sends its own: "application/json", with or
+// without "; charset=utf-8").
+func WriteJSON(w http.ResponseWriter, contentType string, status int, v any) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

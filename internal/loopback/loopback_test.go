@@ -3,6 +3,7 @@ package loopback_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -55,5 +56,20 @@ func TestNilServer(t *testing.T) {
 	}
 	if err := live.Close(); err != nil {
 		t.Errorf("Close = %v", err)
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	loopback.WriteJSON(rec, "application/json; charset=utf-8", http.StatusTeapot, map[string]any{"message": "short and stout"})
+	if rec.Code != http.StatusTeapot {
+		t.Errorf("status %d, want %d", rec.Code, http.StatusTeapot)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if got := rec.Body.String(); got != `{"message":"short and stout"}`+"\n" {
+		t.Errorf("body %q", got)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"crypto/rsa"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -285,9 +284,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, expired bool
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	loopback.WriteJSON(w, "application/json; charset=utf-8", status, v)
 }
 
 func randHex(n int) string {

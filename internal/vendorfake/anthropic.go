@@ -25,7 +25,6 @@ type Anthropic struct {
 	base
 	admins map[string]bool
 	keys   map[string]*anKey
-	fed    *federation
 }
 
 // StartAnthropic serves a new Anthropic emulator on 127.0.0.1.
@@ -178,10 +177,16 @@ func (s *Anthropic) get(w http.ResponseWriter, r *http.Request) {
 	if s.begin(w, r, OpAnthropicGetKey, s.writeErr) || !s.admin(w, r) {
 		return
 	}
+	s.answerKey(w, r.PathValue("id"), func(*anKey) {})
+}
+
+// answerKey applies change to key id and answers with the key, or 404s.
+func (s *Anthropic) answerKey(w http.ResponseWriter, id string, change func(*anKey)) {
 	s.mu.Lock()
-	k := s.keys[r.PathValue("id")]
+	k := s.keys[id]
 	var out map[string]any
 	if k != nil {
+		change(k)
 		out = k.wire()
 	}
 	s.mu.Unlock()
@@ -208,22 +213,12 @@ func (s *Anthropic) update(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, http.StatusBadRequest, "", "status: must be one of active, inactive, archived")
 		return
 	}
-	s.mu.Lock()
-	k := s.keys[r.PathValue("id")]
-	var out map[string]any
-	if k != nil {
+	s.answerKey(w, r.PathValue("id"), func(k *anKey) {
 		if body.Status != nil {
 			k.status = *body.Status
 		}
 		if body.Name != nil {
 			k.name = *body.Name
 		}
-		out = k.wire()
-	}
-	s.mu.Unlock()
-	if k == nil {
-		s.writeErr(w, http.StatusNotFound, "", "API key not found")
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	})
 }

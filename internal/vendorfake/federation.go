@@ -31,8 +31,12 @@ func oauthErr(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": code, "error_description": msg})
 }
 
-// exchange checks an OAuth body against fed; it returns false when answered.
-func exchange(w http.ResponseWriter, r *http.Request, fed *federation, grant, assertionField string) bool {
+// exchange checks an OAuth body against the federation set; it returns false
+// when answered.
+func (b *base) exchange(w http.ResponseWriter, r *http.Request, grant, assertionField string) bool {
+	b.mu.Lock()
+	fed := b.fed
+	b.mu.Unlock()
 	var body map[string]any
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		oauthErr(w, http.StatusBadRequest, "invalid_request", "body is not JSON")
@@ -70,10 +74,7 @@ func (s *OpenAI) tokenExchange(w http.ResponseWriter, r *http.Request) {
 	if s.begin(w, r, OpOpenAITokenExchange, oauthErr) {
 		return
 	}
-	s.mu.Lock()
-	fed := s.fed
-	s.mu.Unlock()
-	if !exchange(w, r, fed, "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token") {
+	if !s.exchange(w, r, "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token") {
 		return
 	}
 	s.mu.Lock()
@@ -101,10 +102,7 @@ func (s *Anthropic) tokenExchange(w http.ResponseWriter, r *http.Request) {
 		oauthErr(w, http.StatusBadRequest, "invalid_request", "anthropic-beta: the OIDC federation beta is required")
 		return
 	}
-	s.mu.Lock()
-	fed := s.fed
-	s.mu.Unlock()
-	if !exchange(w, r, fed, "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion") {
+	if !s.exchange(w, r, "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion") {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": "sk-ant-oat01-" + randChars(93, alnum+"-_") + "AA", "token_type": "Bearer", "expires_in": 3600})

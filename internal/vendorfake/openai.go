@@ -38,7 +38,6 @@ type OpenAI struct {
 	admins map[string]bool
 	keys   map[string]*oaKey // by id
 	sas    map[string]*oaServiceAccount
-	fed    *federation
 }
 
 // StartOpenAI serves a new OpenAI emulator on 127.0.0.1.
@@ -160,7 +159,18 @@ func (s *OpenAI) admin(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (s *OpenAI) listSA(w http.ResponseWriter, r *http.Request) {
-	if s.begin(w, r, OpOpenAIListServiceAccounts, s.writeErr) || !s.admin(w, r) {
+	listProject(s, w, r, OpOpenAIListServiceAccounts, s.sas, func(sa *oaServiceAccount) string { return sa.project },
+		func(sa *oaServiceAccount) map[string]any {
+			return map[string]any{"object": "organization.project.service_account", "id": sa.id, "name": sa.name, "role": "member", "created_at": sa.created}
+		})
+}
+
+// listProject answers a list of project p's objects (a service account or a
+// key), paged by limit and after as OpenAI pages. project and item are
+// called under s.mu.
+func listProject[V any](s *OpenAI, w http.ResponseWriter, r *http.Request, op string, objs map[string]V,
+	project func(V) string, item func(V) map[string]any) {
+	if s.begin(w, r, op, s.writeErr) || !s.admin(w, r) {
 		return
 	}
 	limit, ok := limitParam(r, "limit", 20, 100)
@@ -171,16 +181,15 @@ func (s *OpenAI) listSA(w http.ResponseWriter, r *http.Request) {
 	p := r.PathValue("p")
 	s.mu.Lock()
 	var ids []string
-	for id, sa := range s.sas {
-		if sa.project == p {
+	for id, o := range objs {
+		if project(o) == p {
 			ids = append(ids, id)
 		}
 	}
 	ids, more := page(ids, r.URL.Query().Get("after"), limit)
 	data := make([]any, 0, len(ids))
 	for _, id := range ids {
-		sa := s.sas[id]
-		data = append(data, map[string]any{"object": "organization.project.service_account", "id": sa.id, "name": sa.name, "role": "member", "created_at": sa.created})
+		data = append(data, item(objs[id]))
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, listEnvelope(data, ids, more))
@@ -244,35 +253,14 @@ func (s *OpenAI) deleteSA(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *OpenAI) listKeys(w http.ResponseWriter, r *http.Request) {
-	if s.begin(w, r, OpOpenAIListAPIKeys, s.writeErr) || !s.admin(w, r) {
-		return
-	}
-	limit, ok := limitParam(r, "limit", 20, 100)
-	if !ok {
-		s.writeErr(w, http.StatusBadRequest, "", "Invalid 'limit': must be between 1 and 100.")
-		return
-	}
-	p := r.PathValue("p")
-	s.mu.Lock()
-	var ids []string
-	for id, k := range s.keys {
-		if k.project == p {
-			ids = append(ids, id)
-		}
-	}
-	ids, more := page(ids, r.URL.Query().Get("after"), limit)
-	data := make([]any, 0, len(ids))
-	for _, id := range ids {
-		k := s.keys[id]
+	listProject(s, w, r, OpOpenAIListAPIKeys, s.keys, func(k *oaKey) string { return k.project }, func(k *oaKey) map[string]any {
 		owner := map[string]any{"type": "user", "user": map[string]any{"id": "user_abc", "name": "First Last", "role": "owner"}}
 		if k.saID != "" {
 			owner = map[string]any{"type": "service_account", "service_account": map[string]any{"id": k.saID, "name": s.sas[k.saID].name, "role": "member"}}
 		}
-		data = append(data, map[string]any{"object": "organization.project.api_key", "id": k.id, "name": k.name,
-			"redacted_value": k.value[:8] + "..." + k.value[len(k.value)-4:], "created_at": k.created, "last_used_at": nil, "owner": owner})
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, listEnvelope(data, ids, more))
+		return map[string]any{"object": "organization.project.api_key", "id": k.id, "name": k.name,
+			"redacted_value": k.value[:8] + "..." + k.value[len(k.value)-4:], "created_at": k.created, "last_used_at": nil, "owner": owner}
+	})
 }
 
 func (s *OpenAI) deleteKey(w http.ResponseWriter, r *http.Request) {

@@ -10,8 +10,8 @@
 package vendorfake
 
 import (
+	"cmp"
 	"crypto/rand"
-	"encoding/json"
 	"math/big"
 	"net/http"
 	"sort"
@@ -31,6 +31,7 @@ type base struct {
 	mu  sync.Mutex
 	ls  *loopback.Server
 	seq int
+	fed *federation // the OIDC federation SetFederation accepts; nil: none
 }
 
 // URL is the server's base URL (http://127.0.0.1:PORT).
@@ -70,27 +71,18 @@ func (b *base) begin(w http.ResponseWriter, r *http.Request, op string, writeErr
 		if f.Delay > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(f.Delay.Seconds()))))
 		}
-		writeErr(w, st, f.Code, orDefault(f.Message, http.StatusText(st)))
+		writeErr(w, st, f.Code, cmp.Or(f.Message, http.StatusText(st)))
 		return true
 	case fault.Throttle:
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(f.Delay.Seconds()))))
-		writeErr(w, http.StatusTooManyRequests, f.Code, orDefault(f.Message, "Rate limit reached for requests"))
+		writeErr(w, http.StatusTooManyRequests, f.Code, cmp.Or(f.Message, "Rate limit reached for requests"))
 		return true
 	}
 	return fault.Apply(w, r, f)
 }
 
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	loopback.WriteJSON(w, "application/json", status, v)
 }
 
 func bearerToken(r *http.Request) string {
