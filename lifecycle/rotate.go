@@ -208,7 +208,7 @@ func (x *run) rotate(ctx context.Context) error {
 	// promoted but not finished retires in finish.)
 	unfinished := hasPrev && prev.New == cur && prev.Registry != regDone
 	if hasPrev && prev.Retire == retirePending && !unfinished && !x.t.DryRun {
-		if err := x.retire(ctx, prev, false); err != nil {
+		if err := x.retire(ctx, prev, false, true); err != nil {
 			return err
 		}
 		prev, _ = parseState(x.lastTag)
@@ -317,7 +317,10 @@ func (x *run) finish(ctx context.Context, s state) error {
 	}
 	x.step(StepPromote, OutcomeDone, "AWSCURRENT is version "+s.New+", AWSPREVIOUS "+s.Old)
 	if s.Retire == retirePending {
-		if err := x.retire(ctx, s, true); err != nil {
+		// The tag is written once, with the registry step: a crash before
+		// it retires again on the rerun, and a key already deleted at the
+		// vendor (404) counts as retired.
+		if err := x.retire(ctx, s, true, false); err != nil {
 			return err
 		}
 		s, _ = parseState(x.lastTag)
@@ -443,8 +446,8 @@ func retireID(k keyform.Stored) string {
 
 // retire disables the old key once retire-after has passed since promotion
 // (waiting when that is at most MaxWait away and wait is set), else leaves
-// it pending in the tag. x.lastTag holds the tag as written.
-func (x *run) retire(ctx context.Context, s state, wait bool) error {
+// it pending in the tag. x.lastTag holds the new state; writeTag writes it.
+func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 	due := s.At.Add(x.t.RetireAfter)
 	x.lastTag = s.String()
 	if left := due.Sub(x.r.Now()); left > 0 {
@@ -482,10 +485,10 @@ func (x *run) retire(ctx context.Context, s state, wait bool) error {
 		s.Retire = retireDone
 		x.step(StepRetire, OutcomeDone, "old key "+old.KeyID+" retired at the vendor")
 	}
-	if err := x.tag(ctx, s); err != nil {
-		return err
-	}
 	x.lastTag = s.String()
+	if writeTag {
+		return x.tag(ctx, s)
+	}
 	return nil
 }
 
