@@ -221,3 +221,8 @@ func (w *world) assertRotated() {
 }
 
 func smfakeValue(s string) smfake.Value { return smfake.Value{String: s} }
+
+func readFile(p string) (string, error) {
+	b, err := os.ReadFile(p)
+	return string(b), err
+}
