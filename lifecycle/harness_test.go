@@ -25,7 +25,7 @@ const project = "proj_abc"
 // OpenAI admin and validity API, and a registry with an admin entry and a
 // mint-rotated ci entry whose current key is a minted service account.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	stack    *emulators.Stack
 	oa       *vendorfake.OpenAI
 	vars     map[string]string
@@ -64,7 +64,7 @@ const policyText = `{"version": 1, "allowed_secrets": ["openai"], "required_pref
   "ttl_caps_seconds": {"local": 3600, "admin": 300, "ci": 900, "prod": 300},
   "rotation_days": {"ci": 30, "prod": 14}}`
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx := context.Background()
 	stack, err := emulators.StartAll(ctx)
@@ -112,7 +112,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func write(t *testing.T, path, s string) {
+func write(t testing.TB, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
@@ -136,6 +136,7 @@ func (w *world) rotate(o RotateOptions) (*RotateResult, error) {
 	var out bytes.Buffer
 	res, err := RunRotate(context.Background(), o, lease.IO{Stdout: &out, Stderr: &w.stderr, Getenv: w.getenv, Environ: func() []string { return nil }})
 	w.check("stdout", out.Bytes())
+	w.check("stderr", w.stderr.Bytes())
 	if err != nil {
 		w.check("error", []byte(err.Error()))
 	}
