@@ -257,7 +257,7 @@ func (x *run) rotate(ctx context.Context) error {
 	} else {
 		if x.e.Rotation.Method == registry.MethodStaged {
 			x.step(StepCreate, OutcomeFailed, "no AWSPENDING value")
-			return fail(lease.ExitLease, fmt.Errorf("staged rotation: no AWSPENDING value yet; create the new key at the vendor, then run:\n  %s\nand rerun keylease rotate", stagedCommand(x.e, x.t)))
+			return fail(lease.ExitLease, fmt.Errorf("staged rotation: no AWSPENDING value yet; create the new key at the vendor, then run:\n  %s\nand rerun keylease rotate", stagedCommand(x.e)))
 		}
 		pend, pendKey, err = x.mint(ctx, id)
 		if err != nil {
@@ -559,7 +559,7 @@ func writeInPlace(path string, b []byte) error {
 		return err
 	}
 	tmp := path + ".keylease-tmp"
-	if err := os.WriteFile(tmp, b, fi.Mode().Perm()); err != nil {
+	if err := os.WriteFile(tmp, b, fi.Mode().Perm()); err != nil { //nolint:gosec // the --registry path the operator gave
 		return fmt.Errorf("write the registry: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -575,7 +575,7 @@ func (x *run) plan(cur, pend string) error {
 	if pend != "" {
 		steps = append(steps, "create: resume AWSPENDING version "+pend)
 	} else if x.e.Rotation.Method == registry.MethodStaged {
-		steps = append(steps, "create: needs an AWSPENDING value put by an operator: "+stagedCommand(x.e, x.t))
+		steps = append(steps, "create: needs an AWSPENDING value put by an operator: "+stagedCommand(x.e))
 	} else {
 		steps = append(steps, "create: mint "+keyName(x.e.Vendor, x.e.Env, x.rec.RotationID)+" through the admin API and put it as AWSPENDING (ClientRequestToken "+requestToken(x.rec.RotationID)+")")
 	}
@@ -601,7 +601,7 @@ func orNone(s string) string {
 
 // stagedCommand is the exact command an operator runs for a staged vendor;
 // NEW_KEY and NEW_KEY_ID are placeholders, never a value.
-func stagedCommand(e *registry.Entry, t Target) string {
+func stagedCommand(e *registry.Entry) string {
 	region := ""
 	if e.Ref.Region != "" {
 		region = " --region " + e.Ref.Region

@@ -149,8 +149,8 @@ func RunRotate(ctx context.Context, o RotateOptions, pio lease.IO) (*RotateResul
 		}
 		retire := o.RetireAfter
 		if retire < 0 {
-			cap, _ := cfg.Policy.TTLCap(e.Env)
-			retire = cap
+			ttlCap, _ := cfg.Policy.TTLCap(e.Env)
+			retire = ttlCap
 		}
 		t := Target{Entry: e, RegistryPath: o.Lease.RegistryPath, RegistryUpdate: mode, RetireAfter: retire,
 			Repo: repo, RepoPath: repoPath(o.Lease.RegistryPath, pio.Getenv), DryRun: o.DryRun, Force: o.Force}

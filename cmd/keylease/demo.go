@@ -315,7 +315,7 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 	rec, derr := record.Decode(recBytes)
 	check(derr == nil && rec.Verification.Findings == 0 && allLeased(rec), "run record written, strictly decoded, 0 findings, every lease leased")
 
-	rotated, rerr := demoRotate(ctx, d, getenv, out, errw, runnerLog, check)
+	rotated, rerr := demoRotate(ctx, d, getenv, out, runnerLog, check)
 	if rerr != nil {
 		return rerr
 	}

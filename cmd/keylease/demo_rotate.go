@@ -49,7 +49,7 @@ const demoRotatePolicy = `{
 // validity API, the demo's Secrets Manager): mint → test → promote → retire →
 // registry → record, through the same lifecycle.RunRotate as `keylease
 // rotate`. It returns every key it saw, for the demo's canary.
-func demoRotate(ctx context.Context, d *demoSetup, getenv func(string) string, out, errw, runnerLog *capture, check func(bool, string, ...any)) ([]secret.Value, error) {
+func demoRotate(ctx context.Context, d *demoSetup, getenv func(string) string, out, runnerLog *capture, check func(bool, string, ...any)) ([]secret.Value, error) {
 	fmt.Fprintln(out, "\n== rotation (keylease rotate --vendor openai --env ci --retire-after 0) ==")
 	oa, err := vendorfake.StartOpenAI()
 	if err != nil {
@@ -127,7 +127,7 @@ func demoRotate(ctx context.Context, d *demoSetup, getenv func(string) string, o
 	oldVerdict, _ := c.Check(ctx, old.Key)
 	check(rec.Validity == "valid" && oldVerdict == vendorapi.Invalid && oa.ServiceAccounts("proj_demo") == 1,
 		"the new key tested valid before promotion; the old key is retired at the vendor; exactly one key is live")
-	regBytes, _ := os.ReadFile(reg)
+	regBytes, _ := os.ReadFile(reg) //nolint:gosec // the demo's own temp file
 	check(strings.Contains(string(regBytes), "last_rotated: "+time.Now().UTC().Format(time.DateOnly)) && strings.Contains(string(regBytes), "# overdue"),
 		"the registry's last_rotated is today, its comments kept")
 	smCalls, vCalls := 0, 0
