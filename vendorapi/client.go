@@ -33,7 +33,8 @@ type Options struct {
 	Getenv func(string) string
 	// MaxBody caps every response body read, in bytes.
 	MaxBody int64
-	// MaxRetries bounds the retries of a throttled or failed call.
+	// MaxRetries bounds the retries of a throttled or failed call (0: the
+	// default, negative: none).
 	MaxRetries int
 	// MaxWait caps a single wait between retries, whatever Retry-After says.
 	MaxWait time.Duration
