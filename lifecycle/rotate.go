@@ -272,7 +272,11 @@ func (x *run) rotate(ctx context.Context) error {
 		return err
 	}
 
-	// 2. test
+	// 2. test (after the key is live everywhere, where the vendor says so)
+	if err := x.awaitPropagation(ctx, pendKey); err != nil {
+		x.step(StepTest, OutcomeFailed, err.Error())
+		return err
+	}
 	verdict, verr := x.r.Validator.Check(ctx, pendKey.Key)
 	x.rec.Validity = verdict.String()
 	if verdict != vendorapi.Valid {
@@ -418,6 +422,40 @@ func (x *run) mint(ctx context.Context, id string) (string, keyform.Stored, erro
 		return "", keyform.Stored{}, errors.Join(err, x.r.Admin.Disable(ctx, m.ID))
 	}
 	return vid, keyform.Stored{Key: secret.New(m.Key.Bytes()), KeyID: m.KeyID, IDs: ids, JSON: true}, nil
+}
+
+// propagator is an admin client whose new keys go live gradually (xAI):
+// testing one before it has propagated would reject a good key.
+type propagator interface {
+	Propagated(ctx context.Context, id string) (bool, error)
+}
+
+// Propagation polling: at most propagationPolls checks, propagationWait apart.
+const (
+	propagationPolls = 10
+	propagationWait  = 2 * time.Second
+)
+
+func (x *run) awaitPropagation(ctx context.Context, k keyform.Stored) error {
+	p, ok := x.r.Admin.(propagator)
+	if !ok || k.KeyID == "" {
+		return nil
+	}
+	for i := 0; ; i++ {
+		live, err := p.Propagated(ctx, k.KeyID)
+		if err != nil {
+			return err
+		}
+		if live {
+			return nil
+		}
+		if i+1 >= propagationPolls {
+			return fail(lease.ExitLease, fmt.Errorf("the new key %s has not propagated at the vendor after %d checks; rerun later (AWSPENDING is kept and resumed)", k.KeyID, propagationPolls))
+		}
+		if err := x.r.Sleep(ctx, propagationWait); err != nil {
+			return err
+		}
+	}
 }
 
 // discard undoes a create whose key failed the test: the minted key is
