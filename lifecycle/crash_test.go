@@ -19,7 +19,7 @@ import (
 // retired, and no second mint.
 func TestCrashAfterEachStepResumes(t *testing.T) {
 	t.Parallel()
-	for _, step := range []string{StepCreate, StepTest, StepPromote, StepRetire, StepRegistry} {
+	for _, step := range []string{StepCreate, StepTest, StepPromoteTagged, StepPromote, StepRetire, StepRegistry} {
 		t.Run(step, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
@@ -38,7 +38,16 @@ func TestCrashAfterEachStepResumes(t *testing.T) {
 			if n := w.oa.ServiceAccounts(project); n > 2 {
 				t.Fatalf("%d service accounts after the crash", n)
 			}
-			res, err := w.rotate(w.options())
+			// Until the rerun promotes, the old key is AWSCURRENT and must
+			// stay live at the vendor.
+			ro := w.options()
+			ro.Crash = func(s string) error {
+				if s == StepTest && w.verdict(w.oldKey) != vendorapi.Valid {
+					t.Errorf("after a crash at %s, the rerun retired the old key while it was still AWSCURRENT", step)
+				}
+				return nil
+			}
+			res, err := w.rotate(ro)
 			if err != nil {
 				t.Fatalf("rerun: %v", err)
 			}

@@ -28,12 +28,15 @@ const (
 
 // Step names, in order; Crash hooks and the record use them.
 const (
-	StepCreate   = "create"
-	StepTest     = "test"
-	StepPromote  = "promote"
-	StepRetire   = "retire"
-	StepRegistry = "registry"
-	StepRecord   = "record"
+	StepCreate  = "create"
+	StepTest    = "test"
+	StepPromote = "promote"
+	// StepPromoteTagged is the crash point between writing the state tag and
+	// moving AWSCURRENT (a Crash hook name only, not a record step).
+	StepPromoteTagged = "promote-tagged"
+	StepRetire        = "retire"
+	StepRegistry      = "registry"
+	StepRecord        = "record"
 )
 
 // Registry update modes (--registry-update).
@@ -206,8 +209,11 @@ func (x *run) rotate(ctx context.Context) error {
 	// A finished rotation's old key whose retire-after has passed is retired
 	// first: "retire pending" is performed by the next run. (A rotation
 	// promoted but not finished retires in finish.)
+	// Never retire prev.Old while it is still AWSCURRENT: a crash between
+	// the tag and the move leaves exactly that state.
 	unfinished := hasPrev && prev.New == cur && prev.Registry != regDone
-	if hasPrev && prev.Retire == retirePending && !unfinished && !x.t.DryRun {
+	inFlight := hasPrev && pend != "" && prev.New == pend
+	if hasPrev && prev.Retire == retirePending && !unfinished && !inFlight && prev.Old != cur && !x.t.DryRun {
 		if err := x.retire(ctx, prev, false, true); err != nil {
 			return err
 		}
@@ -232,7 +238,7 @@ func (x *run) rotate(ctx context.Context) error {
 		}
 	}
 
-	if hasPrev && prev.Retire == retirePending && !x.t.DryRun {
+	if hasPrev && prev.Retire == retirePending && !inFlight && !x.t.DryRun {
 		// Starting another rotation now would drop the label of a key that
 		// is still live at the vendor: it must be retired first.
 		return fail(lease.ExitLease, fmt.Errorf("the previous rotation's old key (version %s) is retire pending until %s; rerun after that, or with a shorter --retire-after once no lease can still hold it",
@@ -299,6 +305,9 @@ func (x *run) rotate(ctx context.Context) error {
 	s := state{RotationID: id, New: pend, Old: cur, At: now, Retire: retirePending, Registry: regPending}
 	if err := x.tag(ctx, s); err != nil {
 		x.step(StepPromote, OutcomeFailed, err.Error())
+		return err
+	}
+	if err := x.crash(StepPromoteTagged); err != nil {
 		return err
 	}
 	if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stageCurrent, pend, cur); err != nil {
