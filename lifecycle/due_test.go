@@ -64,3 +64,27 @@ func TestDuePicksExactlyTheOverdue(t *testing.T) {
 		}
 	}
 }
+
+// TestNothingDueCallsNothing: --due with nothing overdue exits 0 without an
+// AWS session or any call.
+func TestNothingDueCallsNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.now = time.Date(2026, 10, 2, 0, 0, 0, 0, time.UTC) // ci rotated 2026-10-01, due 10-31
+	o := w.options()
+	o.Due, o.Vendor, o.Env = true, "", ""
+	res, err := w.rotate(o)
+	if err != nil || len(res.Records) != 0 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if n := w.stack.SM.Faults.Counts(); len(n) != 0 {
+		for _, c := range n {
+			if c != 0 {
+				t.Fatalf("calls made: %v", n)
+			}
+		}
+	}
+	if !strings.Contains(w.stderr.String(), "nothing due") {
+		t.Fatalf("stderr %q", w.stderr.String())
+	}
+}

@@ -74,6 +74,11 @@ func RunRotate(ctx context.Context, o RotateOptions, pio lease.IO) (*RotateResul
 	if err != nil {
 		return nil, err
 	}
+	if len(targets) == 0 {
+		// Nothing to rotate: no session, no call at all.
+		fmt.Fprintln(pio.Stderr, "keylease rotate: nothing due")
+		return &RotateResult{}, nil
+	}
 	mode := o.RegistryUpdate
 	if mode == "" {
 		mode = UpdateWrite
@@ -112,10 +117,6 @@ func RunRotate(ctx context.Context, o RotateOptions, pio lease.IO) (*RotateResul
 	}
 	admins := l.Values()
 	res := &RotateResult{}
-	if len(targets) == 0 {
-		fmt.Fprintln(pio.Stderr, "keylease rotate: nothing due")
-		return res, nil
-	}
 	hc := o.Vendors.HTTPClient
 	if hc == nil {
 		hc = transport.New(vendorLimits)
