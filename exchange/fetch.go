@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/keylease/keylease/keyform"
 	"github.com/keylease/keylease/secret"
 )
 
@@ -50,6 +51,7 @@ type Secret struct {
 	Value     secret.Value
 	VersionID string
 	ARN       string
+	KeyID     string // the vendor key id of a JSON-form secret ("" otherwise)
 }
 
 // Fetcher reads secrets with one Secrets Manager client per region.
@@ -230,12 +232,12 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) ([]Secret, error) {
 			errs[i] = err
 			continue
 		}
-		val, err := extract(r, v)
+		val, keyID, err := extractKey(r, v)
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		out[i].Value, out[i].VersionID, out[i].ARN = val, v.versionID, v.arn
+		out[i].Value, out[i].VersionID, out[i].ARN, out[i].KeyID = val, v.versionID, v.arn, keyID
 	}
 	return out, errors.Join(errs...)
 }
@@ -439,6 +441,28 @@ func (e *UnusableValueError) Error() string {
 	}
 	return e.Ref + ": the value is " + strconv.Itoa(e.Len) + " bytes, over the " + strconv.Itoa(e.Limit) +
 		"-byte limit of one environment variable (Linux's MAX_ARG_STRLEN of 131072 bytes, less room for the name)"
+}
+
+// extractKey is extract plus the JSON form of a stored key (keyform): a
+// secret {"api_key": KEY, "key_id": ID, …} read without #json-key yields KEY
+// and ID, so a rotated secret leases like a plain one. This is the one place
+// the fetch path reads that form.
+func extractKey(r Request, v *raw) (secret.Value, string, error) {
+	if r.JSONKey != "" || v.str == nil || !keyform.IsJSON([]byte(*v.str)) {
+		val, err := extract(r, v)
+		return val, "", err
+	}
+	st, derr := keyform.Decode(secret.FromString(*v.str))
+	if derr != nil {
+		return secret.Value{}, "", &Error{Op: "secretsmanager:value", Ref: r.Label, Code: "BadKeyForm", Message: derr.Error(),
+			Hint: "store the plain key, or {\"api_key\": KEY, \"key_id\": ID} as keylease rotate does"}
+	}
+	inner := *v
+	s := string(st.Key.Bytes())
+	inner.str = &s
+	st.Key.Wipe()
+	val, err := extract(r, &inner)
+	return val, st.KeyID, err
 }
 
 // extract applies the #json-key selection and the required prefix.

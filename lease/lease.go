@@ -115,6 +115,7 @@ type leased struct {
 	spec   registry.LeaseSpec
 	value  secret.Value
 	vid    string
+	keyID  string // vendor key id of a JSON-form secret
 	issued time.Time
 }
 
@@ -407,6 +408,7 @@ func (l *Lease) Fetch(ctx context.Context) error {
 	l.res.ExpiresAt = deadline.UTC()
 	for i, ls := range leases {
 		l.rec.MarkLeased(i, ls.issued, l.res.ExpiresAt, ls.vid)
+		l.rec.Leases[i].KeyID = ls.keyID
 	}
 	l.rec.Masking.Values, l.rec.Masking.Forms = l.set.Stats()
 	l.rn.debugf("leased %d variable(s) until %s; %d value(s), %d form(s) masked", len(leases), l.res.ExpiresAt.Format(time.RFC3339), l.rec.Masking.Values, l.rec.Masking.Forms)
@@ -670,7 +672,7 @@ func fetch(ctx context.Context, awsCfg aws.Config, specs []registry.LeaseSpec, r
 		if err := register(g.Value); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", specs[i].Ref.Raw, err))
 		}
-		out = append(out, leased{spec: specs[i], value: g.Value, vid: g.VersionID, issued: now})
+		out = append(out, leased{spec: specs[i], value: g.Value, vid: g.VersionID, keyID: g.KeyID, issued: now})
 	}
 	if ferr != nil {
 		errs = append([]error{ferr}, errs...)

@@ -102,6 +102,7 @@ type Lease struct {
 	IssuedAt    time.Time `json:"issued_at,omitzero"`
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 	VersionID   string    `json:"version_id,omitempty"`
+	KeyID       string    `json:"key_id,omitempty"` // the vendor's id of the key (JSON-form secrets), never the key
 	Outcome     string    `json:"outcome"`
 	Error       string    `json:"error,omitempty"` // sanitized one-line reason when not leased
 }
@@ -172,7 +173,15 @@ func Seal[F any](r *Record, detectors []string, scan func([]byte) []F) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if n := len(scan(b)) + valueLikeNames(r); n > 0 {
+	return Check(b, valueLikeNames(r), scan)
+}
+
+// Check is the verification every record passes before it is written (the
+// run record here, the lifecycle commands' records elsewhere): b is
+// returned only when scan finds nothing and extra, the caller's own count
+// of value-like names, is 0; otherwise b is wiped and a *LeakError returned.
+func Check[F any](b []byte, extra int, scan func([]byte) []F) ([]byte, error) {
+	if n := len(scan(b)) + extra; n > 0 {
 		clear(b)
 		return nil, &LeakError{Findings: n}
 	}
@@ -201,6 +210,12 @@ func valueLikeNames(r *Record) int {
 // *LeakError naming it.
 func Write[F any](path string, r *Record, detectors []string, scan func([]byte) []F, now time.Time) error {
 	b, err := Seal(r, detectors, scan)
+	return WriteChecked(path, b, err, now)
+}
+
+// WriteChecked writes what Seal or Check returned: b to path, or on a
+// *LeakError an incident record beside path (naming it in the error).
+func WriteChecked(path string, b []byte, err error, now time.Time) error {
 	var le *LeakError
 	if errors.As(err, &le) {
 		ip := strings.TrimSuffix(path, ".json") + ".incident.json"

@@ -23,8 +23,44 @@ type Entry struct {
 	LastRotated   time.Time // zero when not recorded
 	ExpiryPolicy  string
 	Revoked       bool
-	Line          int // line of the entry's environment key in the registry file
+	RevokedAt     time.Time // zero when not recorded
+	Line          int       // line of the entry's environment key in the registry file
+
+	Role       string      // RoleAdmin or ""
+	Mode       string      // ModeStored, ModeMinted or ModeFederated; "" is stored
+	Admin      string      // minted: the environment whose entry holds the admin key
+	ProjectID  string      // minted: OpenAI project / xAI team
+	Rotation   *Rotation   // nil: not rotated by keylease rotate
+	Federation *Federation // federated only
 }
+
+// Roles, modes and rotation methods of an entry.
+const (
+	RoleAdmin = "admin"
+
+	ModeStored    = "stored"
+	ModeMinted    = "minted"
+	ModeFederated = "federated"
+
+	MethodMint   = "mint"
+	MethodStaged = "staged"
+)
+
+// Rotation is how keylease rotate replaces an entry's key.
+type Rotation struct {
+	Method    string // MethodMint or MethodStaged
+	Admin     string // environment of the same vendor whose entry has role admin
+	ProjectID string // OpenAI project / xAI team
+}
+
+// Federation names the vendor's workload-identity rule (ids, no values).
+type Federation struct {
+	OrganizationID, RuleID, ServiceAccountID, Audience string
+}
+
+// IsAdmin reports whether the entry holds a vendor admin key, which only
+// keylease itself may use.
+func (e *Entry) IsAdmin() bool { return e.Role == RoleAdmin }
 
 // TTL is the entry's max_ttl_seconds as a duration.
 func (e *Entry) TTL() time.Duration { return time.Duration(e.MaxTTLSeconds) * time.Second }
@@ -284,6 +320,8 @@ func registryFromTree(t *tree, pol *Policy, polTree *tree) *Registry {
 			}
 			e.ExpiryPolicy, _ = m["expiry_policy"].(string)
 			e.Revoked, _ = m["revoked"].(bool)
+			e.RevokedAt = t.date(ep, m, "revoked_at")
+			lifecycleFields(e, m)
 			if r.index[vendor] == nil {
 				r.index[vendor] = map[string]*Entry{}
 			}
@@ -291,6 +329,7 @@ func registryFromTree(t *tree, pol *Policy, polTree *tree) *Registry {
 			r.entries = append(r.entries, e)
 		}
 	}
+	checkLifecycle(t, r)
 	return r
 }
 

@@ -26,6 +26,8 @@ const (
 	ReasonRevoked    = "revoked"
 	ReasonNoCap      = "no ttl cap"
 	ReasonOtherEnv   = "registered for another environment"
+	ReasonAdmin      = "admin entry"
+	ReasonMode       = "mode not leased by exec"
 )
 
 // RefusedError is a lease the policy or the registry refuses (exit 3).
@@ -95,6 +97,9 @@ func (c *Config) Resolve(vendor, env string) (LeaseSpec, error) {
 		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonRevoked,
 			Hint: fmt.Sprintf("rotate a new value in and clear revoked in %s (line %d)", c.RegistryPath, e.Line)}
 	}
+	if err := leasable(e, c.RegistryPath); err != nil {
+		return LeaseSpec{}, err
+	}
 	ttl, err := c.capped(e.TTL(), env, vendor, "")
 	if err != nil {
 		return LeaseSpec{}, err
@@ -146,6 +151,10 @@ func (c *Config) ResolveRef(envVar, raw, env string) (LeaseSpec, error) {
 		if e.Revoked {
 			return LeaseSpec{}, &RefusedError{Env: env, Ref: ref.Raw, Reason: ReasonRevoked,
 				Hint: fmt.Sprintf("the secret is registered as %s.%s and revoked there (%s line %d); use a rotated ref", e.Vendor, e.Env, c.RegistryPath, e.Line)}
+		}
+		if err := leasable(e, c.RegistryPath); err != nil {
+			err.Ref, err.Env = ref.Raw, env
+			return LeaseSpec{}, err
 		}
 		if e.Env == env {
 			match = e
@@ -272,4 +281,18 @@ func (c *Config) RefVendorVar(raw, env string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("--ref %s has no ENVVAR= and no registry entry in %s names its variable; write --ref NAME=%s", ref.Raw, env, ref.Raw)
+}
+
+// leasable refuses what exec must never hand a command: an admin key (used by
+// keylease itself only) and the modes exec does not lease yet.
+func leasable(e *Entry, registryPath string) *RefusedError {
+	if e.IsAdmin() {
+		return &RefusedError{Vendor: e.Vendor, Env: e.Env, Reason: ReasonAdmin,
+			Hint: fmt.Sprintf("%s.%s (%s line %d) holds a vendor admin key, which keylease uses itself and never gives a command; lease a non-admin entry", e.Vendor, e.Env, registryPath, e.Line)}
+	}
+	if e.Mode != ModeStored && e.Mode != "" {
+		return &RefusedError{Vendor: e.Vendor, Env: e.Env, Reason: ReasonMode,
+			Hint: fmt.Sprintf("%s.%s (%s line %d) has mode %s, which this version of exec does not lease; use a stored entry", e.Vendor, e.Env, registryPath, e.Line, e.Mode)}
+	}
+	return nil
 }

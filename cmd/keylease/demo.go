@@ -315,10 +315,16 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 	rec, derr := record.Decode(recBytes)
 	check(derr == nil && rec.Verification.Findings == 0 && allLeased(rec), "run record written, strictly decoded, 0 findings, every lease leased")
 
+	rotated, rerr := demoRotate(ctx, d, getenv, out, runnerLog, check)
+	if rerr != nil {
+		return rerr
+	}
+	printed = out.bytes()
+
 	// Canary: every form of every key, in everything the demo printed or
 	// left on disk.
 	set := masking.NewSet(masking.Options{})
-	for _, k := range d.keys {
+	for _, k := range append(mapValues(d.keys), rotated...) {
 		if err := set.Add(k); err != nil {
 			return fmt.Errorf("demo canary: %w", err)
 		}
@@ -340,6 +346,7 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 		return &exitError{code: exitLeak, err: fmt.Errorf("demo failed %d check(s): %s", len(failures), strings.Join(failures, "; "))}
 	}
 	fmt.Fprintln(out, "\nPASS: the keys reached the command and nothing else.")
+	fmt.Fprintln(out, "PASS: the rotation left one live key and a value-free record.")
 	return nil
 }
 
@@ -414,4 +421,12 @@ func runDemoChild(_ context.Context, _ []string, e *env) error {
 		_, _ = io.WriteString(stderr, "\n")
 	}
 	return nil
+}
+
+func mapValues(m map[string]secret.Value) []secret.Value {
+	out := make([]secret.Value, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
 }

@@ -36,6 +36,8 @@ const (
 	OpUpdateSecretVersionStage = "UpdateSecretVersionStage"
 	OpDeleteSecret             = "DeleteSecret"
 	OpTagResource              = "TagResource"
+	OpUntagResource            = "UntagResource"
+	OpListSecretVersionIDs     = "ListSecretVersionIds"
 )
 
 // Staging labels.
@@ -55,10 +57,11 @@ type Value struct {
 }
 
 type version struct {
-	id      string
-	value   Value
-	stages  []string
-	created time.Time
+	id       string
+	value    Value
+	stages   []string
+	created  time.Time
+	accessed time.Time // date only, as AWS keeps it
 }
 
 type secretEntry struct {
@@ -343,6 +346,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, aerr = call(body, func(in deleteInput) (any, *apiError) { return s.deleteSecret(region, in) })
 	case OpTagResource:
 		out, aerr = call(body, func(in tagInput) (any, *apiError) { return s.tagResource(region, in) })
+	case OpUntagResource:
+		out, aerr = call(body, func(in untagInput) (any, *apiError) { return s.untagResource(region, in) })
+	case OpListSecretVersionIDs:
+		out, aerr = call(body, func(in versionsInput) (any, *apiError) { return s.listVersions(region, in) })
 	default:
 		aerr = &apiError{http.StatusBadRequest, "UnknownOperationException", "unknown operation " + op}
 	}
@@ -494,6 +501,7 @@ func (s *Server) getValue(region string, in getInput) (*valueOut, *apiError) {
 		}
 	}
 	sec.accessed = time.Now().UTC().Truncate(24 * time.Hour) // AWS keeps the date only
+	ver.accessed = sec.accessed
 	out := &valueOut{ARN: sec.arn, Name: sec.name, VersionID: ver.id, VersionStages: slices.Clone(ver.stages), CreatedDate: ep(ver.created)}
 	if ver.value.Binary != nil {
 		out.SecretBinary = slices.Clone(ver.value.Binary)
@@ -714,8 +722,14 @@ func (s *Server) putSecretValue(region string, in putInput) (any, *apiError) {
 	if id == "" {
 		id = newVersionID()
 	}
-	if _, dup := sec.versions[id]; dup {
-		return nil, &apiError{http.StatusBadRequest, "ResourceExistsException", "A version with this ClientRequestToken already exists."}
+	if old, dup := sec.versions[id]; dup {
+		// AWS: the same token with the same value is an idempotent retry
+		// (success, nothing changes, not even the labels); with another
+		// value it is an error.
+		if old.value.String != v.String || !slices.Equal(old.value.Binary, v.Binary) || (old.value.Binary == nil) != (v.Binary == nil) {
+			return nil, &apiError{http.StatusBadRequest, "ResourceExistsException", "You can't modify an existing version, you can only create a new version."}
+		}
+		return map[string]any{"ARN": sec.arn, "Name": sec.name, "VersionId": old.id, "VersionStages": slices.Clone(old.stages)}, nil
 	}
 	ver := s.addVersion(sec, id, v, in.VersionStages)
 	return map[string]any{"ARN": sec.arn, "Name": sec.name, "VersionId": ver.id, "VersionStages": ver.stages}, nil
@@ -810,6 +824,111 @@ func (s *Server) tagResource(region string, in tagInput) (any, *apiError) {
 		}
 	}
 	return struct{}{}, nil
+}
+
+type untagInput struct {
+	SecretID string   `json:"SecretId"`
+	TagKeys  []string `json:"TagKeys"`
+}
+
+func (s *Server) untagResource(region string, in untagInput) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.find(region, in.SecretID)
+	if sec == nil {
+		return nil, notFound()
+	}
+	sec.tags = slices.DeleteFunc(sec.tags, func(x tag) bool { return slices.Contains(in.TagKeys, x.Key) })
+	return struct{}{}, nil
+}
+
+type versionsInput struct {
+	SecretID          string `json:"SecretId"`
+	IncludeDeprecated bool   `json:"IncludeDeprecated"`
+	MaxResults        int    `json:"MaxResults"`
+	NextToken         string `json:"NextToken"`
+}
+
+type versionOut struct {
+	VersionID        string   `json:"VersionId"`
+	VersionStages    []string `json:"VersionStages,omitempty"`
+	CreatedDate      *epoch   `json:"CreatedDate,omitempty"`
+	LastAccessedDate *epoch   `json:"LastAccessedDate,omitempty"`
+}
+
+// listVersions is ListSecretVersionIds: labelled versions, plus deprecated
+// (label-less) ones when asked, oldest first, paged like AWS.
+func (s *Server) listVersions(region string, in versionsInput) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.find(region, in.SecretID)
+	if sec == nil {
+		return nil, notFound()
+	}
+	var vs []*version
+	for _, v := range sec.versions {
+		if len(v.stages) > 0 || in.IncludeDeprecated {
+			vs = append(vs, v)
+		}
+	}
+	sort.Slice(vs, func(i, j int) bool {
+		if !vs[i].created.Equal(vs[j].created) {
+			return vs[i].created.Before(vs[j].created)
+		}
+		return vs[i].id < vs[j].id
+	})
+	start := 0
+	if in.NextToken != "" {
+		b, err := base64.RawURLEncoding.DecodeString(in.NextToken)
+		n, err2 := strconv.Atoi(string(b))
+		if err != nil || err2 != nil || n < 0 || n > len(vs) {
+			return nil, &apiError{http.StatusBadRequest, "InvalidNextTokenException", "The NextToken value is invalid."}
+		}
+		start = n
+	}
+	limit := in.MaxResults
+	if limit <= 0 || limit > 100 {
+		limit = 100
+	}
+	end := min(start+limit, len(vs))
+	out := struct {
+		ARN       string       `json:"ARN"`
+		Name      string       `json:"Name"`
+		Versions  []versionOut `json:"Versions"`
+		NextToken string       `json:"NextToken,omitempty"`
+	}{ARN: sec.arn, Name: sec.name, Versions: []versionOut{}}
+	for _, v := range vs[start:end] {
+		out.Versions = append(out.Versions, versionOut{VersionID: v.id, VersionStages: slices.Clone(v.stages), CreatedDate: ep(v.created), LastAccessedDate: ep(v.accessed)})
+	}
+	if end < len(vs) {
+		out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+	}
+	return out, nil
+}
+
+// Tags returns name's tags in region as key -> value.
+func (s *Server) Tags(region, name string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	if sec := s.secretByName(region, name); sec != nil {
+		for _, t := range sec.tags {
+			out[t.Key] = t.Value
+		}
+	}
+	return out
+}
+
+// Value returns the value of version id of name in region.
+func (s *Server) Value(region, name, id string) (Value, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secretByName(region, name)
+	if sec == nil || sec.versions[id] == nil {
+		return Value{}, false
+	}
+	v := sec.versions[id].value
+	return Value{String: v.String, Binary: slices.Clone(v.Binary)}, true
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {

@@ -1,0 +1,208 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/keylease/keylease/internal/fault"
+	"github.com/keylease/keylease/internal/smfake"
+	"github.com/keylease/keylease/internal/vendorfake"
+	"github.com/keylease/keylease/secret"
+	"github.com/keylease/keylease/vendorapi"
+)
+
+// TestCrashAfterEachStepResumes kills the run after each step (the Crash
+// hook aborts with no cleanup, as a killed process would), reruns, and
+// asserts the rotation finishes with exactly one live new key, the old one
+// retired, and no second mint.
+func TestCrashAfterEachStepResumes(t *testing.T) {
+	t.Parallel()
+	for _, step := range []string{StepCreate, StepTest, StepPromoteTagged, StepPromote, StepRetire, StepRegistry} {
+		t.Run(step, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			o := w.options()
+			o.Crash = func(s string) error {
+				if s == step {
+					return ErrCrash
+				}
+				return nil
+			}
+			if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
+				t.Fatalf("first run: %v, want the injected crash", err)
+			}
+			// Never two live keys unaccounted for: at most the old and the one
+			// named in AWSPENDING/AWSCURRENT.
+			if n := w.oa.ServiceAccounts(project); n > 2 {
+				t.Fatalf("%d service accounts after the crash", n)
+			}
+			// Until the rerun promotes, the old key is AWSCURRENT and must
+			// stay live at the vendor.
+			ro := w.options()
+			ro.Crash = func(s string) error {
+				if s == StepTest && w.verdict(w.oldKey) != vendorapi.Valid {
+					t.Errorf("after a crash at %s, the rerun retired the old key while it was still AWSCURRENT", step)
+				}
+				return nil
+			}
+			res, err := w.rotate(ro)
+			if err != nil {
+				t.Fatalf("rerun: %v", err)
+			}
+			w.assertRotated()
+			if n := w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount); n != 1 {
+				t.Fatalf("%d keys minted over both runs, want 1", n)
+			}
+			if !res.Records[0].Resumed {
+				t.Fatalf("rerun after %s did not resume: %+v", step, res.Records[0])
+			}
+		})
+	}
+}
+
+// TestCrashBetweenMintAndPut: the key is minted, then the put fails (the
+// store refuses; equivalent to a crash before the put). The minted key is
+// deleted at once, and a rerun mints one new key: one live key in the end.
+func TestCrashBetweenMintAndPut(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpPutSecretValue, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 1})
+	if _, err := w.rotate(w.options()); err == nil {
+		t.Fatal("first run succeeded despite the failed put")
+	}
+	if n := w.oa.ServiceAccounts(project); n != 1 {
+		t.Fatalf("%d service accounts after a failed put, want only the old one", n)
+	}
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatal(err)
+	}
+	w.assertRotated()
+}
+
+// TestOrphanFromAKilledRunIsDeleted: a run killed between mint and put
+// leaves a key named with the rotation id; the rerun finds it by name and
+// deletes it before minting, so no unaccounted key stays live.
+func TestOrphanFromAKilledRunIsDeleted(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	id := rotationID("openai", "ci", w.oldVID)
+	c, _ := vendorapi.NewOpenAI(vendorapi.Options{Getenv: w.getenv})
+	m, err := c.Project(secret.FromString(w.admin), project).Mint(t.Context(), keyName("openai", "ci", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.secrets = append(w.secrets, string(m.Key.Bytes()))
+	res, err := w.rotate(w.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Records[0].OrphansDeleted != 1 {
+		t.Fatalf("orphans deleted %d, want 1", res.Records[0].OrphansDeleted)
+	}
+	w.assertRotated()
+}
+
+// TestCrashBetweenTagAndPromote: the state tag is written and then the
+// move fails (throttled past the SDK's retries); the rerun tests again and
+// promotes: one live key.
+func TestCrashBetweenTagAndPromote(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpUpdateSecretVersionStage, Kind: fault.Throttle, Times: 10})
+	if _, err := w.rotate(w.options()); err == nil {
+		t.Fatal("first run succeeded despite throttling")
+	}
+	w.stack.SM.Faults.Clear()
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatal(err)
+	}
+	w.assertRotated()
+	if n := w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount); n != 1 {
+		t.Fatalf("%d mints, want 1", n)
+	}
+}
+
+// TestVendorFaults: 429 with Retry-After and 503 at the vendor are retried
+// (the rotation succeeds); a 401 on the admin API is not retried.
+func TestVendorFaults(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIModels, Kind: fault.Throttle, Times: 1, Delay: time.Second})
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIListServiceAccounts, Kind: fault.Error, Status: 503, Times: 1})
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatalf("rotate with retried faults: %v", err)
+	}
+	w.assertRotated()
+	if n := w.oa.Faults.Count(vendorfake.OpOpenAIModels); n < 2 {
+		t.Fatalf("models called %d times: the 429 was not retried", n)
+	}
+
+	w2 := newWorld(t)
+	w2.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIListServiceAccounts, Kind: fault.Error, Status: 401, Code: "invalid_api_key"})
+	if _, err := w2.rotate(w2.options()); err == nil {
+		t.Fatal("rotate succeeded with a refused admin key")
+	}
+	if n := w2.oa.Faults.Count(vendorfake.OpOpenAIListServiceAccounts); n != 1 {
+		t.Fatalf("a 401 was retried: %d calls", n)
+	}
+	if cur, _ := w2.keyAt("AWSCURRENT"); cur != w2.oldVID {
+		t.Fatal("AWSCURRENT moved")
+	}
+}
+
+// TestRetirePendingThenNextRun: with a retire-after longer than 15 min the
+// old key stays live and is recorded retire pending; a later run (past the
+// time) retires it and starts no new rotation.
+func TestRetirePendingThenNextRun(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.RetireAfter = time.Hour
+	res, err := w.rotate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Records[0].RetirePendingUntil.IsZero() || w.verdict(w.oldKey) != vendorapi.Valid {
+		t.Fatalf("want retire pending and the old key live: %+v", res.Records[0])
+	}
+	if tags := w.stack.SM.Tags(w.stack.Region, "openai/ci"); tags[StateTag] == "" {
+		t.Fatal("no state tag")
+	}
+	// Before the time: nothing to do, the old key stays.
+	w.now = w.now.Add(30 * time.Minute)
+	if _, err := w.rotate(o); err != nil {
+		t.Fatal(err)
+	}
+	if w.verdict(w.oldKey) != vendorapi.Valid {
+		t.Fatal("retired before retire-after")
+	}
+	w.now = w.now.Add(time.Hour)
+	res, err = w.rotate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Records[0].AlreadyRotated {
+		t.Fatalf("the run after retire-after rotated again: %+v", res.Records[0])
+	}
+	w.assertRotated()
+}
+
+// TestShortRetireAfterWaits: a retire-after of at most 15 min is waited out
+// in the same run (the Sleep seam records the wait).
+func TestShortRetireAfterWaits(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.RetireAfter = 5 * time.Minute
+	var waited time.Duration
+	o.Sleep = func(_ context.Context, d time.Duration) error { waited += d; w.now = w.now.Add(d); return nil }
+	if _, err := w.rotate(o); err != nil {
+		t.Fatal(err)
+	}
+	if waited != 5*time.Minute {
+		t.Fatalf("waited %s, want 5m", waited)
+	}
+	w.assertRotated()
+}
