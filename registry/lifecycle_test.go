@@ -48,6 +48,8 @@ func TestLifecycleRules(t *testing.T) {
 		{"mint needs admin", "  ci:\n    secret_ref: \"aws-sm://x/y\"\n    scope: [a]\n    max_ttl_seconds: 60\n    rotation: {method: mint}\n", 11, "openai.ci.rotation", "needs rotation.admin"},
 		{"bad method", "  ci:\n    secret_ref: \"aws-sm://x/y\"\n    scope: [a]\n    max_ttl_seconds: 60\n    rotation: {method: lambda}\n", 11, "openai.ci.rotation.method", ""},
 		{"bad role", "  ci:\n    secret_ref: \"aws-sm://x/y\"\n    scope: [a]\n    max_ttl_seconds: 60\n    role: root\n", 11, "openai.ci.role", ""},
+		{"typo in rotation", "  ci:\n    secret_ref: \"aws-sm://x/y\"\n    scope: [a]\n    max_ttl_seconds: 60\n    rotation: {method: staged, projectid: p}\n", 11, "openai.ci.rotation.projectid", "known keys: method, admin, project_id"},
+		{"typo in entry", "  ci:\n    secret_ref: \"aws-sm://x/y\"\n    scope: [a]\n    max_ttl_seconds: 60\n    moed: minted\n", 11, "openai.ci.moed", "mode, admin, project_id, rotation, federation"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

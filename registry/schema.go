@@ -230,5 +230,11 @@ func knownKeysHint(file string, loc []string) string {
 		}
 		return "remove it"
 	}
-	return "known keys: secret_ref, scope, max_ttl_seconds, created, last_rotated, expiry_policy, revoked (values never belong here)"
+	switch {
+	case len(loc) == 3 && loc[2] == "rotation":
+		return "known keys: method, admin, project_id"
+	case len(loc) == 3 && loc[2] == "federation":
+		return "known keys: organization_id, rule_id, service_account_id, audience"
+	}
+	return "known keys: secret_ref, scope, max_ttl_seconds, created, last_rotated, expiry_policy, revoked, revoked_at, role, mode, admin, project_id, rotation, federation (values never belong here)"
 }
