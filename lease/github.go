@@ -33,9 +33,29 @@ func newRunner(getenv func(string) string, stdout io.Writer, guard *safetext.Gua
 		on:     getenv("GITHUB_ACTIONS") == "true",
 		debug:  getenv("RUNNER_DEBUG") == "1",
 		getenv: getenv,
-		gha:    githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout)),
+		gha:    githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(&dropOnError{w: stdout})),
 		guard:  guard,
 	}
+}
+
+// dropOnError stops writing after the first failed write and reports
+// success: go-githubactions panics when a workflow command cannot be
+// written, and a closed stdout (`keylease exec … | head`) must not stop
+// keylease before it has checked the runner's files and written the record.
+// Nothing that must reach the runner goes this way: ::add-mask:: is written
+// (and its errors handled) by the masking package.
+type dropOnError struct {
+	w      io.Writer
+	failed bool
+}
+
+func (d *dropOnError) Write(p []byte) (int, error) {
+	if !d.failed {
+		if _, err := d.w.Write(p); err != nil {
+			d.failed = true
+		}
+	}
+	return len(p), nil
 }
 
 func (r *runner) group(title string) {

@@ -458,12 +458,16 @@ func (l *Lease) Run(ctx context.Context) error {
 		Deadline: deadline, Grace: o.Grace, Drain: o.Drain,
 		Signals: pio.Signals, Started: pio.ChildStarted,
 	})
+	// The runner's files are checked on every path once the child has run,
+	// also when it could not be waited for or a redactor panicked: what it
+	// wrote there persists whatever happened to keylease's own output.
+	persistErr := checkPersistence(guard, l.sc, set)
 	var pe *child.PanicError
 	if errors.As(cerr, &pe) {
 		// A redactor panicked (child.Run killed the command): its buffered
 		// tail is not flushed through a redactor in an unknown state.
 		reportPanic(pio.Stderr, l.guard, pe)
-		return fail(1, cerr)
+		return firstOf(persistErr, fail(1, cerr))
 	}
 	flushErr := errors.Join(cmdOut.Close(), cmdErr.Close(), stdout.Close(), stderr.Close())
 	rec.Masking.Redactions = stdout.Redactions() + stderr.Redactions()
@@ -473,7 +477,7 @@ func (l *Lease) Run(ctx context.Context) error {
 		if !errors.As(cerr, &se) {
 			code = 1
 		}
-		return fail(code, set.SanitizeError(cerr))
+		return firstOf(persistErr, fail(code, set.SanitizeError(cerr)))
 	}
 	l.res.ExitCode = cres.ExitCode
 	rec.Command = &record.Command{ExitCode: cres.ExitCode, Signal: cres.Signal, DurationMS: cres.Duration.Milliseconds(),
@@ -481,19 +485,36 @@ func (l *Lease) Run(ctx context.Context) error {
 	if flushErr != nil {
 		fmt.Fprintf(pio.Stderr, "keylease: writing the command's output failed: %s\n", l.guard.Line(flushErr.Error()))
 	}
-	if guard == nil {
-		return nil
-	}
-	rolled, gerr := guard.check(func(b []byte) int { return len(l.sc.Scan(b)) })
-	if len(rolled) > 0 {
-		return fail(ExitLeak, fmt.Errorf("the command wrote a leased value or a vendor key to %s; it was removed (policy no_persistence: true); treat the key as exposed: revoke and rotate it", strings.Join(rolled, ", ")))
-	} else if gerr != nil {
-		return fail(ExitLeak, set.SanitizeError(gerr))
+	if persistErr != nil {
+		return persistErr
 	}
 	if refused := append(cmdOut.Refused(), cmdErr.Refused()...); len(refused) > 0 {
 		return fail(ExitLeak, fmt.Errorf("the command printed a leased value or a vendor key in a persisting workflow command (%s); the line was dropped (policy no_persistence: true); treat the key as exposed: revoke and rotate it", strings.Join(refused, ", ")))
 	}
 	return nil
+}
+
+// checkPersistence runs the file guard (nil: no_persistence is off) and
+// returns an exit-4 error when the child left a value in a runner file.
+func checkPersistence(guard *fileGuard, sc scanner, set *masking.Set) error {
+	if guard == nil {
+		return nil
+	}
+	rolled, gerr := guard.check(func(b []byte) int { return len(sc.Scan(b)) })
+	if len(rolled) > 0 {
+		return fail(ExitLeak, fmt.Errorf("the command wrote a leased value or a vendor key to %s; it was put back as it was before the command (policy no_persistence: true); treat the key as exposed: revoke and rotate it", strings.Join(rolled, ", ")))
+	} else if gerr != nil {
+		return fail(ExitLeak, set.SanitizeError(gerr))
+	}
+	return nil
+}
+
+// firstOf is the leak when there is one (exit 4 wins), else err.
+func firstOf(leak, err error) error {
+	if leak != nil {
+		return leak
+	}
+	return err
 }
 
 // Finish writes the record, the job summary and the outputs. cause is the

@@ -13,19 +13,26 @@ import (
 	"unicode/utf8"
 )
 
-// fileGuard remembers the size of the runner's file commands before the
-// child runs. Under no_persistence the child does not get their paths, but
-// it could still find them; afterwards every byte it appended is scanned and
-// the file is cut back to its old size if a leased form is in it. The job
-// summary is guarded the same way: the child keeps its path (a summary of
-// its own is fine) but not a value in it.
+// fileGuard remembers the runner's file commands as they were before the
+// child ran. Under no_persistence the child does not get their paths, but
+// it could still find them; afterwards what it changed is scanned and, if a
+// leased form or a vendor key is in it, the file is put back as it was. The
+// job summary is guarded the same way: the child keeps its path (a summary
+// of its own is fine) but not a value in it. A file the child rewrote
+// rather than appended to (`>` instead of `>>`) is scanned whole.
 type fileGuard struct {
 	files []guarded
 }
 
+// maxGuardedFile bounds what the guard keeps and reads of one file: the
+// runner caps a step summary at 1 MiB, and the other file commands start
+// empty for each step. A file larger than this after the child is put back
+// unread (it cannot be checked), and reported.
+const maxGuardedFile = 16 << 20
+
 type guarded struct {
 	name, path string
-	size       int64
+	before     []byte // the content before the child; nil when there was no file
 }
 
 func newFileGuard(getenv func(string) string) *fileGuard {
@@ -35,38 +42,59 @@ func newFileGuard(getenv func(string) string) *fileGuard {
 		if p == "" {
 			continue
 		}
-		var size int64
-		if fi, err := os.Stat(p); err == nil {
-			size = fi.Size()
+		b, big, err := readCapped(p)
+		if err != nil || big {
+			// Unreadable or already over the bound: the check afterwards
+			// finds it changed (or unreadable) and says so.
+			b = nil
 		}
-		g.files = append(g.files, guarded{name: name, path: p, size: size})
+		g.files = append(g.files, guarded{name: name, path: p, before: b})
 	}
 	return g
 }
 
-// check scans what was appended since newFileGuard and rolls it back when
-// scan finds anything. It returns the names of the files it rolled back.
+// check scans what the child changed and puts a file back when scan finds
+// anything (or the file grew past what can be checked). It returns the names
+// of the files it put back.
 func (g *fileGuard) check(scan func([]byte) int) ([]string, error) {
 	var rolled []string
 	var errs []error
 	for _, f := range g.files {
-		b, err := readFrom(f.path, f.size)
+		cur, big, err := readCapped(f.path)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("check %s after the command: %w", f.name, err))
 			continue
 		}
-		if len(b) == 0 || scan(b) == 0 {
-			clear(b)
+		changed := cur
+		if bytes.HasPrefix(cur, f.before) {
+			changed = cur[len(f.before):] // appended only
+		}
+		leak := big || (len(changed) > 0 && scan(changed) > 0)
+		clear(cur)
+		if !leak {
 			continue
 		}
-		clear(b)
-		if err := os.Truncate(f.path, f.size); err != nil {
+		if err := restore(f.path, f.before); err != nil {
 			errs = append(errs, fmt.Errorf("roll back %s: %w; remove the leased value from %s by hand", f.name, err, f.path))
 			continue
 		}
 		rolled = append(rolled, f.name)
 	}
 	return rolled, errors.Join(errs...)
+}
+
+// restore puts back the content a file had before the child, in place (the
+// runner holds the path, not a descriptor, and reads it after the step).
+func restore(path string, before []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0) //nolint:gosec // the runner's file command path
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(before)
+	return errors.Join(werr, f.Close())
 }
 
 // stepSummary is the job summary's file command.
@@ -78,19 +106,26 @@ func guardedFiles() []string {
 	return append(slices.Clone(persistence), stepSummary)
 }
 
-func readFrom(path string, off int64) ([]byte, error) {
+// readCapped reads a whole file, at most maxGuardedFile bytes; big says it
+// holds more. A missing file reads as empty.
+func readCapped(path string) (b []byte, big bool, err error) {
 	f, err := os.Open(path) //nolint:gosec // the runner's file command path
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer func() { _ = f.Close() }() // read-only
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return nil, err
+	b, err = io.ReadAll(io.LimitReader(f, maxGuardedFile+1))
+	if err != nil {
+		return nil, false, err
 	}
-	return io.ReadAll(f)
+	if len(b) > maxGuardedFile {
+		clear(b)
+		return nil, true, nil
+	}
+	return b, false, nil
 }
 
 // persistingCommands are the workflow commands through which a line of the

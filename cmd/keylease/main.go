@@ -17,6 +17,11 @@ func main() {
 	// A panic's value or stack could carry a leased value; print it only
 	// through the process sanitizer.
 	defer masking.HandlePanic(masking.Process(), os.Stderr)
+	// A closed stdout (`keylease exec … | head`) must not kill keylease
+	// before it has checked the runner's files and written the record: with
+	// SIGPIPE caught, such a write fails with EPIPE instead. Caught, not
+	// ignored: an ignored signal would be inherited by the command.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := realMain(ctx, os.Args[1:], newEnv())
 	stop()
