@@ -162,7 +162,7 @@ func wrap(op string, err error) error {
 func listAll[T any](ctx context.Context, c *Client, op string, f func(opt github.ListOptions) ([]T, *github.Response, error)) ([]T, error) {
 	var all []T
 	opt := github.ListOptions{PerPage: c.perPage}
-	for {
+	for pages := 1; ; pages++ {
 		items, resp, err := retry(ctx, c, op, func() ([]T, *github.Response, error) { return f(opt) })
 		if err != nil {
 			return nil, err
@@ -171,6 +171,18 @@ func listAll[T any](ctx context.Context, c *Client, op string, f func(opt github
 		if resp == nil || resp.NextPage == 0 {
 			return all, nil
 		}
+		// GitHub's Link pages count up; a next page that does not, or a
+		// listing past MaxPages, is a server that would keep us forever.
+		if resp.NextPage <= max(opt.Page, 1) || pages >= MaxPages {
+			return nil, fmt.Errorf("github %s: %w", op, ErrPagination)
+		}
 		opt.Page = resp.NextPage
 	}
 }
+
+// MaxPages bounds one listing (1,000 pages of up to 100 items).
+const MaxPages = 1000
+
+// ErrPagination is returned when a listing's next page does not advance or
+// it passes MaxPages.
+var ErrPagination = errors.New("GitHub's pagination does not end (the next page does not advance, or more than MaxPages pages)")

@@ -115,6 +115,7 @@ func (o *AnthropicOrg) Key(ctx context.Context, id string) (AnthropicKey, error)
 func (o *AnthropicOrg) Keys(ctx context.Context, status string) ([]AnthropicKey, error) {
 	var all []AnthropicKey
 	after := ""
+	var cs cursors
 	for {
 		q := url.Values{"limit": {strconv.Itoa(min(o.a.pageSize, 1000))}}
 		if status != "" {
@@ -141,6 +142,9 @@ func (o *AnthropicOrg) Keys(ctx context.Context, status string) ([]AnthropicKey,
 		}
 		if !page.HasMore || len(page.Data) == 0 || next == "" || next == after {
 			return all, nil
+		}
+		if err := cs.next(o.a.vendor, "list api keys", next); err != nil {
+			return nil, err
 		}
 		after = next
 	}

@@ -2,6 +2,7 @@ package vendorapi
 
 import (
 	"github.com/keylease/keylease/transport"
+	"net/url"
 
 	"bytes"
 	"context"
@@ -70,7 +71,9 @@ func newClient(vendor string, o Options, decodeErr func([]byte) (string, string)
 		// The bounded transport every keylease client uses: decoded-body
 		// cap (decompression counted), per-attempt timeout including the
 		// body, proxies from the environment.
-		c.hc = transport.New(transport.Limits{Endpoint: vendor, MaxBody: c.maxBody, AttemptTimeout: defaultTimeout})
+		// No redirects: Go forwards custom headers (x-api-key) and, on 307/308,
+		// the body (federation's OIDC token) to wherever one points.
+		c.hc = transport.New(transport.Limits{Endpoint: vendor, MaxBody: c.maxBody, AttemptTimeout: defaultTimeout, RefuseRedirects: true})
 	}
 	if c.maxRetries < 0 {
 		c.maxRetries = 0
@@ -205,7 +208,7 @@ func (cl *client) roundTrip(ctx context.Context, c call, payload []byte) (int, h
 	}
 	resp, err := cl.hc.Do(req)
 	if err != nil {
-		return 0, nil, nil, capError(err, cl.maxBody)
+		return 0, nil, nil, withoutQuery(capError(err, cl.maxBody))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := readCapped(resp.Body, cl.maxBody)
@@ -217,6 +220,19 @@ func (cl *client) roundTrip(ctx context.Context, c call, payload []byte) (int, h
 
 // ErrBodyTooLarge is returned when a response is longer than Options.MaxBody.
 var ErrBodyTooLarge = errors.New("response body is over the size cap (Options.MaxBody)")
+
+// withoutQuery drops the query from a transport error's URL: its cursors
+// are chosen by the server, and nothing from a server reaches an error.
+func withoutQuery(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery, u.Fragment = "", ""
+			ue.URL = u.String()
+		}
+	}
+	return err
+}
 
 // capError makes the bounded transport's body cap, which is MaxBody too,
 // read as ErrBodyTooLarge.
@@ -245,4 +261,33 @@ func bearer(v secret.Value) func(http.Header) {
 		b = append(append(b, "Bearer "...), v.Bytes()...)
 		h.Set("Authorization", string(b))
 	}
+}
+
+// MaxPages bounds one listing: a vendor that keeps answering with new
+// cursors (or cycles through old ones) cannot make a list call run forever
+// or grow without bound. 1,000 pages of 100 are far beyond any real project.
+const MaxPages = 1000
+
+// ErrPagination is returned when a listing repeats a cursor or passes
+// MaxPages.
+var ErrPagination = errors.New("the vendor's pagination does not end (a cursor repeats, or more than MaxPages pages)")
+
+// cursors remembers a listing's cursors so that a cycle or an endless
+// listing is an error, not a loop.
+type cursors struct {
+	seen  map[string]bool
+	pages int
+}
+
+// next accepts cursor c for the following page.
+func (cs *cursors) next(vendor, op, c string) error {
+	if cs.seen == nil {
+		cs.seen = map[string]bool{}
+	}
+	cs.pages++
+	if cs.seen[c] || cs.pages >= MaxPages {
+		return fmt.Errorf("%s %s: %w", vendor, op, ErrPagination)
+	}
+	cs.seen[c] = true
+	return nil
 }

@@ -149,6 +149,7 @@ type openAIPage[T any] struct {
 func openAIList[T any](ctx context.Context, p *OpenAIProject, op, base string, extra url.Values, lastID func(T) string) ([]T, error) {
 	var all []T
 	after := ""
+	var cs cursors
 	for {
 		q := url.Values{}
 		for k, v := range extra {
@@ -169,6 +170,9 @@ func openAIList[T any](ctx context.Context, p *OpenAIProject, op, base string, e
 		}
 		if !page.HasMore || len(page.Data) == 0 || next == "" || next == after {
 			return all, nil
+		}
+		if err := cs.next(p.o.vendor, op, next); err != nil {
+			return nil, err
 		}
 		after = next
 	}

@@ -142,6 +142,7 @@ func (t *XAITeam) DeleteKey(ctx context.Context, id string) error {
 func (t *XAITeam) Keys(ctx context.Context) ([]XAIKey, error) {
 	var all []XAIKey
 	token := ""
+	var cs cursors
 	for {
 		q := url.Values{"pageSize": {strconv.Itoa(t.x.pageSize)}}
 		if token != "" {
@@ -168,6 +169,9 @@ func (t *XAITeam) Keys(ctx context.Context) ([]XAIKey, error) {
 		}
 		if next == "" || next == token || len(page.APIKeys) == 0 {
 			return all, nil
+		}
+		if err := cs.next(t.x.vendor, "list api keys", next); err != nil {
+			return nil, err
 		}
 		token = next
 	}
