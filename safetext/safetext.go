@@ -116,9 +116,21 @@ func (g Guard) hit1(tok string) (string, bool) {
 	} else if ok {
 		// The AWS secret shape (40 base64 characters, '/' allowed) fits
 		// many a path ("/home/runner/work/app/app/configs/..."): in a
-		// token with '/' only a component of that shape counts. (An AWS
-		// secret with a '/' of its own inside a path is then not seen; the
-		// STS secret keylease holds is registered and sanitized exactly.)
+		// token with '/' it counts when it is the whole token, or all that
+		// follows NAME= or key:, and does not start like an absolute path;
+		// otherwise only a component of that shape counts. (An AWS secret
+		// with a '/' of its own inside a longer path, or starting with '/',
+		// is then not seen; the STS secret keylease holds is registered and
+		// sanitized exactly.)
+		v := strings.TrimRight(tok, ":.") // "lstat KEY: no such file"
+		if i := strings.LastIndexAny(v, "=:"); i >= 0 {
+			v = v[i+1:]
+		}
+		if len(v) == 40 && v[0] != '/' {
+			if det, ok := detect.Name(v); ok {
+				return det, true
+			}
+		}
 		for _, c := range strings.Split(tok, "/") {
 			if det, ok := detect.Name(c); ok {
 				return det, true

@@ -76,3 +76,22 @@ func TestPathsAreNotAWSSecrets(t *testing.T) {
 		t.Errorf("an AWS secret as a path component was kept")
 	}
 }
+
+// TestAWSSecretWithSlash: about half of AWS secret access keys hold a '/';
+// such a key, given whole or as NAME=/key: value, is still replaced.
+func TestAWSSecretWithSlash(t *testing.T) {
+	t.Parallel()
+	const aws = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKQ" // #nosec G101 -- AWS's documented example, altered
+	for _, in := range []string{
+		aws,
+		"AWS_SECRET_ACCESS_KEY=" + aws,
+		"lstat " + aws + ": no such file or directory",
+		"secret: " + aws,
+	} {
+		out := Guard{}.Text(in)
+		if !strings.Contains(out, "[not shown: looks like a key (") {
+			t.Errorf("no placeholder in %q", out)
+		}
+		leakcheck.Assert(t, "Text", []byte(out), aws)
+	}
+}
