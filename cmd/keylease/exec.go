@@ -78,21 +78,14 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	var o lease.Options
 	var vendors, refs listFlag
 	var ttl, grace, setup string
-	fs.StringVar(&o.RegistryPath, "registry", "configs/secrets-registry.yaml", "secrets registry `file`")
-	fs.StringVar(&o.PolicyPath, "policy", "configs/secrets-policy.json", "secrets policy `file`")
+	sessionFlags(fs, &o, &setup)
 	fs.StringVar(&o.Env, "env", "", "registry environment: dev, ci, prod, local (default ci under GitHub Actions, else local)")
 	fs.Var(&vendors, "vendor", "lease the registry entry `NAME`.<env> into its vendor's variable (repeatable)")
 	fs.Var(&refs, "ref", "lease `[ENVVAR=]REF` (repeatable)")
-	fs.StringVar(&o.RoleARN, "role-arn", "", "AWS role `ARN` to assume with the job's OIDC token")
-	fs.StringVar(&o.Region, "region", "", "AWS `region` (default AWS_REGION; ARN refs carry their own)")
-	fs.StringVar(&o.Audience, "audience", "", "OIDC token audience (default sts.amazonaws.com)")
-	fs.StringVar(&o.OIDCIssuer, "oidc-issuer", "", "expected OIDC issuer `URL` (default https://token.actions.githubusercontent.com)")
-	fs.StringVar(&o.Identity, "identity", "", "oidc or aws-default (default: oidc when the runner offers it, else the AWS default chain outside Actions)")
 	fs.StringVar(&o.RecordPath, "record", "", "run record `path` (default $RUNNER_TEMP/keylease/keylease-record-*.json)")
 	fs.StringVar(&ttl, "ttl", "", "shorten the lease to `SECONDS` (never above the registry's or the policy's cap)")
 	fs.StringVar(&o.Dir, "dir", "", "`directory` the command runs in (default the current one)")
 	fs.StringVar(&grace, "grace", "", "time between the deadline's SIGTERM and SIGKILL, at most 10s (default 10s)")
-	fs.StringVar(&setup, "setup-timeout", "", "deadline for obtaining the lease (token, STS, Secrets Manager), seconds or a Go duration (default 60s)")
 	if err := parseFlags(fs, args, e, "Usage: keylease exec [flags] -- COMMAND [ARGS...]",
 		"Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN); the action passes its inputs that way."); err != nil {
 		return o, err
@@ -100,24 +93,14 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	o.Command = fs.Args()
 
 	// source names where each flag's value came from, for messages.
-	source := map[string]string{}
-	fs.Visit(func(f *flag.Flag) { source[f.Name] = "--" + f.Name })
-	onActions := e.getenv("GITHUB_ACTIONS") == "true"
-	for _, ef := range execFlags {
-		if source[ef.name] != "" {
-			continue
-		}
-		v, from := e.getenv(envName(ef.name)), envName(ef.name)
-		if onActions && ef.input != "" {
-			from += " (action input " + ef.input + ")"
-		}
-		if v == "" {
-			continue
-		}
-		source[ef.name] = from
-		if err := fs.Set(ef.name, strings.TrimSpace(v)); err != nil {
-			return o, usageError("%s: %s", from, flagErrorText(err))
-		}
+	names := make([]string, len(execFlags))
+	inputs := map[string]string{}
+	for i, ef := range execFlags {
+		names[i], inputs[ef.name] = ef.name, ef.input
+	}
+	source, err := fillFromEnv(fs, names, inputs, e)
+	if err != nil {
+		return o, err
 	}
 	// The environment is echoed by lease and registry messages and written to
 	// the record: check it against the registry's charset before it is used,
@@ -155,7 +138,6 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 		return o, usageError("%s is not a registry environment name; use a lowercase letter, then up to 31 of a-z, 0-9, '_' and '-' (e.g. ci)", source["env"])
 	}
 	o.Vendors, o.Refs = vendors, refs
-	var err error
 	if o.TTL, err = parseSeconds("--ttl", ttl); err != nil {
 		return o, err
 	}
@@ -210,18 +192,12 @@ func runExec(ctx context.Context, args []string, e *env) error {
 		Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
 		Getenv: e.getenv, Environ: e.environ, Signals: sigs,
 	})
-	var le *lease.Error
-	if errors.As(err, &le) {
-		// Exit with the code lease.Run wrote to the exit-code output.
-		return &exitError{code: le.Code, err: err}
+	code := 0
+	if res != nil {
+		code = res.ExitCode
 	}
-	if err != nil {
-		return err
-	}
-	if res.ExitCode != 0 {
-		return &exitError{code: res.ExitCode}
-	}
-	return nil
+	// A lease error exits with the code lease.Run wrote to the exit-code output.
+	return leaseExit(code, err)
 }
 
 // isControl reports C0/C1 control characters and Unicode line separators.

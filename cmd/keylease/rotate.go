@@ -28,22 +28,15 @@ func parseRotate(args []string, e *env) (lifecycle.RotateOptions, error) {
 	var o lifecycle.RotateOptions
 	lo := &o.Lease
 	var retire, setup string
-	fs.StringVar(&lo.RegistryPath, "registry", "configs/secrets-registry.yaml", "secrets registry `file`")
-	fs.StringVar(&lo.PolicyPath, "policy", "configs/secrets-policy.json", "secrets policy `file`")
+	sessionFlags(fs, lo, &setup)
 	fs.StringVar(&o.Vendor, "vendor", "", "vendor `NAME` of the entry to rotate (with --due: only this vendor)")
 	fs.StringVar(&o.Env, "env", "", "registry environment of the entry (with --due: only this environment)")
-	fs.StringVar(&lo.RoleARN, "role-arn", "", "AWS `ARN` of the rotation role (not the lease role)")
-	fs.StringVar(&lo.Region, "region", "", "AWS `region` (default AWS_REGION; ARN refs carry their own)")
-	fs.StringVar(&lo.Audience, "audience", "", "OIDC token audience (default sts.amazonaws.com)")
-	fs.StringVar(&lo.OIDCIssuer, "oidc-issuer", "", "expected OIDC issuer `URL`")
-	fs.StringVar(&lo.Identity, "identity", "", "oidc or aws-default (as for exec)")
 	fs.StringVar(&o.RegistryUpdate, "registry-update", "", "pr, write or none (default pr under GitHub Actions, else write)")
 	fs.StringVar(&retire, "retire-after", "", "retire the old key this long after promotion: a Go duration or whole days (30d); default the environment's TTL cap")
 	fs.BoolVar(&o.Due, "due", false, "rotate every entry whose last_rotated + policy rotation_days has passed")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "print the plan; change nothing")
 	fs.BoolVar(&o.Force, "force", false, "rotate even if this entry's current version is the one keylease just promoted")
 	fs.StringVar(&o.RecordDir, "record-dir", "", "`directory` for the rotation records (default $RUNNER_TEMP/keylease)")
-	fs.StringVar(&setup, "setup-timeout", "", "deadline for the AWS session and the admin key, seconds or a Go duration (default 60s)")
 	if err := parseFlags(fs, args, e, "Usage: keylease rotate --vendor V --env E [flags] | keylease rotate --due [flags]",
 		"Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ROLE_ARN)."); err != nil {
 		return o, err
@@ -51,20 +44,9 @@ func parseRotate(args []string, e *env) (lifecycle.RotateOptions, error) {
 	if fs.NArg() > 0 {
 		return o, usageError("rotate takes no arguments; give --vendor and --env, or --due")
 	}
-	source := map[string]string{}
-	fs.Visit(func(f *flag.Flag) { source[f.Name] = "--" + f.Name })
-	for _, name := range rotateFlags {
-		if source[name] != "" {
-			continue
-		}
-		v := strings.TrimSpace(e.getenv(envName(name)))
-		if v == "" {
-			continue
-		}
-		source[name] = envName(name)
-		if err := fs.Set(name, v); err != nil {
-			return o, usageError("%s: %s", envName(name), flagErrorText(err))
-		}
+	source, err := fillFromEnv(fs, rotateFlags, nil, e)
+	if err != nil {
+		return o, err
 	}
 	for _, name := range rotateFlags {
 		f := fs.Lookup(name)
@@ -89,7 +71,6 @@ func parseRotate(args []string, e *env) (lifecycle.RotateOptions, error) {
 		}
 		o.RetireAfter = d
 	}
-	var err error
 	if lo.SetupTimeout, err = parseSeconds("--setup-timeout", setup); err != nil {
 		return o, err
 	}
@@ -130,15 +111,9 @@ func runRotate(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	res, err := lifecycle.RunRotate(ctx, o, lease.IO{Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv, Environ: e.environ})
-	var le *lease.Error
-	if errors.As(err, &le) {
-		return &exitError{code: le.Code, err: err}
+	code := 0
+	if res != nil {
+		code = res.ExitCode
 	}
-	if err != nil {
-		return err
-	}
-	if res.ExitCode != 0 {
-		return &exitError{code: res.ExitCode}
-	}
-	return nil
+	return leaseExit(code, err)
 }

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"strings"
+
+	"github.com/keylease/keylease/lease"
+)
+
+// sessionFlags registers the flags of every command that obtains an AWS
+// session (exec, rotate and the lifecycle commands after them), with one
+// meaning, default and help text each; setup receives --setup-timeout.
+func sessionFlags(fs *flag.FlagSet, o *lease.Options, setup *string) {
+	fs.StringVar(&o.RegistryPath, "registry", "configs/secrets-registry.yaml", "secrets registry `file`")
+	fs.StringVar(&o.PolicyPath, "policy", "configs/secrets-policy.json", "secrets policy `file`")
+	fs.StringVar(&o.RoleARN, "role-arn", "", "AWS role `ARN` to assume with the job's OIDC token (exec: the lease role; rotate: the rotation role)")
+	fs.StringVar(&o.Region, "region", "", "AWS `region` (default AWS_REGION; ARN refs carry their own)")
+	fs.StringVar(&o.Audience, "audience", "", "OIDC token audience (default sts.amazonaws.com)")
+	fs.StringVar(&o.OIDCIssuer, "oidc-issuer", "", "expected OIDC issuer `URL` (default https://token.actions.githubusercontent.com)")
+	fs.StringVar(&o.Identity, "identity", "", "oidc or aws-default (default: oidc when the runner offers it, else the AWS default chain outside Actions)")
+	fs.StringVar(setup, "setup-timeout", "", "deadline for obtaining the AWS session and the values (token, STS, Secrets Manager), seconds or a Go duration (default 60s)")
+}
+
+// fillFromEnv sets each flag of names not given on the command line from
+// KEYLEASE_<FLAG> (how the action and the reusable workflows pass their
+// inputs) and returns where every set flag's value came from, for
+// messages; inputs names the action input behind a flag, if any.
+func fillFromEnv(fs *flag.FlagSet, names []string, inputs map[string]string, e *env) (map[string]string, error) {
+	source := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { source[f.Name] = "--" + f.Name })
+	onActions := e.getenv("GITHUB_ACTIONS") == "true"
+	for _, name := range names {
+		if source[name] != "" {
+			continue
+		}
+		v, from := strings.TrimSpace(e.getenv(envName(name))), envName(name)
+		if onActions && inputs[name] != "" {
+			from += " (action input " + inputs[name] + ")"
+		}
+		if v == "" {
+			continue
+		}
+		source[name] = from
+		if err := fs.Set(name, v); err != nil {
+			return nil, usageError("%s: %s", from, flagErrorText(err))
+		}
+	}
+	return source, nil
+}
+
+// leaseExit is the exit of a command built on the lease steps: a
+// *lease.Error's code, another error as is, else the lease's exit code.
+func leaseExit(exitCode int, err error) error {
+	var le *lease.Error
+	if errors.As(err, &le) {
+		return &exitError{code: le.Code, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	if exitCode != 0 {
+		return &exitError{code: exitCode}
+	}
+	return nil
+}
