@@ -1,10 +1,10 @@
 package githubapi
 
 import (
+	"github.com/keylease/keylease/scansource"
+
 	"github.com/keylease/keylease/transport"
 
-	"archive/zip"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -269,30 +269,20 @@ func (c *Client) ArtifactFiles(ctx context.Context, r Repo, artifactID int64) (m
 	if err != nil {
 		return nil, err
 	}
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		return nil, fmt.Errorf("github artifact %d: not a zip archive: %w", artifactID, err)
-	}
+	// One zip reader for the whole project: entry count, per-entry and
+	// total caps counted on what is actually decompressed.
+	prefix := fmt.Sprintf("artifact-%d", artifactID)
 	files := map[string][]byte{}
-	var total int64
-	for _, f := range zr.File {
-		if f.FileInfo().IsDir() {
-			continue
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return nil, fmt.Errorf("github artifact %d: open %q: %w", artifactID, f.Name, err)
-		}
-		data, err := io.ReadAll(io.LimitReader(rc, c.maxDownload-total+1))
-		_ = rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("github artifact %d: read %q: %w", artifactID, f.Name, err)
-		}
-		total += int64(len(data))
-		if total > c.maxDownload {
-			return nil, fmt.Errorf("github artifact %d: %w (unzipped)", artifactID, ErrDownloadTooLarge)
-		}
-		files[f.Name] = data
+	lim := scansource.Limits{Entries: scansource.DefaultLimits.Entries, EntryBytes: c.maxDownload, TotalBytes: c.maxDownload}
+	err = scansource.Zip(prefix, b, lim, func(it scansource.Item) error {
+		files[strings.TrimPrefix(it.Path, prefix+"!")] = it.Data
+		return nil
+	})
+	if errors.Is(err, scansource.ErrZipBomb) {
+		return nil, fmt.Errorf("github artifact %d: %w (unzipped)", artifactID, ErrDownloadTooLarge)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("github artifact %d: not a readable zip archive", artifactID)
 	}
 	return files, nil
 }

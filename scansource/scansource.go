@@ -7,6 +7,7 @@ package scansource
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,31 @@ var DefaultLimits = Limits{Entries: 10000, EntryBytes: 256 << 20, TotalBytes: 1 
 // ErrZipBomb is returned for an archive that expands past its Limits.
 var ErrZipBomb = errors.New("archive expands past the scan's limits (a zip bomb, or raise the limit)")
 
+// ZipEntries reads the entry count from an archive's end-of-central-
+// directory record (zip64 too) without reading the directory; ok is false
+// when there is no such record (archive/zip then refuses the data).
+// Hand-written because archive/zip exposes no count before it has read
+// every entry.
+func ZipEntries(data []byte) (n uint64, ok bool) {
+	const eocdLen, maxComment = 22, 65535
+	lo := max(0, len(data)-eocdLen-maxComment)
+	i := bytes.LastIndex(data[lo:], []byte("PK\x05\x06"))
+	if i < 0 || lo+i+eocdLen > len(data) {
+		return 0, false
+	}
+	i += lo
+	n = uint64(binary.LittleEndian.Uint16(data[i+10:]))
+	if n != 0xFFFF || i < 20 || !bytes.Equal(data[i-20:i-16], []byte("PK\x06\x07")) {
+		return n, true
+	}
+	// Zip64: the locator before the record points at the zip64 record.
+	off := binary.LittleEndian.Uint64(data[i-20+8:])
+	if off > uint64(len(data)) || uint64(len(data))-off < 56 || !bytes.Equal(data[off:off+4], []byte("PK\x06\x06")) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(data[off+32:]), true
+}
+
 // IsZip reports whether a path names a zip archive keylease opens.
 func IsZip(path string) bool { return strings.HasSuffix(strings.ToLower(path), ".zip") }
 
@@ -41,6 +67,11 @@ func IsZip(path string) bool { return strings.HasSuffix(strings.ToLower(path), "
 // name!entry), decompressed in memory. Sizes are enforced on the bytes
 // actually read, not on the sizes the archive claims.
 func Zip(name string, data []byte, lim Limits, emit func(Item) error) error {
+	// archive/zip reads the whole central directory (about 200 bytes of
+	// memory an entry) before anyone can count it: count first.
+	if n, ok := ZipEntries(data); ok && n > uint64(max(lim.Entries, 0)) {
+		return fmt.Errorf("zip %s: %d entries, more than %d: %w", name, n, lim.Entries, ErrZipBomb)
+	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return fmt.Errorf("zip %s: not a readable zip archive: %w", name, err)

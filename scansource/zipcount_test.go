@@ -1,0 +1,56 @@
+package scansource
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime"
+	"testing"
+)
+
+func zipOf(t testing.TB, entries int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for i := range entries {
+		if _, err := zw.Create(fmt.Sprintf("e%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestZipEntries(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 7, 300} {
+		got, ok := ZipEntries(zipOf(t, n))
+		if !ok || got != uint64(n) {
+			t.Errorf("%d entries: ZipEntries = %d, %v", n, got, ok)
+		}
+	}
+	if _, ok := ZipEntries([]byte("not a zip")); ok {
+		t.Error("ZipEntries found a count in text")
+	}
+}
+
+// TestZipManyEntriesRefusedBeforeReading: an archive of many empty entries
+// is refused from its end record, before archive/zip reads a directory of
+// about 200 bytes of memory an entry.
+func TestZipManyEntriesRefusedBeforeReading(t *testing.T) {
+	data := zipOf(t, 60000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	err := Zip("many.zip", data, DefaultLimits, func(Item) error { return nil })
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrZipBomb) {
+		t.Fatalf("err %v, want ErrZipBomb", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("allocated %d bytes before refusing (the directory was read)", grew)
+	}
+}
