@@ -1,6 +1,7 @@
 package masking
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"sync"
@@ -41,6 +42,14 @@ func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
 // by Close. When a form completes whose first bytes were already released,
 // the rest of it is masked. Overlapping and adjacent forms become one ***.
 //
+// Inside a partial form, an ANSI SGR sequence (ESC [ parameters m) and a bare
+// CR (one not followed by LF) are transparent: the log viewer renders them
+// invisibly, so a form interrupted by them still reads as the value. The
+// automaton keeps its state across them and the whole span, interruptions
+// included, becomes ***. Before a form's first byte they are ordinary text.
+// At most maxInterrupts of them, of at most maxSGR bytes each, count inside
+// one form, so a stream cannot make the redactor hold without bound.
+//
 // A Redactor is safe for concurrent use; its output keeps the order of its
 // input.
 type Redactor struct {
@@ -63,6 +72,14 @@ type Redactor struct {
 	armed      bool
 	stop       func() bool
 	lastInput  time.Time
+
+	// Interruptions inside the current partial form: skips are the
+	// transparent SGR sequences and bare CRs (input offsets), seq the bytes
+	// of one not yet decided (an SGR sequence cut by a write boundary, or a
+	// CR whose next byte is unknown), starting at offset seqStart.
+	skips    []span
+	seq      []byte
+	seqStart int64
 
 	out     []byte
 	scratch []span
@@ -118,20 +135,34 @@ func (r *Redactor) Write(p []byte) (int, error) {
 
 	base := r.pos
 	found := r.found[:0]
-	// Run the automaton while a form may be pending from earlier input; once
-	// it is back at its root, the skip scan takes over for the rest.
-	st, i := r.state, 0
-	for ; i < n && st != 0; i++ {
-		st = m.step(st, p[i])
-		if l := m.maxOut[st]; l > 0 {
-			end := base + int64(i) + 1
-			found = append(found, span{end - int64(l), end})
+	// The automaton (with SGR and bare CR transparent) runs while a form may
+	// be pending; at its root the skip scan takes over up to the next ESC or
+	// CR, the only bytes whose meaning the skip scan cannot see.
+	nextESC, nextCR := -1, -1
+	for i := 0; i < n; {
+		if r.state != 0 || len(r.seq) > 0 {
+			for ; i < n && (r.state != 0 || len(r.seq) > 0); i++ {
+				found = r.feedByte(p[i], base+int64(i), found)
+			}
+			continue
 		}
+		if nextESC < i {
+			nextESC = indexFrom(p, i, 0x1b)
+		}
+		if nextCR < i {
+			nextCR = indexFrom(p, i, '\r')
+		}
+		j := min(nextESC, nextCR)
+		if j > i {
+			found, r.state = m.scanState(p[i:j], base+int64(i), found)
+		}
+		if j < n {
+			// The automaton, not the skip scan, decides the ESC or CR: it may
+			// interrupt a form that began just before it.
+			found = r.feedByte(p[j], base+int64(j), found)
+		}
+		i = j + 1
 	}
-	if i < n {
-		found, st = m.scanState(p[i:], base+int64(i), found)
-	}
-	r.state = st
 	r.found = found
 	r.pos += int64(n)
 
@@ -140,9 +171,10 @@ func (r *Redactor) Write(p []byte) (int, error) {
 	all = merge(all)
 	r.scratch = all
 
-	// Everything before the longest pending prefix is decided; so are masked
-	// bytes that follow it directly.
-	f := r.pos - int64(m.depth[r.state])
+	// Everything before the longest pending prefix (with the interruptions
+	// inside it and one still undecided) is decided; so are masked bytes that
+	// follow it directly.
+	f := r.pendingStart()
 	f = max(f, r.emitted)
 	for _, s := range all {
 		if s.start <= f && s.end > f {
@@ -156,6 +188,118 @@ func (r *Redactor) Write(p []byte) (int, error) {
 	}
 	r.maybeArm()
 	return n, nil
+}
+
+// Bounds on the interruptions that stay transparent inside one form.
+const (
+	maxInterrupts = 8
+	maxSGR        = 32
+)
+
+// indexFrom is the index of the first c in p[i:], or len(p).
+func indexFrom(p []byte, i int, c byte) int {
+	if k := bytes.IndexByte(p[i:], c); k >= 0 {
+		return i + k
+	}
+	return len(p)
+}
+
+// feedByte runs the automaton over c, the input byte at offset o, treating
+// SGR sequences and bare CRs inside a partial form as transparent, and
+// appends the spans of forms that end.
+func (r *Redactor) feedByte(c byte, o int64, found []span) []span {
+	if len(r.seq) > 0 {
+		if r.seq[0] == '\r' {
+			if c == '\n' {
+				found = r.flushSeq(found) // CR LF is a line end
+			} else {
+				r.skips = append(r.skips, span{r.seqStart, r.seqStart + 1})
+				r.seq = r.seq[:0]
+			}
+		} else {
+			switch {
+			case len(r.seq) == 1 && c == '[',
+				len(r.seq) > 1 && len(r.seq) < maxSGR-1 && (c >= '0' && c <= '9' || c == ';' || c == ':'):
+				r.seq = append(r.seq, c)
+				return found
+			case len(r.seq) > 1 && c == 'm':
+				r.skips = append(r.skips, span{r.seqStart, o + 1})
+				r.seq = r.seq[:0]
+				return found
+			}
+			found = r.flushSeq(found) // not an SGR sequence: ordinary bytes
+		}
+	}
+	return r.stepByte(c, o, found, true)
+}
+
+// stepByte is feedByte for a byte that is not part of a pending sequence.
+// An ESC or CR may begin an interruption only inside a partial form, and
+// only where the automaton would fall back to its root on it: where a form
+// may continue (or begin) with it, it is that form's byte.
+func (r *Redactor) stepByte(c byte, o int64, found []span, mayInterrupt bool) []span {
+	m := r.m
+	if mayInterrupt && r.state != 0 && (c == 0x1b || c == '\r') && len(r.skips) < maxInterrupts && m.step(r.state, c) == 0 {
+		r.seq = append(r.seq[:0], c)
+		r.seqStart = o
+		return found
+	}
+	r.state = m.step(r.state, c)
+	if l := m.maxOut[r.state]; l > 0 {
+		found = append(found, span{r.startOf(o+1, int64(l)), o + 1})
+	}
+	if r.state == 0 {
+		r.skips = r.skips[:0]
+	} else if len(r.skips) > 0 {
+		// Interruptions before the current partial form no longer count.
+		st := r.startOf(o+1, int64(m.depth[r.state]))
+		k := 0
+		for k < len(r.skips) && r.skips[k].start < st {
+			k++
+		}
+		r.skips = append(r.skips[:0], r.skips[k:]...)
+	}
+	return found
+}
+
+// flushSeq runs the bytes of an undecided sequence through the automaton as
+// ordinary bytes (they turned out to be no interruption).
+func (r *Redactor) flushSeq(found []span) []span {
+	var b [maxSGR]byte
+	n := copy(b[:], r.seq)
+	r.seq = r.seq[:0]
+	for k := 0; k < n; k++ {
+		found = r.stepByte(b[k], r.seqStart+int64(k), found, false)
+	}
+	return found
+}
+
+// startOf is the input offset where a run of l automaton bytes ending at end
+// begins, counting the interruptions inside it.
+func (r *Redactor) startOf(end, l int64) int64 {
+	start := end
+	for k := len(r.skips) - 1; k >= 0; k-- {
+		gap := start - r.skips[k].end
+		if gap >= l {
+			break
+		}
+		l -= gap
+		start = r.skips[k].start
+	}
+	return start - l
+}
+
+// pendingStart is the input offset where the pending partial form (with its
+// interruptions and an undecided sequence) begins, or r.pos.
+func (r *Redactor) pendingStart() int64 {
+	if r.state == 0 {
+		return r.pos
+	}
+	end := r.pos
+	if len(r.seq) > 0 {
+		end = r.seqStart
+	}
+	return r.startOf(end, int64(r.m.depth[r.state]))
 }
 
 // emit writes input [r.emitted, to) with the masked spans replaced by ***.
@@ -295,6 +439,10 @@ func (r *Redactor) release() error {
 func (r *Redactor) switchMatcher(m *matcher) {
 	r.m = m
 	var found []span
+	// The held bytes are rescanned without interruptions: a value added
+	// while an interrupted form is pending is rare, and a form already in
+	// the held bytes whole is still found.
+	r.skips, r.seq = r.skips[:0], r.seq[:0]
 	r.state, found = m.feed(0, r.held, r.emitted, nil)
 	if len(found) > 0 {
 		r.masks = merge(append(r.masks, found...))
