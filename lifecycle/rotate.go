@@ -17,6 +17,7 @@ import (
 	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/registry"
 	"github.com/keylease/keylease/secret"
+	"github.com/keylease/keylease/transport"
 	"github.com/keylease/keylease/vendorapi"
 )
 
@@ -149,7 +150,7 @@ func (r *Rotator) Rotate(ctx context.Context, t Target) (*Record, error) {
 		r.Now = time.Now
 	}
 	if r.Sleep == nil {
-		r.Sleep = sleepCtx
+		r.Sleep = transport.Sleep
 	}
 	if r.Out == nil {
 		r.Out = io.Discard
@@ -662,15 +663,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
