@@ -46,7 +46,7 @@ func TestMintRotationEndToEnd(t *testing.T) {
 	}
 	// Call counts of one rotation (excluding the lease's own OIDC/STS/fetch
 	// of the admin key): Secrets Manager Describe, Put, 2 × UpdateStage
-	// (promote, remove pending), Get (old version, to retire), 3 × Tag
+	// (promote, remove pending), Get (old version, to retire), 2 × Tag
 	// (promoting; retired + registry done) — vendor: list, create, models
 	// (test), delete (retire). Rotation's own: 7 Secrets Manager + 4 vendor.
 	// GetSecretValue: the admin key (the lease's Fetch) and the old version.

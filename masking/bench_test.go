@@ -97,7 +97,7 @@ func writeChunks(b *testing.B, r io.Writer, data []byte, w int) {
 }
 
 // BenchmarkRedactor pushes 64 KiB writes of log-like output holding the
-// forms of ten values (about 150 patterns) through a Redactor.
+// forms of ten values (233 patterns) through a Redactor.
 func BenchmarkRedactor(b *testing.B) {
 	s, forms := benchSet(b)
 	data := benchCorpus(4<<20, forms, false)
