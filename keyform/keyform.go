@@ -59,6 +59,9 @@ func Decode(v secret.Value) (Stored, error) {
 	if len(b) > MaxSize {
 		return Stored{}, fmt.Errorf("%w (larger than %d bytes)", ErrMalformed, MaxSize)
 	}
+	if ts, ok := ParseTombstone(b); ok {
+		return Stored{}, &RevokedError{ts}
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(b, &fields); err != nil {
 		return Stored{}, ErrMalformed
