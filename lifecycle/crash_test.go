@@ -9,6 +9,7 @@ import (
 	"github.com/keylease/keylease/internal/fault"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/vendorfake"
+	"github.com/keylease/keylease/keyform"
 	"github.com/keylease/keylease/secret"
 	"github.com/keylease/keylease/vendorapi"
 )
@@ -19,7 +20,11 @@ import (
 // retired, and no second mint.
 func TestCrashAfterEachStepResumes(t *testing.T) {
 	t.Parallel()
-	for _, step := range []string{StepCreate, StepTest, StepPromoteTagged, StepPromote, StepRetire, StepRegistry} {
+	// A mint rotation has no tag before the move (StepPromoteTagged is
+	// staged-only: TestStagedCrashBetweenTagAndPromote); a crash after
+	// StepPromote is recognised by the new version's id, one after
+	// StepRegistry by AWSPENDING still on AWSCURRENT.
+	for _, step := range []string{StepCreate, StepTest, StepPromote, StepRetire, StepRegistry} {
 		t.Run(step, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
@@ -104,10 +109,9 @@ func TestOrphanFromAKilledRunIsDeleted(t *testing.T) {
 	w.assertRotated()
 }
 
-// TestCrashBetweenTagAndPromote: the state tag is written and then the
-// move fails (throttled past the SDK's retries); the rerun tests again and
-// promotes: one live key.
-func TestCrashBetweenTagAndPromote(t *testing.T) {
+// TestPromoteFailureResumes: the move of AWSCURRENT fails (throttled past
+// the SDK's retries); the rerun tests again and promotes: one live key.
+func TestPromoteFailureResumes(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpUpdateSecretVersionStage, Kind: fault.Throttle, Times: 10})
@@ -203,6 +207,113 @@ func TestShortRetireAfterWaits(t *testing.T) {
 	}
 	if waited != 5*time.Minute {
 		t.Fatalf("waited %s, want 5m", waited)
+	}
+	w.assertRotated()
+}
+
+// stagedWorld is a world whose entry is a staged Anthropic rotation with an
+// operator's AWSPENDING value; it returns the old and new key ids.
+func stagedWorld(t *testing.T) (w *world, an *vendorfake.Anthropic, oldID, newID, pend string) {
+	t.Helper()
+	w = newWorld(t)
+	an, err := vendorfake.StartAnthropic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = an.Close() })
+	w.vars["ANTHROPIC_BASE_URL"] = an.URL()
+	admin := an.AddAdminKey()
+	oldID, oldKey := an.AddKey("old")
+	newID, newKey := an.AddKey("new")
+	oldForm, _ := keyform.Encode(secret.FromString(oldKey), oldID, nil)
+	newForm, _ := keyform.Encode(secret.FromString(newKey), newID, nil)
+	w.swapVendor("anthropic", "staged", "", admin, string(oldForm.Bytes()))
+	w.secrets = append(w.secrets, oldKey, newKey, string(newForm.Bytes()))
+	_, pend = w.stack.SM.Put(w.stack.Region, "anthropic/ci", smfake.Value{String: string(newForm.Bytes())}, smfake.StagePending)
+	return w, an, oldID, newID, pend
+}
+
+// TestStagedCrashAfterEachStepResumes: a staged promotion (the operator's
+// version id, which keylease cannot recognise by itself) writes the state
+// tag before the move; a crash after each step, then a rerun, ends with the
+// new key current, the old one inactive and AWSPENDING gone.
+func TestStagedCrashAfterEachStepResumes(t *testing.T) {
+	t.Parallel()
+	for _, step := range []string{StepTest, StepPromoteTagged, StepPromote, StepRetire, StepRegistry} {
+		t.Run(step, func(t *testing.T) {
+			t.Parallel()
+			w, an, oldID, newID, pend := stagedWorld(t)
+			o := w.options()
+			o.Vendor = "anthropic"
+			o.Crash = func(s string) error {
+				if s == step {
+					return ErrCrash
+				}
+				return nil
+			}
+			if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
+				t.Fatalf("first run: %v, want the injected crash", err)
+			}
+			if step == StepPromoteTagged || step == StepTest {
+				if an.Status(oldID) != "active" {
+					t.Fatalf("after a crash at %s the old key is %s before promotion", step, an.Status(oldID))
+				}
+			}
+			o.Crash = nil
+			if _, err := w.rotate(o); err != nil {
+				t.Fatalf("rerun: %v", err)
+			}
+			st := w.stagesOf("anthropic/ci")
+			if len(st[pend]) != 1 || st[pend][0] != "AWSCURRENT" || len(st[w.oldVID]) != 1 || st[w.oldVID][0] != "AWSPREVIOUS" {
+				t.Fatalf("stages after the rerun: %v", st)
+			}
+			if an.Status(oldID) != "inactive" || an.Status(newID) != "active" {
+				t.Fatalf("old key %s, new key %s; want inactive, active", an.Status(oldID), an.Status(newID))
+			}
+			w.check("stderr", w.stderr.Bytes())
+		})
+	}
+}
+
+// TestDryRunAfterCrashChangesNothing: a dry run over a promotion that a
+// crash left unfinished plans the rest and calls nothing that changes state.
+func TestDryRunAfterCrashChangesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.Crash = func(s string) error {
+		if s == StepPromote {
+			return ErrCrash
+		}
+		return nil
+	}
+	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
+		t.Fatalf("first run: %v", err)
+	}
+	w.stack.SM.Faults.ResetCounts()
+	w.oa.Faults.ResetCounts()
+	o = w.options()
+	o.DryRun = true
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	for op, n := range w.stack.SM.Faults.Counts() {
+		if op != smfake.OpDescribeSecret && n > 0 {
+			t.Errorf("dry run called Secrets Manager %s %d times", op, n)
+		}
+	}
+	if c := w.oa.Faults.Counts(); len(c) > 0 {
+		for op, n := range c {
+			if n > 0 {
+				t.Errorf("dry run called the vendor %s %d times", op, n)
+			}
+		}
+	}
+	if v := w.verdict(w.oldKey); v != vendorapi.Valid {
+		t.Fatalf("the dry run retired the old key (%s)", v)
+	}
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatalf("rerun: %v", err)
 	}
 	w.assertRotated()
 }

@@ -23,8 +23,9 @@ import (
 
 // Staging labels.
 const (
-	stageCurrent = "AWSCURRENT"
-	stagePending = "AWSPENDING"
+	stageCurrent  = "AWSCURRENT"
+	stagePending  = "AWSPENDING"
+	stagePrevious = "AWSPREVIOUS"
 )
 
 // Step names, in order; Crash hooks and the record use them.
@@ -202,10 +203,27 @@ func (x *run) rotate(ctx context.Context) error {
 		return fail(lease.ExitLease, errors.New("the secret has no AWSCURRENT version; put the first value with aws secretsmanager put-secret-value before rotating"))
 	}
 	pend := st.VersionWith(stagePending)
-	if pend == cur {
+	pendOnCur := pend != "" && pend == cur // a promotion whose AWSPENDING is not yet removed
+	if pendOnCur {
 		pend = ""
 	}
 	prev, hasPrev := parseState(st.Tags[StateTag])
+	if pendOnCur && !(hasPrev && prev.New == cur) {
+		// A mint rotation writes its state tag only after promotion (one
+		// call fewer); a crash between the move and the tag leaves
+		// AWSCURRENT on the version keylease put (its version id is the
+		// ClientRequestToken of AWSPREVIOUS's rotation id, which nobody
+		// else produces) with AWSPENDING still on it. keylease promoted it
+		// only after the test passed, so the rotation is finished from
+		// here; the promotion time is not known, so retire-after counts
+		// from now (later, never earlier).
+		if old := st.VersionWith(stagePrevious); old != "" {
+			if rid := rotationID(x.e.Vendor, x.e.Env, old); cur == requestToken(rid) {
+				prev = state{RotationID: rid, New: cur, Old: old, At: x.r.Now().UTC().Truncate(time.Second), Retire: retirePending, Registry: regPending}
+				hasPrev = true
+			}
+		}
+	}
 
 	// A finished rotation's old key whose retire-after has passed is retired
 	// first: "retire pending" is performed by the next run. (A rotation
@@ -227,6 +245,12 @@ func (x *run) rotate(ctx context.Context) error {
 		x.rec.PromotedAt = prev.At
 		if prev.Registry == regDone && !x.t.Force {
 			x.rec.Resumed = true
+			if pendOnCur && !x.t.DryRun {
+				// A crash after the last tag, before AWSPENDING was removed.
+				if err := x.removePending(ctx, cur); err != nil {
+					return err
+				}
+			}
 			x.step(StepPromote, OutcomeSkipped, "already rotated: AWSCURRENT is the version keylease promoted at "+prev.At.Format(time.RFC3339)+"; pass --force to rotate again")
 			x.say("already rotated at %s; nothing to do (--force rotates again)", prev.At.Format(time.RFC3339))
 			x.rec.AlreadyRotated = true
@@ -235,7 +259,12 @@ func (x *run) rotate(ctx context.Context) error {
 		if prev.Registry != regDone {
 			x.rec.Resumed = true
 			x.say("resuming after promotion (rotation %s)", prev.RotationID)
-			return x.finish(ctx, prev)
+			if x.t.DryRun {
+				x.say("plan: finish the promotion of version %s: retire, registry, record", cur)
+				x.step(StepCreate, OutcomeSkipped, "dry run: nothing changed")
+				return nil
+			}
+			return x.finish(ctx, prev, pendOnCur)
 		}
 	}
 
@@ -300,16 +329,21 @@ func (x *run) rotate(ctx context.Context) error {
 		return err
 	}
 
-	// 3. promote: the tag first, so a crash between the two calls is
-	// recognised as a promotion under way, not a fresh start.
+	// 3. promote. A version keylease put (its id is this rotation's
+	// ClientRequestToken) is recognised after a crash by its id alone; any
+	// other (staged: the operator's) gets the state tag first, so a crash
+	// between the two calls is seen as a promotion under way, not a fresh
+	// start.
 	now := x.r.Now().UTC().Truncate(time.Second)
 	s := state{RotationID: id, New: pend, Old: cur, At: now, Retire: retirePending, Registry: regPending}
-	if err := x.tag(ctx, s); err != nil {
-		x.step(StepPromote, OutcomeFailed, err.Error())
-		return err
-	}
-	if err := x.crash(StepPromoteTagged); err != nil {
-		return err
+	if pend != requestToken(id) {
+		if err := x.tag(ctx, s); err != nil {
+			x.step(StepPromote, OutcomeFailed, err.Error())
+			return err
+		}
+		if err := x.crash(StepPromoteTagged); err != nil {
+			return err
+		}
 	}
 	if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stageCurrent, pend, cur); err != nil {
 		x.step(StepPromote, OutcomeFailed, err.Error())
@@ -319,16 +353,14 @@ func (x *run) rotate(ctx context.Context) error {
 	if err := x.crash(StepPromote); err != nil {
 		return err
 	}
-	return x.finish(ctx, s)
+	return x.finish(ctx, s, true)
 }
 
-// finish runs what follows promotion: remove AWSPENDING, retire, registry,
-// then (in Rotate's caller) the record.
-func (x *run) finish(ctx context.Context, s state) error {
-	if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stagePending, "", s.New); err != nil && !notAttached(err) {
-		x.step(StepPromote, OutcomeFailed, err.Error())
-		return err
-	}
+// finish runs what follows promotion: retire, registry, the state tag, and
+// last the removal of AWSPENDING from the new version (pendingOn), whose
+// presence until then marks the rotation as unfinished; the record follows
+// in Rotate's caller.
+func (x *run) finish(ctx context.Context, s state, pendingOn bool) error {
 	x.step(StepPromote, OutcomeDone, "AWSCURRENT is version "+s.New+", AWSPREVIOUS "+s.Old)
 	if s.Retire == retirePending {
 		// The tag is written once, with the registry step: a crash before
@@ -352,7 +384,22 @@ func (x *run) finish(ctx context.Context, s state) error {
 	if err := x.tag(ctx, s); err != nil {
 		return err
 	}
-	return x.crash(StepRegistry)
+	if err := x.crash(StepRegistry); err != nil {
+		return err
+	}
+	if !pendingOn {
+		return nil
+	}
+	return x.removePending(ctx, s.New)
+}
+
+// removePending takes AWSPENDING off version vid (already off: done).
+func (x *run) removePending(ctx context.Context, vid string) error {
+	if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stagePending, "", vid); err != nil && !notAttached(err) {
+		x.step(StepPromote, OutcomeFailed, "remove AWSPENDING from version "+vid+": "+err.Error())
+		return err
+	}
+	return nil
 }
 
 // notAttached: AWSPENDING already removed (a rerun after the removal).

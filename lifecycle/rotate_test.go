@@ -46,12 +46,12 @@ func TestMintRotationEndToEnd(t *testing.T) {
 	}
 	// Call counts of one rotation (excluding the lease's own OIDC/STS/fetch
 	// of the admin key): Secrets Manager Describe, Put, 2 × UpdateStage
-	// (promote, remove pending), Get (old version, to retire), 2 × Tag
-	// (promoting; retired + registry done) — vendor: list, create, models
-	// (test), delete (retire). Rotation's own: 7 Secrets Manager + 4 vendor.
+	// (promote, remove pending), Get (old version, to retire), 1 × Tag
+	// (retired + registry done) — vendor: list, create, models (test),
+	// delete (retire). Rotation's own: 6 Secrets Manager + 4 vendor = 10.
 	// GetSecretValue: the admin key (the lease's Fetch) and the old version.
 	wantSM := map[string]int{smfake.OpDescribeSecret: 1, smfake.OpPutSecretValue: 1, smfake.OpUpdateSecretVersionStage: 2,
-		smfake.OpGetSecretValue: 2, smfake.OpTagResource: 2}
+		smfake.OpGetSecretValue: 2, smfake.OpTagResource: 1}
 	for op, n := range wantSM {
 		if sm[op] != n {
 			t.Errorf("Secrets Manager %s: %d calls, want %d (all: %v)", op, sm[op], n, sm)
