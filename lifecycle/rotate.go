@@ -208,7 +208,7 @@ func (x *run) rotate(ctx context.Context) error {
 		pend = ""
 	}
 	prev, hasPrev := parseState(st.Tags[StateTag])
-	if pendOnCur && !(hasPrev && prev.New == cur) {
+	if pendOnCur && (!hasPrev || prev.New != cur) {
 		// A mint rotation writes its state tag only after promotion (one
 		// call fewer); a crash between the move and the tag leaves
 		// AWSCURRENT on the version keylease put (its version id is the
