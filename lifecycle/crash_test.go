@@ -92,7 +92,7 @@ func TestCrashBetweenMintAndPut(t *testing.T) {
 func TestOrphanFromAKilledRunIsDeleted(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	id := rotationID("openai", "ci", w.oldVID)
+	id := rotationID("openai", "ci", w.oldVID, 0)
 	c, _ := vendorapi.NewOpenAI(vendorapi.Options{Getenv: w.getenv})
 	m, err := c.Project(secret.FromString(w.admin), project).Mint(t.Context(), keyName("openai", "ci", id))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -218,7 +219,7 @@ func (x *run) rotate(ctx context.Context) error {
 		// here; the promotion time is not known, so retire-after counts
 		// from now (later, never earlier).
 		if old := st.VersionWith(stagePrevious); old != "" {
-			if rid := rotationID(x.e.Vendor, x.e.Env, old); cur == requestToken(rid) {
+			if rid := rotationID(x.e.Vendor, x.e.Env, old, attemptOf(st.Tags, old)); cur == requestToken(rid) {
 				prev = state{RotationID: rid, New: cur, Old: old, At: x.r.Now().UTC().Truncate(time.Second), Retire: retirePending, Registry: regPending}
 				hasPrev = true
 			}
@@ -274,7 +275,8 @@ func (x *run) rotate(ctx context.Context) error {
 		return fail(lease.ExitLease, fmt.Errorf("the previous rotation's old key (version %s) is retire pending until %s; rerun after that, or with a shorter --retire-after once no lease can still hold it",
 			prev.Old, prev.At.Add(x.t.RetireAfter).UTC().Format(time.RFC3339)))
 	}
-	id := rotationID(x.e.Vendor, x.e.Env, cur)
+	attempt := attemptOf(st.Tags, cur)
+	id := rotationID(x.e.Vendor, x.e.Env, cur, attempt)
 	x.rec.RotationID, x.rec.OldVersionID = id, cur
 	if x.t.DryRun {
 		return x.plan(cur, pend)
@@ -321,7 +323,7 @@ func (x *run) rotate(ctx context.Context) error {
 			detail += ": " + verr.Error()
 		}
 		x.step(StepTest, OutcomeFailed, detail)
-		cerr := x.discard(ctx, pend, pendKey)
+		cerr := x.discard(ctx, cur, attempt, pend, pendKey)
 		return fail(lease.ExitLease, errors.Join(fmt.Errorf("the new key did not pass the vendor's validity check (%s); AWSCURRENT is untouched, AWSPENDING removed; rerun to try again", verdict), cerr))
 	}
 	x.step(StepTest, OutcomeDone, "valid at the vendor")
@@ -515,9 +517,14 @@ func (x *run) awaitPropagation(ctx context.Context, k keyform.Stored) error {
 	}
 }
 
-// discard undoes a create whose key failed the test: the minted key is
-// deleted and AWSPENDING removed; AWSCURRENT is never touched.
-func (x *run) discard(ctx context.Context, pend string, k keyform.Stored) error {
+// discard undoes a create whose key failed the test: the next attempt is
+// counted first (the rejected version keeps this attempt's id), then the
+// minted key is deleted and AWSPENDING removed; AWSCURRENT is never
+// touched. A crash in between leaves AWSPENDING, which the rerun resumes.
+func (x *run) discard(ctx context.Context, cur string, attempt int, pend string, k keyform.Stored) error {
+	if err := x.r.Store.Tag(ctx, x.id, x.rg, map[string]string{AttemptTag: cur + " " + strconv.Itoa(attempt+1)}); err != nil {
+		return fmt.Errorf("count the rejected attempt (tag %s): %w; AWSPENDING is kept and the rerun tests it again", AttemptTag, err)
+	}
 	var errs []error
 	if x.e.Rotation.Method == registry.MethodMint && x.r.Admin != nil {
 		if rid := retireID(k); rid != "" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keylease/keylease/internal/fault"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/vendorfake"
 	"github.com/keylease/keylease/lease"
@@ -185,4 +186,30 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if b, _ := os.ReadFile(w.reg); string(b) != registryText {
 		t.Fatal("dry run changed the registry")
 	}
+}
+
+// TestRejectedMintThenRerun: the vendor rejects the key a rotation minted
+// (its version keeps the rotation's request token as id, which Secrets
+// Manager will not take for another value); the attempt is counted, the
+// key deleted, and the rerun mints under the next attempt's id and rotates:
+// one live key, AWSCURRENT never on the rejected version.
+func TestRejectedMintThenRerun(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIModels, Kind: fault.Error, Status: 401, Code: "invalid_api_key", Times: 1})
+	if _, err := w.rotate(w.options()); err == nil {
+		t.Fatal("a rejected key was promoted")
+	}
+	if cur, _ := w.keyAt("AWSCURRENT"); cur != w.oldVID || w.oa.ServiceAccounts(project) != 1 {
+		t.Fatalf("after the rejection: AWSCURRENT %s, %d service accounts", cur, w.oa.ServiceAccounts(project))
+	}
+	rejected := requestToken(rotationID("openai", "ci", w.oldVID, 0))
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if cur, _ := w.keyAt("AWSCURRENT"); cur == rejected || cur != requestToken(rotationID("openai", "ci", w.oldVID, 1)) {
+		t.Fatalf("AWSCURRENT %s: want the second attempt's version, not the rejected %s", cur, rejected)
+	}
+	w.assertRotated()
+	w.check("stderr", w.stderr.Bytes())
 }

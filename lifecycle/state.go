@@ -72,11 +72,39 @@ func parseState(v string) (state, bool) {
 	return s, seen == 6 && s.New != "" && s.RotationID != ""
 }
 
-// rotationID names the rotation that replaces version current of
-// vendor.env: the same inputs after a crash give the same id.
-func rotationID(vendor, env, current string) string {
-	h := sha256.Sum256([]byte("keylease-rotate\x00" + vendor + "\x00" + env + "\x00" + current))
+// rotationID names attempt n of the rotation that replaces version current
+// of vendor.env: the same inputs after a crash give the same id. A new
+// attempt starts only after a rejected key (AttemptTag), because the
+// rejected version keeps its id (the request token) and Secrets Manager
+// refuses that id for another value.
+func rotationID(vendor, env, current string, attempt int) string {
+	in := "keylease-rotate\x00" + vendor + "\x00" + env + "\x00" + current
+	if attempt > 0 {
+		in += "\x00" + strconv.Itoa(attempt)
+	}
+	h := sha256.Sum256([]byte(in))
 	return hex.EncodeToString(h[:16])
+}
+
+// AttemptTag counts the rejected attempts at replacing one version:
+// "<version id> <n>".
+const AttemptTag = "keylease:rotation-attempt"
+
+// maxAttempts bounds the count read from AttemptTag.
+const maxAttempts = 1000
+
+// attemptOf is the attempt to use for replacing version vid (0 unless
+// AttemptTag names vid).
+func attemptOf(tags map[string]string, vid string) int {
+	v, n, ok := strings.Cut(tags[AttemptTag], " ")
+	if !ok || v != vid {
+		return 0
+	}
+	a, err := strconv.Atoi(n)
+	if err != nil || a < 0 || a > maxAttempts {
+		return 0
+	}
+	return a
 }
 
 // requestToken is the rotation id in the UUID shape Secrets Manager uses for
