@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,7 +120,8 @@ func TestRotateBinaryEndToEnd(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
 		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			code = ee.ExitCode()
 		} else if err != nil {
 			t.Fatal(err)
@@ -225,7 +227,7 @@ func TestRotateBinaryEndToEnd(t *testing.T) {
 		if strings.HasPrefix(d.Name(), "keylease-rotation-") {
 			recs++
 		}
-		b, err := os.ReadFile(p)
+		b, err := os.ReadFile(p) //nolint:gosec // the test's own temp dir
 		if err != nil {
 			return err
 		}
