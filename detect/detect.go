@@ -81,6 +81,13 @@ type Rule struct {
 	// body bytes before and after it.
 	Marker     string
 	MarkerSide int
+	// ExampleSuffix, when set, marks the vendor's documented example
+	// credentials: a match ending in it is a public value that works
+	// nowhere (AWS's documentation ids all end in "EXAMPLE"; a random id
+	// does once in 36^7). At still reports it, so output masking and the
+	// run record's checks stay strict; IsExample lets a source scan pass
+	// it over, as gitleaks' allow-list does.
+	ExampleSuffix string
 	// match, when set, replaces the prefix+body rule: the length of the
 	// credential at b[0] (where a prefix matched), or 0.
 	match func(b []byte) int
@@ -126,6 +133,12 @@ func (r *Rule) Len(b []byte, plen int) int {
 		}
 	}
 	return i
+}
+
+// IsExample reports whether match, a credential r matched, is one of the
+// vendor's documented examples (see ExampleSuffix).
+func (r *Rule) IsExample(match []byte) bool {
+	return r.ExampleSuffix != "" && bytes.HasSuffix(match, []byte(r.ExampleSuffix))
 }
 
 // candidate is a rule to try where one of its prefixes matched.

@@ -69,8 +69,11 @@ func TestCorpus(t *testing.T) {
 	found := map[string]bool{}
 	for _, c := range cases {
 		got := ""
-		if r, _, n := builtin.Find([]byte(c.Text)); n > 0 {
+		if r, start, n := builtin.Find([]byte(c.Text)); n > 0 {
 			got = builtin.Rule(r).ID
+			if ex := builtin.Rule(r).IsExample([]byte(c.Text[start : start+n])); ex != c.Example {
+				t.Errorf("corpus line %d: IsExample = %v, want %v", c.Line, ex, c.Example)
+			}
 		}
 		if got != c.Scan {
 			t.Errorf("corpus line %d: Find = %q, want %q", c.Line, got, c.Scan)

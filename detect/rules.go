@@ -89,9 +89,12 @@ func xAI() []Rule {
 
 func aws() []Rule {
 	// Access key ids: AKIA (long-term) or ASIA (STS) and 16 of [A-Z0-9].
-	// Secret access keys have no prefix: see Name.
+	// Secret access keys have no prefix: see Name. The ids in AWS's
+	// documentation all end in EXAMPLE: public and non-working, they fill
+	// SDKs' tests and linters' samples.
 	return []Rule{{
 		ID: "aws-access-key-id", Vendor: "aws", Prefixes: []string{"AKIA", "ASIA"}, Body: upperDigit, MinBody: 16, MaxBody: 16,
+		ExampleSuffix:  "EXAMPLE",
 		TruePositives:  []string{"aws_access_key_id = AKIA{16:b32}\n", "id ASIA{16:b32} here"},
 		FalsePositives: []string{"AKIA{15:b32}", "AKIA{17:b32}", "AKIA{16:lower}", "ASIAN{20:lower}"},
 	}}

@@ -152,6 +152,9 @@ func TestScannerCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := NewScanner(ScanOptions{Detectors: true})
+	// keylease scan's scanner: the same verdicts, less the documented
+	// examples, unless a fingerprint names one.
+	src := NewScanner(ScanOptions{Detectors: true, SkipExamples: true})
 	var stream bytes.Buffer
 	var want []string
 	for _, c := range cases {
@@ -161,6 +164,13 @@ func TestScannerCorpus(t *testing.T) {
 		}
 		if c.Scan == "" && len(got) > 0 || c.Scan != "" && (len(got) != 1 || got[0] != c.Scan) {
 			t.Errorf("corpus line %d: scanner found %q, want %q", c.Line, got, c.Scan)
+		}
+		got = got[:0]
+		for _, f := range src.Scan([]byte(c.Text)) {
+			got = append(got, f.Detector)
+		}
+		if wantSrc := c.Scan != "" && !c.Example; wantSrc && (len(got) != 1 || got[0] != c.Scan) || !wantSrc && len(got) > 0 {
+			t.Errorf("corpus line %d: scanner with SkipExamples found %q, want %q unless an example", c.Line, got, c.Scan)
 		}
 		stream.WriteString("INFO request completed status=200 path=/v1/chat/completions\n")
 		stream.WriteString(c.Text)

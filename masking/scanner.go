@@ -39,6 +39,13 @@ type ScanOptions struct {
 	// fingerprints can have: tokens and detector hits of other lengths are
 	// not hashed (a hash costs far more than finding a token's bounds).
 	FingerprintLengths []int
+	// SkipExamples: a vendor's documented example credential (AWS's
+	// AKIA…EXAMPLE ids, see detect.Rule.ExampleSuffix) is not reported as
+	// a detector finding; a fingerprint of it still is. For scans of
+	// source trees, where these public, non-working values fill SDK tests
+	// and documentation. Output masking and the record's checks leave it
+	// false: there, anything credential-shaped is treated as one.
+	SkipExamples bool
 }
 
 // Scanner finds registered values, vendor credentials and fingerprinted
@@ -51,11 +58,13 @@ type Scanner struct {
 	lenOK   []bool // lenOK[n]: a fingerprint may be n bytes long; nil: any length
 	minTok  int    // the shortest token worth looking at
 	overlap int
+	// skipExamples: see ScanOptions.SkipExamples.
+	skipExamples bool
 }
 
 // NewScanner returns a Scanner for opts.
 func NewScanner(opts ScanOptions) *Scanner {
-	sc := &Scanner{set: opts.Set, overlap: maxToken, minTok: minToken}
+	sc := &Scanner{set: opts.Set, overlap: maxToken, minTok: minToken, skipExamples: opts.SkipExamples}
 	if len(opts.Fingerprints) > 0 {
 		sc.fps = make(map[[32]byte]string, len(opts.Fingerprints))
 		for h, ref := range opts.Fingerprints {
@@ -253,7 +262,10 @@ func (sc *Scanner) prefixStarts(b []byte, starts []int) []int {
 				}
 				j += i
 				for _, u := range a.users {
-					if st := j - u.off; st >= 0 && bytes.HasPrefix(b[st:], u.prefix) {
+					// Most hits of an anchor byte are not a prefix: the
+					// prefix's first byte, compared inline, turns almost
+					// all of them away before a call compares the rest.
+					if st := j - u.off; st >= 0 && b[st] == u.prefix[0] && bytes.HasPrefix(b[st:], u.prefix) {
 						starts = append(starts, st)
 					}
 				}
@@ -312,10 +324,12 @@ func (sc *Scanner) scan(b []byte, base int64, from, limit int) []Finding {
 				continue
 			}
 			if r, n := sc.rules.At(b[start:]); n > 0 {
-				f := Finding{Offset: base + int64(start), Length: n, Detector: sc.rules.Rule(r).ID}
-				out = append(out, f)
-				if ref, ok := sc.fingerprint(b[start : start+n]); ok {
-					out = append(out, Finding{Offset: f.Offset, Length: n, Detector: "fingerprint", Ref: ref})
+				rule, m := sc.rules.Rule(r), b[start:start+n]
+				if !sc.skipExamples || !rule.IsExample(m) {
+					out = append(out, Finding{Offset: base + int64(start), Length: n, Detector: rule.ID})
+				}
+				if ref, ok := sc.fingerprint(m); ok {
+					out = append(out, Finding{Offset: base + int64(start), Length: n, Detector: "fingerprint", Ref: ref})
 				}
 			}
 		}

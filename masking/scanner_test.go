@@ -89,6 +89,31 @@ func TestScanFingerprints(t *testing.T) {
 	assertFindingsHoldNoText(t, got, leaked, openai)
 }
 
+// TestSkipExamples: a documented example id is no detector finding with
+// SkipExamples, is one without, and is still found by its fingerprint.
+func TestSkipExamples(t *testing.T) {
+	t.Parallel()
+	example := "AKIA" + "IOSFODNN7EXAMPLE" // AWS's documentation id
+	sum := sha256.Sum256([]byte(example))
+	text := []byte("aws_access_key_id = " + example + "\n")
+	for _, tt := range []struct {
+		opts ScanOptions
+		want string
+	}{
+		{ScanOptions{Detectors: true}, "aws-access-key-id"},
+		{ScanOptions{Detectors: true, SkipExamples: true}, ""},
+		{ScanOptions{Detectors: true, SkipExamples: true, Fingerprints: map[string]string{hex.EncodeToString(sum[:]): "kv://aws/ci/id"}}, "fingerprint"},
+	} {
+		var got []string
+		for _, f := range NewScanner(tt.opts).Scan(text) {
+			got = append(got, f.Detector)
+		}
+		if strings.Join(got, ",") != tt.want {
+			t.Errorf("%+v: found %q, want %q", tt.opts, got, tt.want)
+		}
+	}
+}
+
 // TestScanReaderChunks puts values across the chunk boundary of ScanReader
 // and reads through a one-byte-at-a-time reader.
 func TestScanReaderChunks(t *testing.T) {

@@ -61,7 +61,10 @@ func ZipEntries(data []byte) (n uint64, ok bool) {
 }
 
 // IsZip reports whether a path names a zip archive keylease opens.
-func IsZip(path string) bool { return strings.HasSuffix(strings.ToLower(path), ".zip") }
+func IsZip(path string) bool {
+	// Without strings.ToLower: it copies every path of a scanned tree.
+	return len(path) >= 4 && strings.EqualFold(path[len(path)-4:], ".zip")
+}
 
 // Zip calls emit for every regular entry of the archive data (named
 // name!entry), decompressed in memory. Sizes are enforced on the bytes

@@ -85,7 +85,9 @@ func runScan(ctx context.Context, args []string, e *env) error {
 	case f.jobs < 1:
 		return usageError("--jobs %d: want 1 or more", f.jobs)
 	}
-	opts := masking.ScanOptions{Detectors: true}
+	// AWS's documented example ids fill SDK tests and docs; gitleaks
+	// allow-lists them too. Everything else credential-shaped is reported.
+	opts := masking.ScanOptions{Detectors: true, SkipExamples: true}
 	if f.fingerprints != "" {
 		l, err := loadFingerprints(f.fingerprints)
 		if err != nil {
@@ -283,21 +285,56 @@ func (p *pool) wait() error {
 	return p.err
 }
 
+// batch is how many files a worker takes at once: handing each file to a
+// goroutine over a channel cost more (futex wake-ups, scheduler spins)
+// than reading a typical source file.
+const batch = 64
+
+// paths walks roots and scans every regular file not excluded. With one
+// job the walk scans each file itself; with more, it hands out batches.
 func (s *scanRun) paths(roots []string) error {
-	p := newPool(s.jobs)
+	var p *pool
+	var todo []string
+	flush := func() {
+		if len(todo) > 0 {
+			files := todo
+			p.work <- func() error {
+				for _, f := range files {
+					if err := s.file(f); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			todo = make([]string, 0, batch)
+		}
+	}
+	scan := func(path string) error { return s.file(path) }
+	if s.jobs > 1 {
+		p = newPool(s.jobs)
+		scan = func(path string) error {
+			if err := p.failed(); err != nil {
+				return err
+			}
+			if todo = append(todo, path); len(todo) == batch {
+				flush()
+			}
+			return nil
+		}
+	}
+	finish := func() error {
+		if p == nil {
+			return nil
+		}
+		flush()
+		return p.wait()
+	}
 	for _, root := range roots {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if err := p.failed(); err != nil {
-				return err
-			}
-			rel, rerr := filepath.Rel(root, path)
-			if rerr != nil || rel == "." {
-				rel = filepath.Base(path)
-			}
-			if path != root && s.ex.Excluded(rel, d.IsDir()) {
+			if path != root && s.ex.Excluded(relPath(root, path), d.IsDir()) {
 				if d.IsDir() {
 					return filepath.SkipDir
 				}
@@ -306,18 +343,28 @@ func (s *scanRun) paths(roots []string) error {
 			if d.IsDir() || !d.Type().IsRegular() {
 				return nil
 			}
-			p.work <- func() error { return s.file(path) }
-			return nil
+			return scan(path)
 		})
 		if err != nil {
-			_ = p.wait()
+			if p != nil {
+				_ = p.wait()
+			}
 			return scanPathError(root, err)
 		}
 	}
-	if err := p.wait(); err != nil {
+	if err := finish(); err != nil {
 		return scanPathError("", err)
 	}
 	return nil
+}
+
+// relPath is path relative to the walked root, for the excludes.
+func relPath(root, path string) string {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || rel == "." {
+		return filepath.Base(path)
+	}
+	return rel
 }
 
 func scanPathError(root string, err error) error {
@@ -335,41 +382,31 @@ func scanPathError(root string, err error) error {
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
 
 // file scans one file: whole in memory up to maxInMemory (and always for
-// a zip archive, which needs random access), streamed beyond. It opens
-// the file once: a tree of small files costs few system calls.
+// a zip archive, which needs random access), streamed beyond.
 func (s *scanRun) file(path string) error {
-	f, err := os.Open(path) //nolint:gosec // the operator names the tree to scan
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	zipped := scansource.IsZip(path)
-	if zipped && st.Size() > scansource.DefaultLimits.TotalBytes {
-		return fmt.Errorf("zip %s: %d bytes, more than %d: %w", shownPath(path), st.Size(), scansource.DefaultLimits.TotalBytes, scansource.ErrZipBomb)
-	}
-	if st.Size() > maxInMemory && !zipped {
-		return s.largeFile(path, f)
+	limit := int64(maxInMemory)
+	if zipped {
+		limit = scansource.DefaultLimits.TotalBytes
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	b, err := readAll(f, (*bp)[:0], st.Size())
+	b, big, err := scansource.ReadFile(path, (*bp)[:0], limit)
 	*bp = b[:0]
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
+	case big && zipped:
+		return fmt.Errorf("zip %s: more than %d bytes: %w", shownPath(path), scansource.DefaultLimits.TotalBytes, scansource.ErrZipBomb)
+	case big:
+		f, err := os.Open(path) //nolint:gosec // the operator names the tree to scan
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }() // read-only: a close error loses nothing
+		return s.largeFile(path, f)
 	}
 	return s.item(scansource.Item{Path: path, Data: b})
-}
-
-// readAll reads f into buf, sized from the file's size (which may grow).
-func readAll(f io.Reader, buf []byte, size int64) ([]byte, error) {
-	if int64(cap(buf)) < size+1 {
-		buf = make([]byte, 0, size+512)
-	}
-	return scansource.ReadInto(f, buf)
 }
 
 func (s *scanRun) largeFile(path string, f io.Reader) error {

@@ -420,20 +420,21 @@ func TestCheckCleanSARIF(t *testing.T) {
 }
 
 // TestScanParallelDeterministic: the report is the same whatever the
-// number of file workers.
+// number of file workers (150 files: workers take them 64 at a time, so
+// full batches and a partial one).
 func TestScanParallelDeterministic(t *testing.T) {
 	t.Parallel()
 	keys := vendorKeys(t)
 	dir := t.TempDir()
 	files := map[string]string{}
-	for i := range 60 {
+	for i := range 150 {
 		files[fmt.Sprintf("d%d/f%d.log", i%7, i)] = strings.Repeat("noise line\n", i) + "K=" + keys["xai-api-key"] + "\n"
 	}
 	writeTree(t, dir, files)
 	_, one, _ := runScanIn(t, "--jobs", "1", "--format", "json", dir)
 	_, fs, n := decodeJSONReport(t, one)
-	if len(fs) != 60 || n != 0 {
-		t.Fatalf("%d findings, want 60", len(fs))
+	if len(fs) != 150 || n != 0 {
+		t.Fatalf("%d findings, want 150", len(fs))
 	}
 	for _, jobs := range []string{"2", "8"} {
 		if _, out, _ := runScanIn(t, "--jobs", jobs, "--format", "json", dir); out != one {

@@ -48,6 +48,12 @@ func TestScan(t *testing.T) {
 			func(d string) []string { return []string{"--record", filepath.Join(d, "r.json")} }, exitLeak, "openai"},
 		{"not a record", map[string]string{"r.json": `{"schema":"other"}`},
 			func(d string) []string { return []string{"--record", filepath.Join(d, "r.json")} }, exitLeak, ""},
+		// AWS's documented example id is passed over (a public value that
+		// works nowhere); an id of the same shape is not.
+		{"aws documented example", map[string]string{"doc.go": "id := \"AKIAIOSFODNN7EXAMPLE\"\n"},
+			func(d string) []string { return []string{d} }, exitOK, "no findings"},
+		{"aws id beside the example", map[string]string{"doc.go": "id := \"AKIAIOSFODNN7EXAMPLE\"\nid2 := \"AKIAIOSFODNN7EXAMPL3\"\n"},
+			func(d string) []string { return []string{d} }, exitLeak, "doc.go:2:9: credential found by detector aws-access-key-id"},
 		{"both modes", nil, func(d string) []string { return []string{"--record", "x", d} }, exitConfig, ""},
 		{"bad fingerprints", map[string]string{"fp": "nothex kv://x\n"},
 			func(d string) []string { return []string{"--fingerprints", filepath.Join(d, "fp"), d} }, exitConfig, ""},

@@ -82,13 +82,18 @@ type Case struct {
 	// Name is what detect.Name (and so registry.LooksLikeValue) must
 	// return for Text; "" for not value-like.
 	Name string
+	// Example: Scan's finding is a vendor's documented example credential
+	// (detect.Rule.IsExample), which a scan with masking.ScanOptions'
+	// SkipExamples (keylease scan) does not report.
+	Example bool
 }
 
 // Corpus loads detect/testdata/corpus.txt. Each line is
 //
-//	SCAN<TAB>NAME<TAB>"quoted Go string template"
+//	SCAN<TAB>NAME<TAB>"quoted Go string template"[<TAB>example]
 //
-// with "-" for no finding and "=" in NAME for the same as SCAN.
+// with "-" for no finding and "=" in NAME for the same as SCAN; a fourth
+// column "example" marks a vendor's documented example credential.
 func Corpus() ([]Case, error) {
 	_, self, _, ok := runtime.Caller(0)
 	if !ok {
@@ -108,15 +113,20 @@ func Corpus() ([]Case, error) {
 		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		parts := strings.SplitN(line, "\t", 3)
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("detecttest: corpus line %d: want SCAN<TAB>NAME<TAB>\"text\"", n)
+		// A quoted Go string holds no raw tab: a fourth column is
+		// unambiguous.
+		parts := strings.Split(line, "\t")
+		if len(parts) < 3 || len(parts) > 4 || len(parts) == 4 && parts[3] != "example" {
+			return nil, fmt.Errorf("detecttest: corpus line %d: want SCAN<TAB>NAME<TAB>\"text\"[<TAB>example]", n)
 		}
 		text, err := strconv.Unquote(parts[2])
 		if err != nil {
 			return nil, fmt.Errorf("detecttest: corpus line %d: text is not a quoted Go string: %w", n, err)
 		}
-		c := Case{Line: n, Text: Expand(text), Scan: parts[0], Name: parts[1]}
+		c := Case{Line: n, Text: Expand(text), Scan: parts[0], Name: parts[1], Example: len(parts) == 4}
+		if c.Example && c.Scan == "-" {
+			return nil, fmt.Errorf("detecttest: corpus line %d: an example must be a finding of some rule", n)
+		}
 		if c.Scan == "-" {
 			c.Scan = ""
 		}
