@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/keylease/keylease/internal/testkit"
+	"github.com/keylease/keylease/record"
+)
+
+// The stores besides Secrets Manager, end to end through the real binary:
+// the value reaches the child under the leased name only, every output and
+// file passes the canary (r.run), and a store that fails is exit 3 with a
+// message that names the ref.
+
+func init() {
+	// stores: the sha child, plus which of E2E_ABSENT it could see.
+	e2eMoreModes["stores"] = func() int {
+		var seen []string
+		for _, k := range strings.Split(os.Getenv("E2E_ABSENT"), ",") {
+			if _, ok := os.LookupEnv(k); ok && k != "" {
+				seen = append(seen, k)
+			}
+		}
+		_ = os.WriteFile(filepath.Join(os.Getenv("E2E_OUT"), "seen"), []byte(strings.Join(seen, ",")), 0o600)
+		return e2eChild("sha")
+	}
+}
+
+// storesE2E is an e2e world whose openai.ci entry reads ref, with a policy
+// whose backends block is backends (JSON, without braces).
+func storesE2E(t *testing.T, ref, backends string) *e2e {
+	t.Helper()
+	r := newE2E(t)
+	testkit.WriteFile(t, filepath.Join(r.dir, "registry.yaml"), `openai:
+  ci:
+    secret_ref: "`+ref+`"
+    scope: ["llm:chat"]
+    max_ttl_seconds: 900
+`)
+	testkit.WriteFile(t, filepath.Join(r.dir, "policy.json"), `{"version":1,"allowed_secrets":["openai"],
+"required_prefix":{"openai":"sk-"},
+"flags":{"no_logging":true,"no_persistence":true},
+"ttl_caps_seconds":{"local":3600,"dev":3600,"ci":900,"prod":300},
+"backends":{"kv":{"type":"aws-secretsmanager"},`+backends+`}}`)
+	return r
+}
+
+// newKey is a fresh well-formed OpenAI-shaped key, remembered for the canary
+// and for received() under OPENAI_API_KEY.
+func (r *e2e) newKey() string {
+	r.t.Helper()
+	k, err := fakeKey("sk-proj-", 60)
+	testkit.Must(r.t, err)
+	r.keys["OPENAI_API_KEY"] = k
+	r.envVars = []string{"OPENAI_API_KEY"}
+	r.env["E2E_VARS"] = "OPENAI_API_KEY"
+	return k
+}
+
+func leaseRecord(t *testing.T, res e2eResult) *record.Record {
+	t.Helper()
+	b, err := os.ReadFile(res.outputs["record-path"])
+	testkit.Must(t, err)
+	rec, err := record.Decode(b)
+	testkit.Must(t, err)
+	return rec
+}
+
+func TestEnvStore(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"step env", "secrets-env input"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			r := storesE2E(t, "env://OPENAI_CI_KEY", `"env":{"environments":["ci"]}`)
+			key := r.newKey()
+			if how == "step env" {
+				r.env["OPENAI_CI_KEY"] = key
+			} else {
+				r.env["KEYLEASE_SECRETS_ENV"] = "OTHER=x\nOPENAI_CI_KEY=" + key + "\n"
+			}
+			r.env["E2E_ABSENT"] = "OPENAI_CI_KEY,KEYLEASE_SECRETS_ENV"
+			res := r.run("stores", "--vendor", "openai")
+			if res.code != 0 {
+				t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
+			}
+			r.received()
+			if seen, _ := os.ReadFile(filepath.Join(r.out, "seen")); len(seen) != 0 {
+				t.Errorf("the child saw %s: the value must reach it under the leased name only", seen)
+			}
+			if !bytes.Contains(res.stdout, []byte("OPENAI_API_KEY=***")) {
+				t.Errorf("the child's careless print was not masked:\n%s", res.stdout)
+			}
+			if !bytes.Contains(res.stdout, []byte("::add-mask::")) {
+				t.Error("no ::add-mask:: registration on stdout")
+			}
+			rec := leaseRecord(t, res)
+			if l := rec.Leases[0]; l.Source != "env" || l.Outcome != record.OutcomeLeased || l.Ref != "env://OPENAI_CI_KEY" {
+				t.Errorf("record lease %+v, want source env, leased", l)
+			}
+			if rec.Session != nil {
+				t.Errorf("an env:// lease obtained an AWS session: %+v", rec.Session)
+			}
+		})
+	}
+}
+
+func TestEnvStoreMissing(t *testing.T) {
+	t.Parallel()
+	r := storesE2E(t, "env://OPENAI_CI_KEY", `"env":{"environments":["ci"]}`)
+	r.newKey() // in the canary only: nothing maps it
+	res := r.run("stores", "--vendor", "openai")
+	if res.code != 3 {
+		t.Fatalf("exit %d, want 3; stderr %s", res.code, res.stderr)
+	}
+	if !bytes.Contains(res.stderr, []byte("env://OPENAI_CI_KEY")) || !bytes.Contains(res.stderr, []byte("secrets.OPENAI_CI_KEY")) {
+		t.Errorf("stderr does not name the ref and the fix:\n%s", res.stderr)
+	}
+	if r.childRan() {
+		t.Error("the child ran without its lease")
+	}
+}
+
+func TestEnvStoreRefusedElsewhere(t *testing.T) {
+	t.Parallel()
+	r := storesE2E(t, "env://OPENAI_CI_KEY", `"env":{"environments":["dev"]}`)
+	key := r.newKey()
+	r.env["OPENAI_CI_KEY"] = key
+	res := r.run("stores", "--vendor", "openai")
+	if res.code != 2 || !bytes.Contains(res.stderr, []byte("backends.env.environments")) {
+		t.Fatalf("exit %d, want 2 naming backends.env.environments; stderr %s", res.code, res.stderr)
+	}
+	// An unregistered --ref is checked at lease time: refused, exit 3.
+	testkit.WriteFile(t, filepath.Join(r.dir, "registry.yaml"), "openai:\n  dev:\n    secret_ref: kv://openai/dev/api_key\n    scope: [llm:chat]\n    max_ttl_seconds: 900\n")
+	res = r.run("stores", "--ref", "OPENAI_API_KEY=env://OPENAI_CI_KEY")
+	if res.code != 3 || !bytes.Contains(res.stderr, []byte("backends.env.environments")) {
+		t.Fatalf("exit %d, want 3 naming backends.env.environments; stderr %s", res.code, res.stderr)
+	}
+	if r.childRan() {
+		t.Error("the child ran")
+	}
+}
+
+var (
+	opOnce sync.Once
+	opDir  string
+	opErr  error
+)
+
+// opStandIn builds internal/opfake as `op` once and returns its directory.
+func opStandIn(t *testing.T) string {
+	t.Helper()
+	opOnce.Do(func() {
+		opDir, opErr = os.MkdirTemp("", "keylease-opfake-")
+		if opErr != nil {
+			return
+		}
+		name := "op"
+		if runtime.GOOS == "windows" {
+			name += ".exe"
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(opDir, name), "../../internal/opfake").CombinedOutput()
+		if err != nil {
+			opErr = fmt.Errorf("build opfake: %v: %s", err, out)
+		}
+	})
+	if opErr != nil {
+		t.Fatal(opErr)
+	}
+	return opDir
+}
+
+// opE2E is an e2e world whose openai.ci entry is ref, read by the stand-in
+// op from a database outside the run's directory (which the canary reads).
+func opE2E(t *testing.T, ref string, db map[string]any) *e2e {
+	t.Helper()
+	r := storesE2E(t, ref, `"op":{"environments":["ci"]}`)
+	tok, err := fakeKey("ops_", 80)
+	testkit.Must(t, err)
+	if _, ok := db["token"]; !ok {
+		db["token"] = tok
+	}
+	b, err := json.Marshal(db)
+	testkit.Must(t, err)
+	dbPath := filepath.Join(t.TempDir(), "op-db.json")
+	testkit.WriteFile(t, dbPath, string(b))
+	r.env["OP_FAKE_DB"] = dbPath
+	r.env["OP_SERVICE_ACCOUNT_TOKEN"] = tok
+	r.extra = append(r.extra, tok)
+	r.env["PATH"] = opStandIn(t) + string(os.PathListSeparator) + os.Getenv("PATH")
+	r.env["E2E_ABSENT"] = "OP_SERVICE_ACCOUNT_TOKEN"
+	return r
+}
+
+func TestOPStore(t *testing.T) {
+	t.Parallel()
+	const ref = "op://CI Keys/OpenAI/credential"
+	r := opE2E(t, ref, map[string]any{})
+	key := r.newKey()
+	b, _ := json.Marshal(map[string]any{"token": r.env["OP_SERVICE_ACCOUNT_TOKEN"], "items": map[string]string{ref: key}})
+	testkit.WriteFile(t, r.env["OP_FAKE_DB"], string(b))
+	res := r.run("stores", "--vendor", "openai")
+	if res.code != 0 {
+		t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
+	}
+	r.received()
+	if seen, _ := os.ReadFile(filepath.Join(r.out, "seen")); len(seen) != 0 {
+		t.Errorf("the child saw %s: the service-account token is op's only", seen)
+	}
+	if !bytes.Contains(res.stdout, []byte("OPENAI_API_KEY=***")) {
+		t.Errorf("the child's careless print was not masked:\n%s", res.stdout)
+	}
+	if l := leaseRecord(t, res).Leases[0]; l.Source != "op" || l.Outcome != record.OutcomeLeased {
+		t.Errorf("record lease %+v, want source op, leased", l)
+	}
+}
+
+func TestOPStoreFailures(t *testing.T) {
+	t.Parallel()
+	const ref = "op://ci/openai/credential"
+	cases := []struct {
+		name string
+		db   map[string]any
+		env  map[string]string
+		want string
+	}{
+		{"item missing", map[string]any{"items": map[string]string{}}, nil, "NotFound: 1Password has no such vault, item or field"},
+		{"permission denied", map[string]any{"denied": []string{"ci"}}, nil, "PermissionDenied: the service account may not read this item"},
+		{"store down", map[string]any{"down": true}, nil, "StoreUnavailable: op could not reach 1Password"},
+		{"bad token", map[string]any{"token": "ops_other"}, nil, "AuthFailed: op is not signed in or the service-account token was refused"},
+		{"op not installed", map[string]any{}, map[string]string{"PATH": "EMPTY"}, "StoreUnavailable: the 1Password CLI (op) is not on PATH"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := opE2E(t, ref, c.db)
+			r.newKey()
+			for k, v := range c.env {
+				if v == "EMPTY" {
+					v = t.TempDir()
+				}
+				r.env[k] = v
+			}
+			res := r.run("stores", "--vendor", "openai")
+			if res.code != 3 {
+				t.Fatalf("exit %d, want 3; stderr %s", res.code, res.stderr)
+			}
+			if !bytes.Contains(res.stderr, []byte(ref)) || !bytes.Contains(res.stderr, []byte(c.want)) {
+				t.Errorf("stderr does not name the ref and say %q:\n%s", c.want, res.stderr)
+			}
+			if bytes.Contains(res.stderr, []byte("[ERROR]")) {
+				t.Errorf("op's own stderr was repeated:\n%s", res.stderr)
+			}
+			if r.childRan() {
+				t.Error("the child ran without its lease")
+			}
+			if l := leaseRecord(t, res).Leases[0]; l.Outcome != record.OutcomeFailed || !strings.Contains(l.Error, ref) {
+				t.Errorf("record lease %+v, want failed naming the ref", l)
+			}
+		})
+	}
+}
