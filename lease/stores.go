@@ -8,11 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keylease/keylease/exchange"
 	"github.com/keylease/keylease/registry"
 	"github.com/keylease/keylease/secret"
 	"github.com/keylease/keylease/store"
 	envstore "github.com/keylease/keylease/store/env"
 	opstore "github.com/keylease/keylease/store/op"
+	vaultstore "github.com/keylease/keylease/store/vault"
 )
 
 // The stores besides Secrets Manager are read here, one ref at a time, by
@@ -132,6 +134,13 @@ func (l *Lease) openStore(_ context.Context, ref registry.Ref) (store.Store, err
 			return nil, err
 		}
 		st = opstore.New(l.io.Environ)
+	case registry.StoreVault:
+		b, _ := l.cfg.Policy.Store(registry.StoreVault)
+		local := l.io.Getenv("VAULT_TOKEN")
+		if err := l.registerOwn(secret.FromString(local)); err != nil {
+			return nil, err
+		}
+		st = vaultstore.New(vaultstore.Options{Backend: b, JWT: l.vaultJWT, LocalToken: local, OnToken: l.registerOwn})
 	default:
 		return nil, store.NewError(name, ref.Raw, store.CodeUnavailable, "this build of keylease cannot read "+name+":// refs", "use a kv:// ref", nil)
 	}
@@ -140,6 +149,41 @@ func (l *Lease) openStore(_ context.Context, ref registry.Ref) (store.Store, err
 	}
 	l.st.open[name] = st
 	return st, nil
+}
+
+// vaultJWT is the job's OIDC token for Vault's audience, verified as the
+// STS one is and registered with the maskers; ok is false without an OIDC
+// endpoint outside GitHub Actions (a local run may use VAULT_TOKEN).
+func (l *Lease) vaultJWT(ctx context.Context, audience string) (secret.Value, bool, error) {
+	if !exchange.HasOIDCEnv(l.io.Getenv) && !l.onActions {
+		return secret.Value{}, false, nil
+	}
+	oc, err := exchange.OIDCConfigFromEnv(l.io.Getenv)
+	if err != nil {
+		return secret.Value{}, false, err
+	}
+	oc.Audience = audience
+	if l.o.OIDCIssuer != "" {
+		oc.Issuer = l.o.OIDCIssuer
+	}
+	var regErr error
+	oc.OnToken = func(v secret.Value) {
+		if err := l.registerOwn(v); err != nil && regErr == nil {
+			regErr = err
+		}
+	}
+	if err := l.registerOwn(oc.RequestToken); err != nil {
+		return secret.Value{}, false, err
+	}
+	tok, _, err := exchange.NewOIDC(oc).Token(ctx)
+	if err == nil {
+		err = regErr
+	}
+	if err != nil {
+		tok.Wipe()
+		return secret.Value{}, false, err
+	}
+	return tok, true, nil
 }
 
 // releaseStores gives up what the stores hold (a Vault token) once the

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/keylease/keylease/internal/testkit"
+	"github.com/keylease/keylease/internal/vaultfake"
 	"github.com/keylease/keylease/record"
 )
 
@@ -264,6 +265,106 @@ func TestOPStoreFailures(t *testing.T) {
 			}
 			if l := leaseRecord(t, res).Leases[0]; l.Outcome != record.OutcomeFailed || !strings.Contains(l.Error, ref) {
 				t.Errorf("record lease %+v, want failed naming the ref", l)
+			}
+		})
+	}
+}
+
+// vaultE2E is an e2e world whose openai.ci entry is ref, with a Vault
+// emulator that trusts the stack's OIDC issuer as VAULT_ADDR.
+func vaultE2E(t *testing.T, ref, namespace string) (*e2e, *vaultfake.Server) {
+	t.Helper()
+	r := storesE2E(t, ref, `"vault":{"environments":["ci"],"role":"keylease-ci"}`)
+	v, err := vaultfake.Start(r.stack.OIDC.Issuer(), "jwt", namespace)
+	testkit.Must(t, err)
+	t.Cleanup(func() { _ = v.Close() })
+	v.AddRole("keylease-ci", vaultfake.Role{Audience: "vault", BoundClaims: map[string]string{"repository": "keylease/demo"}, Paths: []string{"secret/openai"}})
+	r.env["VAULT_ADDR"] = v.URL()
+	if namespace != "" {
+		r.env["VAULT_NAMESPACE"] = namespace
+	}
+	// A token of the user's own: with OIDC it is not used, and the child
+	// does not get it.
+	decoy, err := fakeKey("hvs.", 24)
+	testkit.Must(t, err)
+	r.env["VAULT_TOKEN"] = decoy
+	r.extra = append(r.extra, decoy)
+	r.env["E2E_ABSENT"] = "VAULT_TOKEN"
+	return r, v
+}
+
+// vaultCanary adds what the emulator saw (the JWTs and its tokens) to the
+// canary of a run that already happened, and checks again.
+func vaultCanary(r *e2e, v *vaultfake.Server, res e2eResult) {
+	r.extra = append(r.extra, v.Secrets()...)
+	r.canary(res)
+}
+
+func TestVaultStore(t *testing.T) {
+	t.Parallel()
+	for _, ns := range []string{"", "team-a"} {
+		t.Run("namespace "+ns, func(t *testing.T) {
+			t.Parallel()
+			r, v := vaultE2E(t, "vault://secret/openai/ci#api_key", ns)
+			key := r.newKey()
+			v.Put("secret", "openai/ci", map[string]any{"api_key": "sk-old-version-of-the-key-0000000000"})
+			v.Put("secret", "openai/ci", map[string]any{"api_key": key, "note": "rotated"})
+			res := r.run("stores", "--vendor", "openai")
+			vaultCanary(r, v, res)
+			if res.code != 0 {
+				t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
+			}
+			r.received()
+			if seen, _ := os.ReadFile(filepath.Join(r.out, "seen")); len(seen) != 0 {
+				t.Errorf("the child saw %s", seen)
+			}
+			if l := leaseRecord(t, res).Leases[0]; l.Source != "vault" || l.VersionID != "2" || l.Outcome != record.OutcomeLeased {
+				t.Errorf("record lease %+v, want source vault, version 2, leased", l)
+			}
+			if logins, revoked, live := v.Stats(); logins != 1 || revoked != 1 || live != 0 {
+				t.Errorf("vault: %d login(s), %d revoked, %d live; want one login, revoked at the lease's end", logins, revoked, live)
+			}
+			if !bytes.Contains(res.stdout, []byte("OPENAI_API_KEY=***")) {
+				t.Errorf("the child's careless print was not masked:\n%s", res.stdout)
+			}
+		})
+	}
+}
+
+func TestVaultStoreFailures(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, ref string
+		setup     func(*vaultfake.Server)
+		want      string
+	}{
+		{"item missing", "vault://secret/openai/ci#api_key", func(*vaultfake.Server) {}, "NotFound: Vault has no KV v2 secret"},
+		{"field missing", "vault://secret/openai/ci#api_key", func(v *vaultfake.Server) { v.Put("secret", "openai/ci", map[string]any{"other": "x"}) }, "NotFound: the secret has no field api_key"},
+		{"permission denied", "vault://secret/anthropic/ci#api_key", func(v *vaultfake.Server) { v.Put("secret", "anthropic/ci", map[string]any{"api_key": "x"}) }, "PermissionDenied: Vault's policy for role keylease-ci does not allow"},
+		{"store down", "vault://secret/openai/ci#api_key", func(v *vaultfake.Server) { v.SetSealed(true) }, "StoreUnavailable: Vault's JWT login failed (HTTP 503)"},
+		{"login refused", "vault://secret/openai/ci#api_key", func(v *vaultfake.Server) {
+			v.AddRole("keylease-ci", vaultfake.Role{Audience: "other-audience", Paths: []string{"secret/openai"}})
+		}, "AuthFailed: Vault refused the JWT login as role keylease-ci"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r, v := vaultE2E(t, c.ref, "")
+			r.newKey()
+			c.setup(v)
+			res := r.run("stores", "--vendor", "openai")
+			vaultCanary(r, v, res)
+			if res.code != 3 {
+				t.Fatalf("exit %d, want 3; stderr %s", res.code, res.stderr)
+			}
+			if !bytes.Contains(res.stderr, []byte(c.ref)) || !bytes.Contains(res.stderr, []byte(c.want)) {
+				t.Errorf("stderr does not name the ref and say %q:\n%s", c.want, res.stderr)
+			}
+			if r.childRan() {
+				t.Error("the child ran without its lease")
+			}
+			if logins, revoked, live := v.Stats(); live != 0 || revoked != logins {
+				t.Errorf("vault: %d login(s), %d revoked, %d live; a failed lease must revoke its token too", logins, revoked, live)
 			}
 		})
 	}
