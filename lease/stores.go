@@ -13,6 +13,7 @@ import (
 	"github.com/keylease/keylease/secret"
 	"github.com/keylease/keylease/store"
 	envstore "github.com/keylease/keylease/store/env"
+	keychainstore "github.com/keylease/keylease/store/keychain"
 	opstore "github.com/keylease/keylease/store/op"
 	vaultstore "github.com/keylease/keylease/store/vault"
 )
@@ -134,6 +135,8 @@ func (l *Lease) openStore(_ context.Context, ref registry.Ref) (store.Store, err
 			return nil, err
 		}
 		st = opstore.New(l.io.Environ)
+	case registry.StoreKeychain:
+		st = keychainstore.New()
 	case registry.StoreVault:
 		b, _ := l.cfg.Policy.Store(registry.StoreVault)
 		local := l.io.Getenv("VAULT_TOKEN")

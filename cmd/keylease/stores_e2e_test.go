@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/zalando/go-keyring"
 
 	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/internal/vaultfake"
@@ -367,5 +371,75 @@ func TestVaultStoreFailures(t *testing.T) {
 				t.Errorf("vault: %d login(s), %d revoked, %d live; a failed lease must revoke its token too", logins, revoked, live)
 			}
 		})
+	}
+}
+
+// keychainE2E is a local run (no GITHUB_ACTIONS) of --env local whose
+// openai.local entry is ref.
+func keychainE2E(t *testing.T, ref string) *e2e {
+	t.Helper()
+	r := newE2E(t)
+	testkit.WriteFile(t, filepath.Join(r.dir, "registry.yaml"), "openai:\n  local:\n    secret_ref: \""+ref+"\"\n    scope: [llm:chat]\n    max_ttl_seconds: 900\n")
+	testkit.WriteFile(t, filepath.Join(r.dir, "policy.json"), `{"version":1,"allowed_secrets":["openai"],"required_prefix":{"openai":"sk-"},
+"flags":{"no_logging":true,"no_persistence":true},"backends":{"kv":{"type":"aws-secretsmanager"},"keychain":{"environments":["local"]}}}`)
+	delete(r.env, "GITHUB_ACTIONS")
+	r.env["CI"] = "false"
+	for _, k := range []string{"DBUS_SESSION_BUS_ADDRESS", "HOME", "XDG_RUNTIME_DIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			r.env[k] = v
+		}
+	}
+	return r
+}
+
+func TestKeychainStore(t *testing.T) {
+	if os.Getenv("KEYLEASE_KEYRING_TEST") != "1" {
+		t.Skip("set KEYLEASE_KEYRING_TEST=1 with a Secret Service running (.ci/keyring.sh)")
+	}
+	t.Parallel()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	service := "keylease-e2e-" + hex.EncodeToString(b)
+	r := keychainE2E(t, "keychain://"+service+"/dev")
+	key := r.newKey()
+	testkit.Must(t, keyring.Set(service, "dev", key))
+	t.Cleanup(func() { _ = keyring.Delete(service, "dev") })
+	recPath := filepath.Join(r.dir, "record.json")
+	res := r.run("stores", "--env", "local", "--vendor", "openai", "--record", recPath)
+	if res.code != 0 {
+		t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
+	}
+	r.received()
+	res.outputs["record-path"] = recPath // a local run writes no GITHUB_OUTPUT
+	if !bytes.Contains(res.stdout, []byte("OPENAI_API_KEY=***")) {
+		t.Errorf("the child's careless print was not masked:\n%s", res.stdout)
+	}
+	if l := leaseRecord(t, res).Leases[0]; l.Source != "keychain" || l.Outcome != record.OutcomeLeased {
+		t.Errorf("record lease %+v", l)
+	}
+	testkit.Must(t, keyring.Delete(service, "dev"))
+	res = r.run("stores", "--env", "local", "--vendor", "openai")
+	if res.code != 3 || !bytes.Contains(res.stderr, []byte("keychain://"+service+"/dev")) || !bytes.Contains(res.stderr, []byte("NotFound")) {
+		t.Errorf("item missing: exit %d, want 3 naming the ref; stderr %s", res.code, res.stderr)
+	}
+}
+
+// Under CI a keychain:// ref is refused even with --env local, before any
+// keychain is asked.
+func TestKeychainRefusedUnderCI(t *testing.T) {
+	t.Parallel()
+	for _, ci := range []map[string]string{{"GITHUB_ACTIONS": "true"}, {"CI": "true"}} {
+		r := keychainE2E(t, "keychain://keylease/dev")
+		r.newKey()
+		for k, v := range ci {
+			r.env[k] = v
+		}
+		res := r.run("stores", "--env", "local", "--vendor", "openai")
+		if res.code != 3 || !bytes.Contains(res.stderr, []byte("keychain:// refs are refused under CI")) || !bytes.Contains(res.stderr, []byte("keychain://keylease/dev")) {
+			t.Errorf("%v: exit %d, want 3 refusing keychain under CI; stderr %s", ci, res.code, res.stderr)
+		}
+		if r.childRan() {
+			t.Error("the child ran")
+		}
 	}
 }
