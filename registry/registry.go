@@ -334,6 +334,7 @@ func registryFromTree(t *tree, pol *Policy, polTree *tree) *Registry {
 		}
 	}
 	checkLifecycle(t, r)
+	checkStoreEntries(t, r)
 	return r
 }
 

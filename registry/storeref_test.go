@@ -103,6 +103,15 @@ func TestStoreEnvironments(t *testing.T) {
 			"backends.keychain.environments: lists ci, but keychain:// is for local runs only"},
 		{"ci", "vault://secret/openai/ci#api_key", strings.Replace(storesPolicy, `, "role": "keylease-ci"`, "", 1), "backends.vault: missing required key role"},
 	}
+	// Rotation writes to Secrets Manager: a rotated entry of another store
+	// is refused (rotate would take its name for a Secrets Manager one).
+	rotated := "openai:\n  admin:\n    secret_ref: kv://openai/admin\n    scope: [a]\n    max_ttl_seconds: 300\n    role: admin\n" +
+		"  ci:\n    secret_ref: env://OPENAI_CI_KEY\n    scope: [a]\n    max_ttl_seconds: 300\n    rotation: {method: mint, admin: admin}\n"
+	pol := strings.Replace(storesPolicy, `"ttl_caps_seconds"`, `"x"`, 1)
+	pol = strings.Replace(pol, `"flags": {`, `"ttl_caps_seconds": {"admin": 300, "ci": 900}, "flags": {`, 1)
+	if _, err := Parse("r.yaml", []byte(rotated), "p.json", []byte(pol)); err == nil || !strings.Contains(err.Error(), "r.yaml:11:5: openai.ci.rotation: rotation writes new versions to Secrets Manager, and secret_ref names env://") {
+		t.Errorf("a rotated env:// entry: %v", err)
+	}
 	for _, c := range cases {
 		_, err := Parse("r.yaml", []byte(storeEntry(c.env, c.ref)), "p.json", []byte(c.policy))
 		switch {
@@ -151,5 +160,34 @@ func TestTransitional(t *testing.T) {
 	kv, _ := ParseRef("kv://openai/ci/api_key", nil)
 	if _, ok := Transitional(&Entry{Vendor: "openai", Env: "ci", Ref: kv}); ok {
 		t.Error("a kv:// entry is transitional")
+	}
+}
+
+// The workflow lint refuses a step's ref whose store its environment may
+// not read, as check does for the registry.
+func TestWorkflowStoreRefs(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("r.yaml", []byte(storeEntry("ci", "env://OPENAI_CI_KEY")), "p.json", []byte(storesPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf := func(env string) []byte {
+		return []byte("on: push\npermissions:\n  id-token: write\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n" +
+			"      - uses: keylease/keylease@" + strings.Repeat("a", 40) + "\n        with:\n          environment: " + env +
+			"\n          refs: |\n            OPENAI_API_KEY=env://OPENAI_CI_KEY\n          run: make test\n")
+	}
+	has := func(ps Problems, s string) bool {
+		for _, p := range ps {
+			if strings.Contains(p.String(), s) {
+				return true
+			}
+		}
+		return false
+	}
+	if ps := CheckWorkflow("ci.yml", wf("prod"), cfg); !has(ps, "ci.yml:11:11: jobs.test.steps[0].with.refs: ref env://OPENAI_CI_KEY: the policy does not allow env:// refs in prod") {
+		t.Errorf("an env:// ref in prod passes the lint: %v", ps)
+	}
+	if ps := CheckWorkflow("ci.yml", wf("ci"), cfg); has(ps, "does not allow") {
+		t.Errorf("an env:// ref in ci is refused: %v", ps)
 	}
 }

@@ -116,6 +116,21 @@ func checkStoreBackends(t *tree, p *Policy) {
 	}
 }
 
+// checkStoreEntries applies the rules between an entry's store and its
+// other keys: rotation writes new versions to Secrets Manager, so a rotated
+// entry must name a Secrets Manager secret.
+func checkStoreEntries(t *tree, r *Registry) {
+	for _, e := range r.entries {
+		if e.Rotation == nil || e.Ref.Raw == "" || e.Ref.Store() == StoreSecretsManager {
+			continue
+		}
+		fp := ptrOf(ptrOf(ptrOf("", e.Vendor), e.Env), "rotation")
+		if !t.hit[fp] && !t.suppressed(fp) {
+			t.addAt(fp, "rotation writes new versions to Secrets Manager, and secret_ref names "+e.Ref.Store()+"://; move the key to a kv:// or aws-sm:// ref, or remove rotation")
+		}
+	}
+}
+
 // storeNames lists the stores besides Secrets Manager, for hints.
 func storeNames() string {
 	names := make([]string, 0, len(storeParsers))

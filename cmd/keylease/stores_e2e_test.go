@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -118,6 +119,24 @@ func TestEnvStore(t *testing.T) {
 	}
 }
 
+// A value without the policy's required prefix (the wrong secret mapped) is
+// refused, exit 3, and the message shows nothing of it.
+func TestEnvStoreWrongValue(t *testing.T) {
+	t.Parallel()
+	r := storesE2E(t, "env://OPENAI_CI_KEY", `"env":{"environments":["ci"]}`)
+	wrong, err := fakeKey("ghp_", 36)
+	testkit.Must(t, err)
+	r.keys["OPENAI_API_KEY"] = wrong
+	r.env["OPENAI_CI_KEY"] = wrong
+	res := r.run("stores", "--vendor", "openai")
+	if res.code != 3 || !bytes.Contains(res.stderr, []byte("env env://OPENAI_CI_KEY: BadValue: the value does not start with the policy's required prefix for openai")) {
+		t.Fatalf("exit %d, want 3 and a prefix refusal naming the ref; stderr %s", res.code, res.stderr)
+	}
+	if r.childRan() {
+		t.Error("the child ran with the wrong secret")
+	}
+}
+
 func TestEnvStoreMissing(t *testing.T) {
 	t.Parallel()
 	r := storesE2E(t, "env://OPENAI_CI_KEY", `"env":{"environments":["ci"]}`)
@@ -198,6 +217,7 @@ func opE2E(t *testing.T, ref string, db map[string]any) *e2e {
 	dbPath := filepath.Join(t.TempDir(), "op-db.json")
 	testkit.WriteFile(t, dbPath, string(b))
 	r.env["OP_FAKE_DB"] = dbPath
+	r.env["OP_FAKE_ENV_OUT"] = filepath.Join(filepath.Dir(dbPath), "op-env")
 	r.env["OP_SERVICE_ACCOUNT_TOKEN"] = tok
 	r.extra = append(r.extra, tok)
 	r.env["PATH"] = opStandIn(t) + string(os.PathListSeparator) + os.Getenv("PATH")
@@ -225,6 +245,21 @@ func TestOPStore(t *testing.T) {
 	}
 	if l := leaseRecord(t, res).Leases[0]; l.Source != "op" || l.Outcome != record.OutcomeLeased {
 		t.Errorf("record lease %+v, want source op, leased", l)
+	}
+	// op was given what it needs and nothing of the runner's, AWS's or
+	// keylease's own.
+	b, err := os.ReadFile(r.env["OP_FAKE_ENV_OUT"])
+	testkit.Must(t, err)
+	names := strings.Split(string(b), "\n")
+	if !slices.Contains(names, "OP_SERVICE_ACCOUNT_TOKEN") || !slices.Contains(names, "PATH") {
+		t.Errorf("op lacks its token or PATH: %v", names)
+	}
+	for _, n := range names {
+		for _, p := range []string{"AWS_", "ACTIONS_", "GITHUB_", "KEYLEASE_", "E2E_", "OPENAI_"} {
+			if strings.HasPrefix(n, p) {
+				t.Errorf("op was given %s", n)
+			}
+		}
 	}
 }
 

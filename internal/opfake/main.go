@@ -10,13 +10,15 @@
 //
 // OP_SERVICE_ACCOUNT_TOKEN must equal token; a vault in denied answers as
 // one the service account may not read; down answers as an unreachable
-// 1Password.
+// 1Password. With OP_FAKE_ENV_OUT set, the names (never the values) of the
+// variables op was given are written there, one a line.
 package main
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 )
@@ -50,6 +52,15 @@ func run(args []string) int {
 		default:
 			ref = a
 		}
+	}
+	if out := os.Getenv("OP_FAKE_ENV_OUT"); out != "" {
+		var names []string
+		for _, kv := range os.Environ() {
+			k, _, _ := strings.Cut(kv, "=")
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		_ = os.WriteFile(out, []byte(strings.Join(names, "\n")), 0o600)
 	}
 	raw, err := os.ReadFile(os.Getenv("OP_FAKE_DB"))
 	var d db
