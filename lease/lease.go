@@ -218,6 +218,7 @@ type Lease struct {
 	session *exchange.Session
 	leases  []leased
 	maskErr error
+	st      storeState // the stores besides Secrets Manager (stores.go)
 }
 
 // New starts a lease: it fills in the defaults (the environment, the
@@ -256,6 +257,7 @@ func (l *Lease) endGroup() {
 // Close ends the log group and wipes every fetched value.
 func (l *Lease) Close() {
 	l.endGroup()
+	l.releaseStores()
 	wipe(l.leases)
 	l.leases = nil
 }
@@ -344,6 +346,9 @@ func (l *Lease) failed(err error) error {
 // Session obtains the AWS session (OIDC → STS, or the default chain) and
 // registers every credential of keylease's own with the maskers.
 func (l *Lease) Session(ctx context.Context) error {
+	if !needsAWS(l.specs) {
+		return nil // stores.go: no Secrets Manager ref, no AWS session
+	}
 	awsCfg, session, err := obtainSession(ctx, l.o, l.io, l.onActions, func(v secret.Value) {
 		if err := l.registerOwn(v); err != nil && l.maskErr == nil {
 			l.maskErr = err
@@ -393,7 +398,11 @@ func (l *Lease) AWSConfig() aws.Config { return l.awsCfg }
 // shortest of every lease's TTL, --ttl and the STS session's expiry, counted
 // from the moment the values arrived.
 func (l *Lease) Fetch(ctx context.Context) error {
-	leases, err := fetch(ctx, l.awsCfg, l.specs, l.register)
+	err := l.refuseUnderCI()
+	var leases []leased
+	if err == nil {
+		leases, err = l.fetchAll(ctx) // stores.go: Secrets Manager and the other stores
+	}
 	if err != nil {
 		wipe(leases)
 		return l.failed(err)
@@ -453,7 +462,7 @@ func (l *Lease) Run(ctx context.Context) error {
 	}
 	cres, cerr := child.Run(ctx, child.Spec{
 		Path: o.Command[0], Args: o.Command[1:], Dir: o.Dir,
-		Env:   childEnv(pio.Environ(), l.Values(), deadline, noPersist),
+		Env:   childEnv(l.withoutSources(pio.Environ()), l.Values(), deadline, noPersist),
 		Stdin: pio.Stdin, Stdout: outW, Stderr: errW,
 		Deadline: deadline, Grace: o.Grace, Drain: o.Drain,
 		Signals: pio.Signals, Started: pio.ChildStarted,

@@ -102,6 +102,7 @@ type Lease struct {
 	IssuedAt    time.Time `json:"issued_at,omitzero"`
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 	VersionID   string    `json:"version_id,omitempty"`
+	Source      string    `json:"source,omitempty"` // the store when not Secrets Manager: env, vault, op, keychain
 	KeyID       string    `json:"key_id,omitempty"` // the vendor's id of the key (JSON-form secrets), never the key
 	Outcome     string    `json:"outcome"`
 	Error       string    `json:"error,omitempty"` // sanitized one-line reason when not leased

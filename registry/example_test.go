@@ -14,11 +14,19 @@ func ExampleParseRef() {
 	}
 	fmt.Println(ref.Scheme, ref.Region, ref.JSONKey)
 
-	_, err = registry.ParseRef("op://vault/openai", nil)
+	ref, err = registry.ParseRef("vault://secret/openai/ci#api_key", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(ref.Store(), ref.Mount, ref.SecretID, ref.JSONKey)
+
+	_, err = registry.ParseRef("gsm://vault/openai", nil)
 	fmt.Println(err)
 	// Output:
 	// aws-sm eu-west-1 api_key
-	// ref [as given, not shown]: has unsupported scheme "op"; use kv:// or aws-sm://
+	// vault secret openai/ci api_key
+	// ref [as given, not shown]: has unsupported scheme "gsm"; use kv://, aws-sm://, env://, vault://, op:// or keychain://
 }
 
 func ExampleUpdateEntry() {

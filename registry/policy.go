@@ -29,7 +29,8 @@ type Flags struct {
 
 // Backends says where refs resolve.
 type Backends struct {
-	KV KVBackend
+	KV     KVBackend
+	Stores map[string]StoreBackend // env, vault, op, keychain: only those the policy names
 }
 
 // KVBackend maps kv://<path> refs to a store.
@@ -159,6 +160,7 @@ func policyFromTree(t *tree) *Policy {
 			p.Backends.KV.Type, _ = kv["type"].(string)
 			p.Backends.KV.NameTemplate, _ = kv["name_template"].(string)
 		}
+		p.Backends.Stores = storeBackendsFromTree(b)
 	}
 	if p.Backends.KV.Type == "" {
 		p.Backends.KV.Type = "aws-secretsmanager"

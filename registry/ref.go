@@ -11,10 +11,22 @@ import (
 // before it becomes a Ref).
 type Ref struct {
 	Raw      string // as written: "kv://openai/ci/api_key" or "aws-sm://arn:...#key"
-	Scheme   string // "kv" | "aws-sm"
-	SecretID string // Secrets Manager name or ARN after backend mapping
+	Scheme   string // "kv" | "aws-sm" | "env" | "vault" | "op" | "keychain"
+	SecretID string // Secrets Manager name or ARN after backend mapping; env: NAME; vault: PATH; op: VAULT/ITEM[/SECTION]/FIELD; keychain: SERVICE
 	Region   string // from an ARN, else ""
-	JSONKey  string // after '#', else ""
+	JSONKey  string // after '#', else ""; vault: FIELD
+	Mount    string // vault: the KV v2 mount (the first segment)
+	Account  string // keychain: ACCOUNT
+}
+
+// Store names the store a ref is read from: "aws-secretsmanager" for kv://
+// and aws-sm://, else its scheme.
+func (r Ref) Store() string {
+	switch r.Scheme {
+	case "kv", "aws-sm", "":
+		return StoreSecretsManager
+	}
+	return r.Scheme
 }
 
 // String returns the ref as written.
@@ -50,8 +62,10 @@ var smARN = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aw
 const DefaultKVTemplate = "{path}"
 
 // ParseRef parses a secret reference: kv://<path> (mapped through the
-// policy's backends.kv.name_template; p may be nil for the default) or
-// aws-sm://<name-or-ARN>[#json-key]. Errors are *RefError and never quote the
+// policy's backends.kv.name_template; p may be nil for the default),
+// aws-sm://<name-or-ARN>[#json-key], env://NAME, vault://MOUNT/PATH#FIELD,
+// op://VAULT/ITEM[/SECTION]/FIELD or keychain://SERVICE/ACCOUNT. Whether the
+// policy allows a store in an environment is StoreAllowed's question. Errors are *RefError and never quote the
 // ref: at most an unsupported scheme is named, when it is short and plain.
 func ParseRef(raw string, p *Policy) (Ref, error) {
 	if det, ok := LooksLikeValue(raw); ok {
@@ -60,9 +74,15 @@ func ParseRef(raw string, p *Policy) (Ref, error) {
 	shown := unparsedRef
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok || scheme == "" {
-		return Ref{}, &RefError{Ref: shown, Msg: "has no scheme; write kv://<path> or aws-sm://<name-or-ARN>[#json-key]"}
+		return Ref{}, &RefError{Ref: shown, Msg: "has no scheme; write kv://<path>, aws-sm://<name-or-ARN>[#json-key], " + otherSchemes}
 	}
 	ref := Ref{Raw: raw, Scheme: scheme}
+	if parse, ok := storeParsers[scheme]; ok {
+		if msg := parse(rest, &ref); msg != "" {
+			return Ref{}, &RefError{Ref: shown, Msg: msg}
+		}
+		return ref, nil
+	}
 	body, key, hasKey := strings.Cut(rest, "#")
 	if hasKey {
 		if key == "" || len(key) > 256 || strings.ContainsAny(key, "#\t\r\n ") {
@@ -96,9 +116,9 @@ func ParseRef(raw string, p *Policy) (Ref, error) {
 		ref.SecretID = body
 	default:
 		if cleanScheme.MatchString(scheme) {
-			return Ref{}, &RefError{Ref: shown, Msg: fmt.Sprintf("has unsupported scheme %q; use kv:// or aws-sm://", scheme)}
+			return Ref{}, &RefError{Ref: shown, Msg: fmt.Sprintf("has unsupported scheme %q; use kv://, aws-sm://, env://, vault://, op:// or keychain://", scheme)}
 		}
-		return Ref{}, &RefError{Ref: shown, Msg: "has an unsupported scheme; use kv:// or aws-sm://"}
+		return Ref{}, &RefError{Ref: shown, Msg: "has an unsupported scheme; use kv://, aws-sm://, env://, vault://, op:// or keychain://"}
 	}
 	return ref, nil
 }
@@ -122,6 +142,12 @@ func checkKVPath(path string) string {
 
 // sameSecret reports whether two refs name the same value.
 func sameSecret(a, b Ref) bool {
+	if a.Store() != b.Store() {
+		return false
+	}
+	if a.Store() != StoreSecretsManager {
+		return a.SecretID == b.SecretID && a.JSONKey == b.JSONKey && a.Mount == b.Mount && a.Account == b.Account
+	}
 	if a.JSONKey != b.JSONKey {
 		return false
 	}

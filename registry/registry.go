@@ -239,6 +239,7 @@ func policyNames(loc []string) string {
 
 // crossPolicy checks rules within the policy that the schema cannot express.
 func crossPolicy(t *tree, p *Policy) {
+	checkStoreBackends(t, p)
 	for _, k := range t.order["/required_prefix"] {
 		cp := ptrOf("/required_prefix", k)
 		if !t.hit[cp] && !t.suppressed(cp) && len(p.AllowedSecrets) > 0 && !p.Allowed(k) {
@@ -303,6 +304,9 @@ func registryFromTree(t *tree, pol *Policy, polTree *tree) *Registry {
 						t.addAt(fp, "invalid ref; write kv://<path> or aws-sm://<name-or-ARN>[#json-key]")
 					default:
 						e.Ref = ref
+						if why := kvPolicy.StoreAllowed(ref, env); kvPolicy != nil && why != "" {
+							t.addAt(fp, why)
+						}
 					}
 				}
 			}
@@ -330,6 +334,7 @@ func registryFromTree(t *tree, pol *Policy, polTree *tree) *Registry {
 		}
 	}
 	checkLifecycle(t, r)
+	checkStoreEntries(t, r)
 	return r
 }
 

@@ -28,6 +28,7 @@ const (
 	ReasonOtherEnv   = "registered for another environment"
 	ReasonAdmin      = "admin entry"
 	ReasonMode       = "mode not leased by exec"
+	ReasonStore      = "store not allowed in this environment"
 )
 
 // RefusedError is a lease the policy or the registry refuses (exit 3).
@@ -100,6 +101,9 @@ func (c *Config) Resolve(vendor, env string) (LeaseSpec, error) {
 	if err := leasable(e, c.RegistryPath); err != nil {
 		return LeaseSpec{}, err
 	}
+	if why := c.Policy.StoreAllowed(e.Ref, env); why != "" {
+		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonStore, Hint: why}
+	}
 	ttl, err := c.capped(e.TTL(), env, vendor, "")
 	if err != nil {
 		return LeaseSpec{}, err
@@ -141,6 +145,9 @@ func (c *Config) ResolveRef(envVar, raw, env string) (LeaseSpec, error) {
 	ref, err := ParseRef(raw, c.Policy)
 	if err != nil {
 		return LeaseSpec{}, err
+	}
+	if why := c.Policy.StoreAllowed(ref, env); why != "" {
+		return LeaseSpec{}, &RefusedError{Env: env, Ref: ref.Raw, Reason: ReasonStore, Hint: why}
 	}
 	var match *Entry
 	var other []string
@@ -276,7 +283,7 @@ func (c *Config) RefVendorVar(raw, env string) (string, error) {
 		return "", err
 	}
 	for _, e := range c.Registry.Entries() {
-		if e.Env == env && e.Ref.SecretID == ref.SecretID && e.Ref.JSONKey == ref.JSONKey {
+		if e.Env == env && e.Ref.Store() == ref.Store() && e.Ref.SecretID == ref.SecretID && e.Ref.JSONKey == ref.JSONKey && e.Ref.Mount == ref.Mount && e.Ref.Account == ref.Account {
 			return EnvVarFor(e.Vendor), nil
 		}
 	}

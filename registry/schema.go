@@ -195,7 +195,7 @@ func patternHint(last string, loc []string) string {
 	}
 	switch last {
 	case "secret_ref":
-		return "write a ref: kv://<path> or aws-sm://<name-or-ARN>[#json-key]"
+		return "write a ref: kv://<path>, aws-sm://<name-or-ARN>[#json-key], " + otherSchemes
 	case "scope":
 		return "a scope label is letters, digits and . _ : / - (e.g. llm:chat), at most 128 characters"
 	case "created", "last_rotated":
@@ -224,9 +224,13 @@ func knownKeysHint(file string, loc []string) string {
 		case len(loc) == 1 && loc[0] == "flags":
 			return "known flags: no_logging, no_persistence, allow_short_values"
 		case len(loc) == 1 && loc[0] == "backends":
-			return "known backends: kv"
-		case len(loc) == 2 && loc[0] == "backends":
+			return "known backends: kv, " + storeNames()
+		case len(loc) == 2 && loc[0] == "backends" && loc[1] == "kv":
 			return "known keys: type, name_template"
+		case len(loc) == 2 && loc[0] == "backends" && loc[1] == StoreVault:
+			return "known keys: environments, role, auth_mount, audience"
+		case len(loc) == 2 && loc[0] == "backends":
+			return "known keys: environments"
 		}
 		return "remove it"
 	}

@@ -299,6 +299,9 @@ func (t *tree) checkStep(wp string, with map[string]any, c *Config) {
 				t.addRule(ip, RuleStepConfig, err.Error())
 				continue
 			}
+			if why := c.Policy.StoreAllowed(ref, env); envKnown && why != "" {
+				t.addRule(ip, RuleStepConfig, "ref "+ref.Raw+": "+why)
+			}
 			for _, e := range c.Registry.Entries() {
 				if e.Revoked && sameSecret(e.Ref, ref) {
 					t.addRule(ip, RuleRevokedRef, fmt.Sprintf("ref %q names %s.%s, which is revoked (%s line %d); use the rotated ref", ref.Raw, e.Vendor, e.Env, c.RegistryPath, e.Line))

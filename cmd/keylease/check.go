@@ -94,6 +94,11 @@ func runCheck(_ context.Context, args []string, e *env) error {
 		fmt.Fprintf(okOut, " (%s)", note)
 	}
 	fmt.Fprintln(okOut)
+	for _, en := range cfg.Registry.Entries() {
+		if note, ok := registry.Transitional(en); ok {
+			fmt.Fprintf(okOut, "%s line %d: %s\n", shownPath(*regPath), en.Line, note)
+		}
+	}
 	return nil
 }
 

@@ -151,7 +151,8 @@ func TestActionPassesOnlyExecFlags(t *testing.T) {
 	for _, f := range execFlags {
 		read[envName(f.name)] = true
 	}
-	shellOnly := map[string]bool{"KEYLEASE_BIN": true, "KEYLEASE_RUN": true, "KEYLEASE_SHELL": true}
+	// KEYLEASE_SECRETS_ENV is no flag: the env:// store reads it (store/env).
+	shellOnly := map[string]bool{"KEYLEASE_BIN": true, "KEYLEASE_RUN": true, "KEYLEASE_SHELL": true, "KEYLEASE_SECRETS_ENV": true}
 	n := 0
 	for _, m := range regexp.MustCompile(`(?m)^\s+(KEYLEASE_[A-Z_]+):`).FindAllStringSubmatch(string(b), -1) {
 		n++

@@ -1,0 +1,262 @@
+// Package vaultfake is a loopback emulator of the part of HashiCorp Vault
+// (and OpenBao) that keylease's vault:// store uses, speaking Vault's HTTP
+// API so that the official client (github.com/hashicorp/vault/api) drives it
+// unchanged: JWT auth login (the token verified against the OIDC issuer's
+// discovery and JWKS with go-oidc, its audience and bound claims checked),
+// KV v2 reads, token self-revocation and namespaces. Faults: sealed (503),
+// a token policy that denies a path (403), missing secrets (404).
+package vaultfake
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/keylease/keylease/internal/loopback"
+)
+
+// Role is a JWT auth role: who may log in and what its token may read.
+type Role struct {
+	Audience    string            // bound_audiences
+	BoundClaims map[string]string // claim → required value
+	Paths       []string          // "MOUNT/PATH" prefixes the token may read
+}
+
+type token struct {
+	role    string
+	revoked bool
+}
+
+// Server is a running emulator.
+type Server struct {
+	issuer, mount, namespace string
+	ls                       *loopback.Server
+
+	mu      sync.Mutex
+	roles   map[string]Role
+	kv      map[string][]map[string]any // "MOUNT/PATH" → versions
+	tokens  map[string]*token
+	sealed  bool
+	logins  int
+	revokes int
+	seen    []string // every JWT presented and token issued, for leak checks
+}
+
+// Start serves an emulator whose JWT auth method (mounted at authMount)
+// trusts issuer; namespace "" accepts requests without X-Vault-Namespace.
+func Start(issuer, authMount, namespace string) (*Server, error) {
+	s := &Server{issuer: issuer, mount: authMount, namespace: namespace,
+		roles: map[string]Role{}, kv: map[string][]map[string]any{}, tokens: map[string]*token{}}
+	ls, err := loopback.Start(s)
+	if err != nil {
+		return nil, err
+	}
+	s.ls = ls
+	return s, nil
+}
+
+// URL is VAULT_ADDR.
+func (s *Server) URL() string { return s.ls.BaseURL() }
+
+// Close stops the server.
+func (s *Server) Close() error { return s.ls.Close() }
+
+// AddRole adds or replaces a JWT auth role.
+func (s *Server) AddRole(name string, r Role) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.roles[name] = r
+}
+
+// Put writes a new version of the KV v2 secret at mount/path.
+func (s *Server) Put(mount, path string, data map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := mount + "/" + path
+	s.kv[k] = append(s.kv[k], data)
+}
+
+// SetSealed makes every request answer 503, as a sealed Vault does.
+func (s *Server) SetSealed(v bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sealed = v
+}
+
+// Secrets are every JWT presented to login and every token issued, so a
+// test can check that none of them leaked.
+func (s *Server) Secrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.seen...)
+}
+
+// Stats are the logins made, the tokens revoked and the tokens still live.
+func (s *Server) Stats() (logins, revoked, live int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tokens {
+		if !t.revoked {
+			live++
+		}
+	}
+	return s.logins, s.revokes, live
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	loopback.WriteJSON(w, "application/json", status, v)
+}
+
+func errorsBody(msgs ...string) map[string]any {
+	if msgs == nil {
+		msgs = []string{}
+	}
+	return map[string]any{"errors": msgs}
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	sealed := s.sealed
+	s.mu.Unlock()
+	if sealed {
+		writeJSON(w, http.StatusServiceUnavailable, errorsBody("Vault is sealed"))
+		return
+	}
+	if s.namespace != "" && strings.Trim(r.Header.Get("X-Vault-Namespace"), "/") != s.namespace {
+		writeJSON(w, http.StatusForbidden, errorsBody("permission denied"))
+		return
+	}
+	p, ok := strings.CutPrefix(r.URL.Path, "/v1/")
+	switch {
+	case !ok:
+		writeJSON(w, http.StatusNotFound, errorsBody())
+	case p == "auth/"+s.mount+"/login" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
+		s.login(w, r)
+	case p == "auth/token/revoke-self" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
+		s.revokeSelf(w, r)
+	case r.Method == http.MethodGet && strings.Contains(p, "/data/"):
+		s.read(w, r, p)
+	default:
+		writeJSON(w, http.StatusNotFound, errorsBody("unsupported path"))
+	}
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var body struct{ Role, JWT string }
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorsBody("failed to parse JSON input"))
+		return
+	}
+	s.mu.Lock()
+	role, ok := s.roles[body.Role]
+	if body.JWT != "" {
+		s.seen = append(s.seen, body.JWT)
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, errorsBody(`role "`+body.Role+`" could not be found`))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	prov, err := oidc.NewProvider(ctx, s.issuer)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, errorsBody("error checking oidc discovery URL"))
+		return
+	}
+	idt, err := prov.Verifier(&oidc.Config{ClientID: role.Audience}).Verify(ctx, body.JWT)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorsBody("error validating token: invalid audience, issuer, signature or expiry"))
+		return
+	}
+	var claims map[string]any
+	if err := idt.Claims(&claims); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorsBody("error reading claims"))
+		return
+	}
+	for k, want := range role.BoundClaims {
+		if got, _ := claims[k].(string); got != want {
+			writeJSON(w, http.StatusBadRequest, errorsBody("error validating claims: claim \""+k+"\" does not match any associated bound claim values"))
+			return
+		}
+	}
+	tok := "hvs." + randHex(24)
+	s.mu.Lock()
+	s.tokens[tok] = &token{role: body.Role}
+	s.seen = append(s.seen, tok)
+	s.logins++
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"request_id": randHex(8), "auth": map[string]any{
+		"client_token": tok, "accessor": randHex(12), "policies": []string{"default", body.Role},
+		"token_policies": []string{"default", body.Role}, "lease_duration": 900, "renewable": true,
+		"entity_id": randHex(8), "token_type": "service", "orphan": true,
+	}})
+}
+
+func (s *Server) tokenOf(r *http.Request) (*token, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[r.Header.Get("X-Vault-Token")]
+	if !ok || t.revoked {
+		return nil, false
+	}
+	return t, true
+}
+
+func (s *Server) revokeSelf(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tokenOf(r)
+	if !ok {
+		writeJSON(w, http.StatusForbidden, errorsBody("permission denied"))
+		return
+	}
+	s.mu.Lock()
+	t.revoked = true
+	s.revokes++
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) read(w http.ResponseWriter, r *http.Request, p string) {
+	t, ok := s.tokenOf(r)
+	if !ok {
+		writeJSON(w, http.StatusForbidden, errorsBody("permission denied"))
+		return
+	}
+	mount, path, _ := strings.Cut(p, "/data/")
+	key := mount + "/" + path
+	s.mu.Lock()
+	role := s.roles[t.role]
+	versions := s.kv[key]
+	s.mu.Unlock()
+	allowed := false
+	for _, pre := range role.Paths {
+		if key == pre || strings.HasPrefix(key, strings.TrimSuffix(pre, "/")+"/") {
+			allowed = true
+		}
+	}
+	if !allowed {
+		writeJSON(w, http.StatusForbidden, errorsBody("1 error occurred:\n\t* permission denied\n\n"))
+		return
+	}
+	if len(versions) == 0 {
+		writeJSON(w, http.StatusNotFound, errorsBody())
+		return
+	}
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	writeJSON(w, http.StatusOK, map[string]any{"request_id": randHex(8), "lease_duration": 0, "renewable": false,
+		"data": map[string]any{"data": versions[len(versions)-1], "metadata": map[string]any{
+			"created_time": now, "custom_metadata": nil, "deletion_time": "", "destroyed": false, "version": len(versions)}}})
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
