@@ -79,9 +79,13 @@ func isStored(s registry.LeaseSpec) bool {
 	return s.Mode == "" || s.Mode == registry.ModeStored
 }
 
-// needsAWS reports whether any spec reads Secrets Manager: a stored value,
-// or a minted entry's admin key.
+// needsAWS reports whether any spec reads Secrets Manager (a stored value,
+// or a minted entry's admin key), or there is no spec at all: a lifecycle
+// command calls Session for the AWS session alone.
 func (l *Lease) needsAWS() bool {
+	if len(l.specs) == 0 {
+		return true
+	}
 	for _, s := range l.specs {
 		if s.Mode != registry.ModeFederated {
 			return true

@@ -445,10 +445,10 @@ func (r *e2e) waitReady(cmd *exec.Cmd, stderr *bytes.Buffer) {
 	}
 }
 
-// TestExecMintedOrphanFoundByName: a keylease killed outright (SIGKILL, no
+// TestExecMintedOrphanByName: a keylease killed outright (SIGKILL, no
 // chance to delete) leaves its key, and the key's name says which run left
 // it and when its lease ended, which is what the audit's sweep reads.
-func TestExecMintedOrphanFoundByName(t *testing.T) {
+func TestExecMintedOrphanByName(t *testing.T) {
 	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("unix signals")
