@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keylease/keylease/internal/fault"
 	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/internal/vendorfake"
 	"github.com/keylease/keylease/mintname"
@@ -342,6 +343,8 @@ func TestExecMinted(t *testing.T) {
 		command  string // "" : the vendors child
 		wantCode int
 		checked  bool // the child checked the keys
+		setup    func(*modesWorld)
+		propMin  int // propagation checks at least (default 3)
 	}{
 		{name: "exit", after: "exit:0", wantCode: 0, checked: true},
 		{name: "exit code", after: "exit:7", wantCode: 7, checked: true},
@@ -349,6 +352,10 @@ func TestExecMinted(t *testing.T) {
 		{name: "deadline", after: "sleep", args: []string{"--ttl", "3", "--grace", "1"}, wantCode: 124, checked: true},
 		{name: "sigterm", after: "sleep", signal: true, wantCode: 128 + int(syscall.SIGTERM), checked: true},
 		{name: "keylease error after minting", command: "/nonexistent/command", wantCode: 2},
+		{name: "vendor error mid-setup", after: "exit:0", wantCode: 3, propMin: 1, setup: func(w *modesWorld) {
+			// Both keys are minted; the xAI propagation check then fails.
+			w.xa.Faults.Add(fault.Rule{Op: vendorfake.OpXAIPropagation, Status: 403})
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -356,6 +363,9 @@ func TestExecMinted(t *testing.T) {
 			w := newModes(t, modesRegistry)
 			w.check("OPENAI_API_KEY:openai", "XAI_API_KEY:xai")
 			w.env["E2E_AFTER"] = tc.after
+			if tc.setup != nil {
+				tc.setup(w)
+			}
 			args := append([]string{"--env", "eval", "--vendor", "openai", "--vendor", "xai"}, tc.args...)
 			var res e2eResult
 			switch {
@@ -383,8 +393,14 @@ func TestExecMinted(t *testing.T) {
 			if got := w.oa.Faults.Counts()[vendorfake.OpOpenAICreateServiceAccount]; got != 1 {
 				t.Errorf("%d service account(s) created, want 1", got)
 			}
-			if got := w.xa.Faults.Counts()[vendorfake.OpXAIPropagation]; got < 3 {
-				t.Errorf("%d propagation check(s), want at least the 3 the key needed", got)
+			if tc.propMin == 0 {
+				tc.propMin = 3
+			}
+			if got := w.xa.Faults.Counts()[vendorfake.OpXAIPropagation]; got < tc.propMin {
+				t.Errorf("%d propagation check(s), want at least %d", got, tc.propMin)
+			}
+			if !tc.checked && w.childRan() && tc.command == "" {
+				t.Error("the child ran although the lease failed")
 			}
 			rec := w.record()
 			for _, l := range rec.Leases {
