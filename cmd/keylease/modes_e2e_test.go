@@ -154,7 +154,7 @@ type modesWorld struct {
 	registry       string
 }
 
-func newModes(t *testing.T, reg string) *modesWorld {
+func newModes(t testing.TB, reg string) *modesWorld {
 	t.Helper()
 	r := newE2E(t)
 	w := &modesWorld{e2e: r, registry: reg}
