@@ -89,7 +89,10 @@ func vendorsChild() int {
 	return 0
 }
 
-const modesRegistry = `openai:
+// The registry of the modes tests, by vendor: a stored, a minted and a
+// federated OpenAI entry, a federated Anthropic one and a minted xAI one.
+const (
+	modesOpenAI = `openai:
   admin:
     secret_ref: "kv://openai/admin/api_key"
     scope: ["admin"]
@@ -113,7 +116,8 @@ const modesRegistry = `openai:
       audience: "https://openai.example/keylease"
     scope: ["llm:chat"]
     max_ttl_seconds: 300
-anthropic:
+`
+	modesAnthropic = `anthropic:
   prod:
     mode: federated
     federation:
@@ -123,7 +127,8 @@ anthropic:
       audience: "https://api.anthropic.com"
     scope: ["llm:messages"]
     max_ttl_seconds: 300
-xai:
+`
+	modesXAI = `xai:
   admin:
     secret_ref: "kv://xai/admin/api_key"
     scope: ["admin"]
@@ -136,6 +141,8 @@ xai:
     scope: ["llm:chat"]
     max_ttl_seconds: 900
 `
+	modesRegistry = modesOpenAI + modesAnthropic + modesXAI
+)
 
 const modesPolicy = `{"version":1,"allowed_secrets":["openai","anthropic","xai"],
 "required_prefix":{"openai":"sk-","anthropic":"sk-ant-","xai":"xai-"},
@@ -502,35 +509,10 @@ func TestExecMintedOrphanByName(t *testing.T) {
 	w.canary(e2eResult{stdout: stdout.Bytes(), stderr: stderr.Bytes()})
 }
 
-// mixedRegistry has one entry of each mode in env eval.
-const mixedRegistry = `openai:
-  eval:
-    secret_ref: "kv://openai/ci/api_key"
-    scope: ["llm:chat"]
-    max_ttl_seconds: 900
-anthropic:
-  eval:
-    mode: federated
-    federation:
-      organization_id: "org_1"
-      rule_id: "fdrl_gh"
-      service_account_id: "svac_1"
-      audience: "https://api.anthropic.com"
-    scope: ["llm:messages"]
-    max_ttl_seconds: 300
-xai:
-  admin:
-    secret_ref: "kv://xai/admin/api_key"
-    scope: ["admin"]
-    max_ttl_seconds: 300
-    role: admin
-  eval:
-    mode: minted
-    admin: admin
-    project_id: "team-eval"
-    scope: ["llm:chat"]
-    max_ttl_seconds: 900
-`
+// mixedRegistry has one entry of each mode in env eval: stored OpenAI,
+// federated Anthropic, minted xAI.
+var mixedRegistry = "openai:\n  eval:\n    secret_ref: \"kv://openai/ci/api_key\"\n    scope: [\"llm:chat\"]\n    max_ttl_seconds: 900\n" +
+	strings.Replace(modesAnthropic, "  prod:", "  eval:", 1) + modesXAI
 
 // TestExecMixedModes: one exec leases a stored, a minted and a federated key.
 func TestExecMixedModes(t *testing.T) {
