@@ -544,3 +544,48 @@ func TestExecMixedModes(t *testing.T) {
 		t.Errorf("record modes %v", modes)
 	}
 }
+
+// TestExecMintedSignalDuringSetup: SIGTERM while keylease waits for the xAI
+// key to go live (the OpenAI key already minted) ends the lease before the
+// child starts and still deletes both keys.
+func TestExecMintedSignalDuringSetup(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("unix signals")
+	}
+	w := newModes(t, modesRegistry)
+	w.xa.PropagationPolls = 1 << 20 // never live
+	w.check("OPENAI_API_KEY:openai", "XAI_API_KEY:xai")
+	cmd := w.command("vendors", "--env", "eval", "--vendor", "openai", "--vendor", "xai")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	testkit.Must(t, cmd.Start())
+	for i := 0; w.xa.Faults.Count(vendorfake.OpXAIPropagation) < 2; i++ {
+		if i > 2000 {
+			_ = cmd.Process.Kill()
+			t.Fatalf("keylease never polled propagation; stderr %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := w.liveMinted(); n != 2 {
+		t.Fatalf("%d minted keys while waiting for propagation, want 2", n)
+	}
+	testkit.Must(t, cmd.Process.Signal(syscall.SIGTERM))
+	_ = cmd.Wait()
+	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: w.outputs()}
+	w.canary(res)
+	if res.code != 3 {
+		t.Errorf("exit %d, want 3 (the lease could not be set up); stderr %s", res.code, res.stderr)
+	}
+	if w.childRan() {
+		t.Error("the child ran with a key that was never live")
+	}
+	if n := w.liveMinted(); n != 0 {
+		t.Errorf("%d minted key(s) left after SIGTERM during setup", n)
+	}
+	for _, l := range w.record().Leases {
+		if l.DeletedAt.IsZero() {
+			t.Errorf("record lease %+v, want deleted_at", l)
+		}
+	}
+}
