@@ -107,7 +107,7 @@ func TestAnthropicFederation(t *testing.T) {
 	idp := issuer(t)
 	f, c, _ := startAnthropic(t, vendorapi.Options{})
 	const aud = "https://api.anthropic.com"
-	f.SetFederation("fdrl_1", "org_1", "svac_1", vendorfake.FederationRule{Issuer: idp.Issuer(), Audience: aud, Subject: "repo:keylease/demo:ref:refs/heads/main"})
+	f.SetFederation("fdrl_1", "org_1", "svac_1", vendorfake.FederationRule{Issuer: idp.Issuer(), Audience: aud, Subject: "repo:keylease/demo:ref:refs/heads/main", TokenTTL: 2 * time.Second})
 	jwt := mint(t, idp, aud, false)
 	var out outputs
 	out.secret(jwt)
@@ -138,6 +138,10 @@ func TestAnthropicFederation(t *testing.T) {
 	var e *vendorapi.Error
 	if !errors.As(err, &e) || e.Code != "invalid_grant" {
 		t.Errorf("wrong rule: %v, want invalid_grant", err)
+	}
+	time.Sleep(time.Until(tok.Expires) + 100*time.Millisecond)
+	if v, _ := c.CheckOAuth(ctx, tok.Value); v != vendorapi.Invalid {
+		t.Errorf("expired federated token: %v, want invalid", v)
 	}
 	idp.SetClaims(map[string]any{"sub": "repo:evil/fork:pull_request"})
 	other := mint(t, idp, aud, false)
