@@ -13,6 +13,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/keylease/keylease/record"
+	"github.com/keylease/keylease/registry"
 	"github.com/keylease/keylease/safetext"
 )
 
@@ -139,6 +140,7 @@ func Summary(g safetext.Guard, rec *record.Record, recordPath string, leakErr er
 			code(l.EnvVar), cell(l.Vendor), code(l.Ref), cell(l.Environment), l.TTLSeconds, exp, cell(l.VersionID), cell(l.Outcome))
 	}
 	b.WriteString("\n")
+	modeLines(&b, rec, code)
 	if sess := rec.Session; sess != nil {
 		switch {
 		case sess.Source == "oidc" && rec.Identity != nil:
@@ -147,6 +149,8 @@ func Summary(g safetext.Guard, rec *record.Record, recordPath string, leakErr er
 				code(sess.RoleARN), code(sess.SessionName), sess.ExpiresAt.UTC().Format(time.RFC3339))
 		case sess.Source == "aws-default":
 			b.WriteString("Identity: the AWS default credential chain (`--identity aws-default`).\n\n")
+		case sess.Source == SessionNone:
+			b.WriteString("No AWS call: every lease is federated (the job's OIDC token exchanged at the vendor).\n\n")
 		}
 	}
 	if c := rec.Command; c != nil {
@@ -192,3 +196,35 @@ var plainEscaper = strings.NewReplacer(
 // plainCell shows s as text in a table cell, rendering none of its markdown
 // or HTML (':' too, so no URL in it becomes a link).
 func plainCell(s string) string { return plainEscaper.Replace(s) }
+
+// modeLines adds one line per minted or federated lease: what the vendor
+// issued (ids, names, times) and, for a minted key, that it was deleted.
+func modeLines(b *strings.Builder, rec *record.Record, code func(string) string) {
+	n := 0
+	for _, l := range rec.Leases {
+		switch l.Mode {
+		case registry.ModeMinted:
+			fmt.Fprintf(b, "- %s: minted %s (key %s, named %s)", code(l.EnvVar), code(l.VendorID), code(l.KeyID), code(l.MintedName))
+			switch {
+			case !l.DeletedAt.IsZero():
+				fmt.Fprintf(b, ", deleted %s.\n", l.DeletedAt.UTC().Format(time.RFC3339))
+			case l.DeleteError != "":
+				b.WriteString(", **not deleted**: delete it at the vendor now.\n")
+			default:
+				b.WriteString(".\n")
+			}
+		case registry.ModeFederated:
+			fmt.Fprintf(b, "- %s: federated token for %s (audience %s)", code(l.EnvVar), code(l.OIDCSubject), code(l.OIDCAudience))
+			if !l.TokenExpiresAt.IsZero() {
+				fmt.Fprintf(b, ", vendor expiry %s", l.TokenExpiresAt.UTC().Format(time.RFC3339))
+			}
+			b.WriteString("; nothing stored or minted.\n")
+		default:
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		b.WriteString("\n")
+	}
+}

@@ -219,6 +219,7 @@ type Lease struct {
 	leases  []leased
 	maskErr error
 	st      storeState // the stores besides Secrets Manager (stores.go)
+	modes   modeState  // minted and federated leases (modes.go)
 }
 
 // New starts a lease: it fills in the defaults (the environment, the
@@ -254,9 +255,13 @@ func (l *Lease) endGroup() {
 	}
 }
 
-// Close ends the log group and wipes every fetched value.
+// Close ends the log group, deletes any key this lease minted that Finish
+// did not, and wipes every fetched value.
 func (l *Lease) Close() {
 	l.endGroup()
+	if err := l.release(); err != nil {
+		fmt.Fprintf(l.io.Stderr, "keylease: %s\n", l.guard.Line(err.Error()))
+	}
 	l.releaseStores()
 	wipe(l.leases)
 	l.leases = nil
@@ -346,8 +351,8 @@ func (l *Lease) failed(err error) error {
 // Session obtains the AWS session (OIDC → STS, or the default chain) and
 // registers every credential of keylease's own with the maskers.
 func (l *Lease) Session(ctx context.Context) error {
-	if !needsAWS(l.specs) {
-		return nil // stores.go: no Secrets Manager ref, no AWS session
+	if !l.needsAWS() {
+		return l.skipSession() // no Secrets Manager read: modes.go, stores.go
 	}
 	awsCfg, session, err := obtainSession(ctx, l.o, l.io, l.onActions, func(v secret.Value) {
 		if err := l.registerOwn(v); err != nil && l.maskErr == nil {
@@ -401,7 +406,7 @@ func (l *Lease) Fetch(ctx context.Context) error {
 	err := l.refuseUnderCI()
 	var leases []leased
 	if err == nil {
-		leases, err = l.fetchAll(ctx) // stores.go: Secrets Manager and the other stores
+		leases, err = l.acquire(ctx) // stored (any store: stores.go), minted and federated: modes.go
 	}
 	if err != nil {
 		wipe(leases)
@@ -413,12 +418,14 @@ func (l *Lease) Fetch(ctx context.Context) error {
 	if s := l.session; s != nil && !s.Expires.IsZero() && s.Expires.Before(deadline) {
 		deadline = s.Expires
 	}
+	deadline = l.modes.bound(deadline)        // a federated token's expiry, a minted key's name
 	deadline = deadline.Truncate(time.Second) // what KEYLEASE_EXPIRES_AT can say is what we enforce
 	l.res.ExpiresAt = deadline.UTC()
 	for i, ls := range leases {
 		l.rec.MarkLeased(i, ls.issued, l.res.ExpiresAt, ls.vid)
 		l.rec.Leases[i].KeyID = ls.keyID
 	}
+	l.markModes()
 	l.rec.Masking.Values, l.rec.Masking.Forms = l.set.Stats()
 	l.rn.debugf("leased %d variable(s) until %s; %d value(s), %d form(s) masked", len(leases), l.res.ExpiresAt.Format(time.RFC3339), l.rec.Masking.Values, l.rec.Masking.Forms)
 	l.endGroup()
@@ -530,6 +537,7 @@ func firstOf(leak, err error) error {
 // lease's own error (nil when every step succeeded). Call it once, after
 // Resolve returned nil or a refusal.
 func (l *Lease) Finish(cause error) (*Result, error) {
+	cause = l.releaseInto(cause) // delete what the lease minted, on every path
 	res, o, pio, set, sc, rn := l.res, l.o, l.io, l.set, l.sc, l.rn
 	rec := res.Record
 	if rec.Masking.Values == 0 {

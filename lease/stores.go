@@ -33,29 +33,13 @@ type storeState struct {
 // releaseTimeout bounds giving up a store's credential at the lease's end.
 const releaseTimeout = 10 * time.Second
 
-// needsAWS reports whether the lease needs an AWS session: when it leases
-// nothing (a lifecycle command works with Secrets Manager itself) or any
-// spec reads Secrets Manager. A lease of env://, op://, vault:// or
-// keychain:// refs alone obtains none (a workflow migrating from GitHub
-// secrets may have no role yet).
-func needsAWS(specs []registry.LeaseSpec) bool {
-	if len(specs) == 0 {
-		return true
-	}
-	for _, s := range specs {
-		if s.Ref.Store() == registry.StoreSecretsManager {
-			return true
-		}
-	}
-	return false
-}
-
 // fetchAll reads every spec's value, in spec order: Secrets Manager refs
 // through fetch, the others through their stores, each value registered
-// with the maskers before anything else sees it.
-func (l *Lease) fetchAll(ctx context.Context) ([]leased, error) {
+// with the maskers before anything else sees it. at[j] is specs[j]'s index
+// in the record, or -1 (a minted entry's admin key, not in the record).
+func (l *Lease) fetchAll(ctx context.Context, specs []registry.LeaseSpec, at []int) ([]leased, error) {
 	var sm []registry.LeaseSpec
-	for _, s := range l.specs {
+	for _, s := range specs {
 		if s.Ref.Store() == registry.StoreSecretsManager {
 			sm = append(sm, s)
 		}
@@ -69,8 +53,8 @@ func (l *Lease) fetchAll(ctx context.Context) ([]leased, error) {
 			errs = append(errs, err)
 		}
 	}
-	out := make([]leased, 0, len(l.specs))
-	for i, s := range l.specs {
+	out := make([]leased, 0, len(specs))
+	for i, s := range specs {
 		if s.Ref.Store() == registry.StoreSecretsManager {
 			if len(fromSM) > 0 && fromSM[0].spec.Ref.Raw == s.Ref.Raw && fromSM[0].spec.EnvVar == s.EnvVar {
 				out = append(out, fromSM[0])
@@ -84,14 +68,16 @@ func (l *Lease) fetchAll(ctx context.Context) ([]leased, error) {
 			continue
 		}
 		out = append(out, leased{spec: s, value: v, vid: vid, issued: time.Now()})
-		l.rec.Leases[i].Source = s.Ref.Store()
+		if at[i] >= 0 {
+			l.rec.Leases[at[i]].Source = s.Ref.Store()
+		}
 	}
 	for _, ls := range out {
 		if ls.spec.Ref.Store() == registry.StoreEnv {
 			l.st.sources = append(l.st.sources, ls.spec.Ref.SecretID)
 		}
 	}
-	if len(errs) == 0 && len(out) != len(l.specs) {
+	if len(errs) == 0 && len(out) != len(specs) {
 		errs = append(errs, errors.New("the secret stores returned fewer values than refs"))
 	}
 	return out, errors.Join(errs...)

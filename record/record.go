@@ -103,9 +103,22 @@ type Lease struct {
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 	VersionID   string    `json:"version_id,omitempty"`
 	Source      string    `json:"source,omitempty"` // the store when not Secrets Manager: env, vault, op, keychain
-	KeyID       string    `json:"key_id,omitempty"` // the vendor's id of the key (JSON-form secrets), never the key
+	KeyID       string    `json:"key_id,omitempty"` // the vendor's id of the key (JSON-form secrets, minted keys), never the key
 	Outcome     string    `json:"outcome"`
 	Error       string    `json:"error,omitempty"` // sanitized one-line reason when not leased
+
+	// Mode is "minted" or "federated" ("" : stored). A minted lease names
+	// what was created and deleted at the vendor; a federated one the OIDC
+	// claims exchanged and the vendor token's expiry. Ids, names and times
+	// only.
+	Mode           string    `json:"mode,omitempty"`
+	VendorID       string    `json:"vendor_id,omitempty"`   // minted: what was deleted (OpenAI service account, xAI key id)
+	MintedName     string    `json:"minted_name,omitempty"` // minted: the vendor-side name (run id and expiry)
+	DeletedAt      time.Time `json:"deleted_at,omitzero"`
+	DeleteError    string    `json:"delete_error,omitempty"`    // sanitized: why the minted key could not be deleted
+	TokenExpiresAt time.Time `json:"token_expires_at,omitzero"` // federated: the vendor token's own expiry
+	OIDCSubject    string    `json:"oidc_subject,omitempty"`    // federated: the exchanged token's sub
+	OIDCAudience   string    `json:"oidc_audience,omitempty"`   // federated: and its aud
 }
 
 // Command is how the child ended.

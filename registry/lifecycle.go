@@ -2,7 +2,34 @@ package registry
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 )
+
+// modeVendors is which vendor supports which non-stored mode: the one table
+// that check, exec and the docs follow. Stored works for every vendor.
+// Minted needs an API that creates and deletes keys (Anthropic's admin API
+// creates none); federated needs workload identity federation (xAI has none).
+var modeVendors = map[string][]string{
+	ModeMinted:    {"openai", "xai"},
+	ModeFederated: {"anthropic", "openai"},
+}
+
+// SupportsMode reports whether vendor's entries may have mode ("" is stored).
+func SupportsMode(vendor, mode string) bool {
+	if mode == "" || mode == ModeStored {
+		return true
+	}
+	return slices.Contains(modeVendors[mode], vendor)
+}
+
+// ModeSupport names the vendors that support mode, for messages.
+func ModeSupport(mode string) string {
+	if vs := modeVendors[mode]; len(vs) > 0 {
+		return mode + ": " + strings.Join(vs, ", ")
+	}
+	return mode + ": every vendor"
+}
 
 // lifecycleFields reads role, mode, admin, project_id, rotation and
 // federation; the schema has already checked their types and enums.
@@ -59,6 +86,9 @@ func checkLifecycle(t *tree, r *Registry) {
 				at("federation", "federation belongs to mode: federated entries; set mode: federated or remove it")
 			}
 		case ModeMinted:
+			if !SupportsMode(e.Vendor, e.Mode) {
+				at("mode", fmt.Sprintf("%s keys cannot be minted per lease (%s); use mode stored or federated", e.Vendor, ModeSupport(ModeMinted)))
+			}
 			if hasRef {
 				at("secret_ref", "a minted entry stores no key: remove secret_ref (each lease gets a fresh key through admin)")
 			}
@@ -70,7 +100,16 @@ func checkLifecycle(t *tree, r *Registry) {
 			if e.Federation != nil {
 				at("federation", "federation belongs to mode: federated entries; remove it")
 			}
+			if e.ProjectID == "" {
+				at("", "mode minted needs project_id: the OpenAI project or xAI team the lease's key is created in")
+			}
 		case ModeFederated:
+			if !SupportsMode(e.Vendor, e.Mode) {
+				at("mode", fmt.Sprintf("%s has no workload identity federation (%s); use mode stored or minted", e.Vendor, ModeSupport(ModeFederated)))
+			}
+			if f := e.Federation; f != nil && e.Vendor == "anthropic" && f.OrganizationID == "" {
+				at("federation", "an Anthropic federation needs organization_id; add it")
+			}
 			if hasRef {
 				at("secret_ref", "a federated entry stores no key: remove secret_ref (the job's OIDC token is exchanged at the vendor)")
 			}

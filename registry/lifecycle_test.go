@@ -39,7 +39,8 @@ func TestLifecycleRules(t *testing.T) {
 	}{
 		{"stored needs a ref", "  ci:\n    scope: [a]\n    max_ttl_seconds: 60\n", 7, "openai.ci", "missing required key secret_ref"},
 		{"minted needs admin", "  ci:\n    mode: minted\n    scope: [a]\n    max_ttl_seconds: 60\n", 7, "openai.ci", "needs admin"},
-		{"minted has no ref", "  ci:\n    mode: minted\n    admin: admin\n    secret_ref: \"aws-sm://x/y\"\n    scope: [a]\n    max_ttl_seconds: 60\n", 10, "openai.ci.secret_ref", "remove secret_ref"},
+		{"minted needs project_id", "  ci:\n    mode: minted\n    admin: admin\n    scope: [a]\n    max_ttl_seconds: 60\n", 7, "openai.ci", "needs project_id"},
+		{"minted has no ref", "  ci:\n    mode: minted\n    admin: admin\n    project_id: p\n    secret_ref: \"aws-sm://x/y\"\n    scope: [a]\n    max_ttl_seconds: 60\n", 11, "openai.ci.secret_ref", "remove secret_ref"},
 		{"federated needs federation", "  ci:\n    mode: federated\n    scope: [a]\n    max_ttl_seconds: 60\n", 7, "openai.ci", "needs federation"},
 		{"federated has no admin", "  ci:\n    mode: federated\n    admin: admin\n    federation: {rule_id: r, service_account_id: s, audience: a}\n    scope: [a]\n    max_ttl_seconds: 60\n", 9, "openai.ci.admin", "remove admin"},
 		{"federated has no ref", "  ci:\n    mode: federated\n    secret_ref: \"aws-sm://x/y\"\n    federation: {rule_id: r, service_account_id: s, audience: a}\n    scope: [a]\n    max_ttl_seconds: 60\n", 9, "openai.ci.secret_ref", "remove secret_ref"},
@@ -106,15 +107,19 @@ func TestLifecycleFieldsLoad(t *testing.T) {
 	if pr.Federation == nil || pr.Federation.RuleID != "fdrl_1" || pr.Federation.Audience != "https://api.openai.com" {
 		t.Errorf("prod federation %+v", pr.Federation)
 	}
-	// exec refuses the admin entry and the modes it does not lease, by
-	// vendor and by ref; ResolveAdmin is the one way to the admin key.
-	for _, env := range []string{"admin", "eval", "prod"} {
-		var re *RefusedError
-		if _, err := c.Resolve("openai", env); !errors.As(err, &re) {
-			t.Errorf("Resolve(openai, %s) = %v, want a refusal", env, err)
-		}
-	}
+	// exec refuses the admin entry, by vendor and by ref; ResolveAdmin is
+	// the one way to the admin key. Minted and federated entries resolve
+	// with what their lease needs.
 	var re *RefusedError
+	if _, err := c.Resolve("openai", "admin"); !errors.As(err, &re) || re.Reason != ReasonAdmin {
+		t.Errorf("Resolve(openai, admin) = %v, want the admin refusal", err)
+	}
+	if s, err := c.Resolve("openai", "eval"); err != nil || s.Mode != ModeMinted || s.Admin != "admin" || s.ProjectID != "proj_abc" || s.EnvVar != "OPENAI_API_KEY" {
+		t.Errorf("Resolve(openai, eval) = %+v, %v", s, err)
+	}
+	if s, err := c.Resolve("openai", "prod"); err != nil || s.Mode != ModeFederated || s.Federation == nil || s.Federation.RuleID != "fdrl_1" {
+		t.Errorf("Resolve(openai, prod) = %+v, %v", s, err)
+	}
 	if _, err := c.ResolveRef("X", "aws-sm://openai/admin", "admin"); !errors.As(err, &re) || re.Reason != ReasonAdmin {
 		t.Errorf("ResolveRef of the admin secret = %v, want the admin refusal", err)
 	}
@@ -127,5 +132,51 @@ func TestLifecycleFieldsLoad(t *testing.T) {
 	}
 	if _, err := c.ResolveAdmin("openai", "ci"); err == nil {
 		t.Error("ResolveAdmin of a non-admin entry succeeded")
+	}
+}
+
+// TestModeSupportTable: a mode its vendor does not support is a check
+// problem at the mode's line, and the table says which vendors support it.
+func TestModeSupportTable(t *testing.T) {
+	t.Parallel()
+	pol := lifecyclePolicy(t)
+	tests := []struct {
+		name, reg string
+		line      int
+		field     string
+		msg       string
+	}{
+		{"anthropic minted", "anthropic:\n  admin:\n    secret_ref: \"aws-sm://a/admin\"\n    scope: [admin]\n    max_ttl_seconds: 300\n    role: admin\n  ci:\n    mode: minted\n    admin: admin\n    project_id: p\n    scope: [a]\n    max_ttl_seconds: 60\n",
+			8, "anthropic.ci.mode", "minted: openai, xai"},
+		{"xai federated", "xai:\n  ci:\n    mode: federated\n    federation: {rule_id: r, service_account_id: s, audience: a}\n    scope: [a]\n    max_ttl_seconds: 60\n",
+			3, "xai.ci.mode", "federated: anthropic, openai"},
+		{"anthropic federation without organization", "anthropic:\n  ci:\n    mode: federated\n    federation: {rule_id: r, service_account_id: s, audience: a}\n    scope: [a]\n    max_ttl_seconds: 60\n",
+			4, "anthropic.ci.federation", "organization_id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("r.yaml", []byte(tc.reg), "p.json", pol)
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("got %v, want Problems", err)
+			}
+			for _, p := range ps {
+				if p.Line == tc.line && p.Field == tc.field && strings.Contains(p.Msg, tc.msg) {
+					return
+				}
+			}
+			t.Fatalf("no problem at line %d field %s containing %q; got %v", tc.line, tc.field, tc.msg, ps)
+		})
+	}
+	for _, c := range []struct {
+		vendor, mode string
+		ok           bool
+	}{{"openai", ModeMinted, true}, {"xai", ModeMinted, true}, {"anthropic", ModeMinted, false},
+		{"openai", ModeFederated, true}, {"anthropic", ModeFederated, true}, {"xai", ModeFederated, false},
+		{"anything", ModeStored, true}, {"anything", "", true}} {
+		if got := SupportsMode(c.vendor, c.mode); got != c.ok {
+			t.Errorf("SupportsMode(%s, %s) = %v, want %v", c.vendor, c.mode, got, c.ok)
+		}
 	}
 }

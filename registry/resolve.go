@@ -17,6 +17,13 @@ type LeaseSpec struct {
 	TTL            time.Duration // registry max_ttl_seconds (already <= policy cap), or the cap for an unregistered --ref
 	EnvVar         string        // OPENAI_API_KEY / ANTHROPIC_API_KEY / XAI_API_KEY / <NAME>_API_KEY / explicit
 	RequiredPrefix string        // from policy, "" if none
+
+	// Mode is ModeStored ("" too), ModeMinted or ModeFederated; Admin and
+	// ProjectID (minted) and Federation (federated) come from the entry.
+	Mode       string
+	Admin      string
+	ProjectID  string
+	Federation *Federation
 }
 
 // Refusal reasons of a RefusedError.
@@ -27,7 +34,7 @@ const (
 	ReasonNoCap      = "no ttl cap"
 	ReasonOtherEnv   = "registered for another environment"
 	ReasonAdmin      = "admin entry"
-	ReasonMode       = "mode not leased by exec"
+	ReasonMode       = "mode not supported by the vendor"
 	ReasonStore      = "store not allowed in this environment"
 )
 
@@ -108,10 +115,21 @@ func (c *Config) Resolve(vendor, env string) (LeaseSpec, error) {
 	if err != nil {
 		return LeaseSpec{}, err
 	}
-	return LeaseSpec{
+	spec := LeaseSpec{
 		Vendor: vendor, Env: env, Ref: e.Ref, Scope: append([]string(nil), e.Scope...), TTL: ttl,
 		EnvVar: EnvVarFor(vendor), RequiredPrefix: c.Policy.RequiredPrefix[vendor],
-	}, nil
+		Mode: e.Mode, Admin: e.Admin, ProjectID: e.ProjectID,
+	}
+	if e.Federation != nil {
+		f := *e.Federation
+		spec.Federation = &f
+	}
+	if spec.Mode == ModeFederated && vendor == "anthropic" {
+		// Anthropic's SDKs read an OAuth token from ANTHROPIC_AUTH_TOKEN and
+		// send it as a bearer token; ANTHROPIC_API_KEY goes out as x-api-key.
+		spec.EnvVar = "ANTHROPIC_AUTH_TOKEN"
+	}
+	return spec, nil
 }
 
 // capped applies the policy cap; load-time validation already guarantees it,
@@ -291,15 +309,16 @@ func (c *Config) RefVendorVar(raw, env string) (string, error) {
 }
 
 // leasable refuses what exec must never hand a command: an admin key (used by
-// keylease itself only) and the modes exec does not lease yet.
+// keylease itself only) and a mode its vendor does not support (check
+// reports that too; this keeps a hand-built Config safe).
 func leasable(e *Entry, registryPath string) *RefusedError {
 	if e.IsAdmin() {
 		return &RefusedError{Vendor: e.Vendor, Env: e.Env, Reason: ReasonAdmin,
 			Hint: fmt.Sprintf("%s.%s (%s line %d) holds a vendor admin key, which keylease uses itself and never gives a command; lease a non-admin entry", e.Vendor, e.Env, registryPath, e.Line)}
 	}
-	if e.Mode != ModeStored && e.Mode != "" {
+	if !SupportsMode(e.Vendor, e.Mode) {
 		return &RefusedError{Vendor: e.Vendor, Env: e.Env, Reason: ReasonMode,
-			Hint: fmt.Sprintf("%s.%s (%s line %d) has mode %s, which this version of exec does not lease; use a stored entry", e.Vendor, e.Env, registryPath, e.Line, e.Mode)}
+			Hint: fmt.Sprintf("%s.%s (%s line %d) has mode %s, which %s does not support (%s); use another mode", e.Vendor, e.Env, registryPath, e.Line, e.Mode, e.Vendor, ModeSupport(e.Mode))}
 	}
 	return nil
 }

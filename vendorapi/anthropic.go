@@ -44,6 +44,22 @@ func (a *Anthropic) Check(ctx context.Context, key secret.Value) (Verdict, error
 	return verdictOf(err, func(e *Error) bool { return e.Status == http.StatusUnauthorized && e.Type == "authentication_error" })
 }
 
+// AnthropicOAuthBeta is the anthropic-beta header an API call with a
+// federated (OAuth) token needs besides Authorization: Bearer.
+const AnthropicOAuthBeta = "oauth-2025-04-20"
+
+// CheckOAuth is Check for a federated sk-ant-oat01- token, which goes as a
+// bearer token with the OAuth beta header instead of x-api-key.
+func (a *Anthropic) CheckOAuth(ctx context.Context, tok secret.Value) (Verdict, error) {
+	auth := func(h http.Header) {
+		bearer(tok)(h)
+		h.Set("anthropic-version", AnthropicVersion)
+		h.Set("anthropic-beta", AnthropicOAuthBeta)
+	}
+	err := a.do(ctx, call{op: "check token", method: http.MethodGet, url: a.base + "/v1/models?limit=1", auth: auth, idempotent: true}, nil)
+	return verdictOf(err, func(e *Error) bool { return e.Status == http.StatusUnauthorized && e.Type == "authentication_error" })
+}
+
 // decodeAnthropicError reads {"type":"error","error":{"type","message"},"request_id"}.
 func decodeAnthropicError(b []byte) (typ, code string) {
 	var w struct {

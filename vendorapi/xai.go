@@ -227,3 +227,29 @@ var (
 	_ Lister    = (*AnthropicOrg)(nil)
 	_ Lister    = (*XAITeam)(nil)
 )
+
+// Propagation polling: quick at first (a key is usually live within a second
+// or two), then every couple of seconds until ctx ends.
+const (
+	propagationFirstPoll = 200 * time.Millisecond
+	propagationMaxPoll   = 2 * time.Second
+)
+
+// WaitLive polls Propagated until key id is live or ctx ends; it returns
+// the number of polls. A key must not be handed out before this returns nil.
+func (t *XAITeam) WaitLive(ctx context.Context, id string) (int, error) {
+	wait := propagationFirstPoll
+	for n := 1; ; n++ {
+		live, err := t.Propagated(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		if live {
+			return n, nil
+		}
+		if err := t.x.sleep(ctx, wait); err != nil {
+			return n, fmt.Errorf("xai api key %s is not live yet after %d propagation check(s): %w", id, n, err)
+		}
+		wait = min(2*wait, propagationMaxPoll)
+	}
+}

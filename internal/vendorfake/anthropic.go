@@ -3,6 +3,7 @@ package vendorfake
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -25,11 +26,12 @@ type Anthropic struct {
 	base
 	admins map[string]bool
 	keys   map[string]*anKey
+	oauth  map[string]time.Time // federated sk-ant-oat01- tokens -> expiry
 }
 
 // StartAnthropic serves a new Anthropic emulator on 127.0.0.1.
 func StartAnthropic() (*Anthropic, error) {
-	s := &Anthropic{admins: map[string]bool{}, keys: map[string]*anKey{}}
+	s := &Anthropic{admins: map[string]bool{}, keys: map[string]*anKey{}, oauth: map[string]time.Time{}}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /v1/models", s.models)
 	m.HandleFunc("POST /v1/oauth/token", s.tokenExchange)
@@ -116,6 +118,11 @@ func (s *Anthropic) models(w http.ResponseWriter, r *http.Request) {
 	ok := false
 	for _, k := range s.keys {
 		ok = ok || (k.value == tok && k.status == "active")
+	}
+	if bt := bearerToken(r); tok == "" && bt != "" {
+		// A federated token: a bearer token that needs the OAuth beta.
+		exp, known := s.oauth[bt]
+		ok = known && time.Now().Before(exp) && strings.Contains(r.Header.Get("anthropic-beta"), AnthropicOAuthBeta)
 	}
 	s.mu.Unlock()
 	if !ok {

@@ -23,6 +23,7 @@ type oaKey struct {
 	saID                     string // "" for a user key
 	restricted               bool   // lacks model.read
 	created                  int64
+	expires                  time.Time // a federated token's end; zero: none
 }
 
 type oaServiceAccount struct {
@@ -134,6 +135,9 @@ func (s *OpenAI) models(w http.ResponseWriter, r *http.Request) {
 	tok := bearerToken(r)
 	s.mu.Lock()
 	k, admin := s.keyByValue(tok), s.admins[tok]
+	if k != nil && !k.expires.IsZero() && time.Now().After(k.expires) {
+		k = nil // an expired federated token is an unknown key, as at OpenAI
+	}
 	s.mu.Unlock()
 	switch {
 	case admin || (k != nil && k.restricted):

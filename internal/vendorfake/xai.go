@@ -33,6 +33,10 @@ type XAI struct {
 	// PropagationPolls is how many propagation checks a new key answers
 	// "not yet" before it is live.
 	PropagationPolls int
+	// StrictPropagation makes a key that is not live yet unknown to the
+	// inference API (400, as an invalid key), so that a client handing out
+	// a key before propagation is caught.
+	StrictPropagation bool
 
 	mgmt map[string]bool
 	keys map[string]*xKey
@@ -135,7 +139,7 @@ func (s *XAI) apiKey(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var k *xKey
 	for _, c := range s.keys {
-		if c.value == tok {
+		if c.value == tok && (!s.StrictPropagation || c.polls == 0) {
 			k = c
 		}
 	}
