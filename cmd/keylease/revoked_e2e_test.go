@@ -2,14 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/keylease/keylease/internal/smfake"
+	"github.com/keylease/keylease/internal/testkit"
+	"github.com/keylease/keylease/internal/vendorfake"
 	"github.com/keylease/keylease/keyform"
+	"github.com/keylease/keylease/secret"
+	"github.com/keylease/keylease/vendorapi"
 )
 
 // TestExecRefusesTombstone: the secret's AWSCURRENT is a revocation
@@ -72,5 +79,105 @@ func TestExecRefusesTombstone(t *testing.T) {
 				t.Errorf("the record does not say revoked:\n%s", b)
 			}
 		})
+	}
+}
+
+// revokeE2ERegistry is e2eRegistry's openai part with an admin entry and a
+// mint rotation, as revoke needs.
+const revokeE2ERegistry = `openai:
+  admin:
+    secret_ref: "kv://openai/admin/api_key"
+    scope: ["admin"]
+    max_ttl_seconds: 300
+    role: admin
+  ci:
+    secret_ref: "kv://openai/ci/api_key"
+    scope: ["llm:chat"]
+    max_ttl_seconds: 900
+    rotation:
+      method: mint
+      admin: admin
+      project_id: "proj_e2e"
+`
+
+// keylease runs the real binary with args in r's environment.
+func (r *e2e) keylease(args ...string) e2eResult {
+	r.t.Helper()
+	cmd := exec.Command(keyleaseBin, args...)
+	for k, v := range r.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		r.t.Fatal(err)
+	}
+	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: r.outputs()}
+	r.canary(res)
+	return res
+}
+
+// TestRevokeE2E: the real binary revokes openai.ci (the minted
+// service account is deleted at the emulator, the tombstone is AWSCURRENT),
+// then exec with the old registry, which does not say revoked, exits 3
+// "revoked on"; a second revoke reports already revoked, exit 0. Every
+// output and file passes the canary.
+func TestRevokeE2E(t *testing.T) {
+	t.Parallel()
+	// A subtest: its temp dir's name breaks the run of letters and digits
+	// that the settings' entropy check refuses as a path in a flag.
+	t.Run("stale_registry", func(t *testing.T) { t.Parallel(); revokeThenLease(t) })
+}
+
+func revokeThenLease(t *testing.T) {
+	r := newE2E(t)
+	oa, err := vendorfake.StartOpenAI()
+	testkit.Must(t, err)
+	t.Cleanup(func() { _ = oa.Close() })
+	r.env["OPENAI_BASE_URL"] = oa.BaseURL()
+	admin := oa.AddAdminKey()
+	c, err := vendorapi.NewOpenAI(vendorapi.Options{Getenv: func(k string) string { return r.env[k] }})
+	testkit.Must(t, err)
+	m, err := c.Project(secret.FromString(admin), "proj_e2e").Mint(context.Background(), "ci")
+	testkit.Must(t, err)
+	form, err := keyform.Encode(m.Key, m.KeyID, map[string]string{"retire_id": m.ID})
+	testkit.Must(t, err)
+	r.stack.Seed("openai/admin/api_key", admin)
+	r.stack.Seed("openai/ci/api_key", string(form.Bytes()))
+	r.extra = append(r.extra, admin, string(m.Key.Bytes()), string(form.Bytes()))
+	r.keys["OPENAI_API_KEY"] = string(m.Key.Bytes())
+	r.env["E2E_VARS"] = "OPENAI_API_KEY"
+	reg := filepath.Join(r.dir, "revoke-registry.yaml")
+	testkit.WriteFile(t, reg, revokeE2ERegistry)
+	testkit.WriteFile(t, filepath.Join(r.dir, "revoke-policy.json"), `{"version":1,"allowed_secrets":["openai"],"required_prefix":{"openai":"sk-"},
+"flags":{"no_logging":true,"no_persistence":true},"ttl_caps_seconds":{"admin":300,"ci":900},
+"backends":{"kv":{"type":"aws-secretsmanager","name_template":"{path}"}}}`)
+
+	res := r.keylease("revoke", "--vendor", "openai", "--env", "ci", "--reason", "suspected-leak", "--registry", reg, "--policy", filepath.Join(r.dir, "revoke-policy.json"), "--registry-update", "write")
+	if res.code != 0 {
+		t.Fatalf("revoke: exit %d\n%s", res.code, res.stderr)
+	}
+	if v, _ := c.Check(context.Background(), m.Key); v != vendorapi.Invalid || oa.ServiceAccounts("proj_e2e") != 0 {
+		t.Fatalf("after revoke the key is %s, %d service accounts", v, oa.ServiceAccounts("proj_e2e"))
+	}
+	b, err := os.ReadFile(reg)
+	testkit.Must(t, err)
+	if !strings.Contains(string(b), "revoked: true") || !strings.Contains(string(b), "revoked_at: ") {
+		t.Fatalf("registry not updated:\n%s", b)
+	}
+	// exec with the stale registry (KEYLEASE_REGISTRY: no revoked there).
+	res = r.run("sha", "--vendor", "openai")
+	if res.code != 3 || !strings.Contains(string(res.stderr), "revoked on ") || !strings.Contains(string(res.stderr), "(suspected-leak)") || r.childRan() {
+		t.Fatalf("exec after revoke: exit %d, child ran %v\n%s", res.code, r.childRan(), res.stderr)
+	}
+	res = r.keylease("revoke", "--vendor", "openai", "--env", "ci", "--reason", "suspected-leak", "--registry", reg, "--policy", filepath.Join(r.dir, "revoke-policy.json"), "--registry-update", "write")
+	if res.code != 0 || !strings.Contains(string(res.stderr), "already revoked") {
+		t.Fatalf("second revoke: exit %d\n%s", res.code, res.stderr)
+	}
+	recs, _ := filepath.Glob(filepath.Join(r.dir, "runner-temp", "keylease", "keylease-revocation-openai-ci-*.json"))
+	if len(recs) != 2 {
+		t.Fatalf("revocation records %v", recs)
 	}
 }
