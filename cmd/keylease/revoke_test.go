@@ -8,7 +8,7 @@ import (
 	"github.com/keylease/keylease/internal/leakcheck"
 )
 
-// TestRevokeUsage: revoke's usage errors exit 2 before any call, and a key
+// TestRevokeUsage: revoke's and incident's usage errors exit 2 before any call, and a key
 // given as a flag is refused without being shown.
 func TestRevokeUsage(t *testing.T) {
 	t.Parallel()
@@ -23,6 +23,11 @@ func TestRevokeUsage(t *testing.T) {
 		{"argument", []string{"revoke", "--vendor", "openai", "--env", "ci", "--reason", "x", "extra"}, "revoke takes no arguments"},
 		{"key as reason", []string{"revoke", "--vendor", "openai", "--env", "ci", "--reason", key}, "looks like a key"},
 		{"bad env", []string{"revoke", "--vendor", "openai", "--env", "c i", "--reason", "x"}, "not a registry environment name"},
+		{"incident no type", []string{"incident", "--vendor", "openai", "--env", "ci"}, "incident needs --vendor, --env and --type"},
+		{"incident bad type", []string{"incident", "--vendor", "openai", "--env", "ci", "--type", "oops"}, "use suspected-leak, confirmed-leak, other"},
+		{"incident bad repo", []string{"incident", "--vendor", "openai", "--env", "ci", "--type", "other", "--repo", "noslash"}, "give owner/name"},
+		{"incident bad since", []string{"incident", "--vendor", "openai", "--env", "ci", "--type", "other", "--since", "soon"}, "whole days (7d)"},
+		{"incident missing path", []string{"incident", "--vendor", "openai", "--env", "ci", "--type", "other", "--scan", "no-such-dir-here"}, "--scan no-such-dir-here"},
 	} {
 		e, out, errb := testEnv(map[string]string{})
 		code := realMain(context.Background(), tc.args, e)

@@ -129,9 +129,20 @@ func TestRevokeE2E(t *testing.T) {
 	// A subtest: its temp dir's name breaks the run of letters and digits
 	// that the settings' entropy check refuses as a path in a flag.
 	t.Run("stale_registry", func(t *testing.T) { t.Parallel(); revokeThenLease(t) })
+	t.Run("incident_planted_copy", func(t *testing.T) { t.Parallel(); incidentFindsCopy(t) })
 }
 
-func revokeThenLease(t *testing.T) {
+// revokeWorld is an e2e world whose openai.ci secret is a minted service
+// account's key in the JSON form, with an admin entry to revoke it.
+type revokeWorld struct {
+	*e2e
+	oa       *vendorfake.OpenAI
+	check    *vendorapi.OpenAI
+	key      secret.Value
+	reg, pol string
+}
+
+func newRevokeWorld(t *testing.T) *revokeWorld {
 	r := newE2E(t)
 	oa, err := vendorfake.StartOpenAI()
 	testkit.Must(t, err)
@@ -149,13 +160,18 @@ func revokeThenLease(t *testing.T) {
 	r.extra = append(r.extra, admin, string(m.Key.Bytes()), string(form.Bytes()))
 	r.keys["OPENAI_API_KEY"] = string(m.Key.Bytes())
 	r.env["E2E_VARS"] = "OPENAI_API_KEY"
-	reg := filepath.Join(r.dir, "revoke-registry.yaml")
-	testkit.WriteFile(t, reg, revokeE2ERegistry)
-	testkit.WriteFile(t, filepath.Join(r.dir, "revoke-policy.json"), `{"version":1,"allowed_secrets":["openai"],"required_prefix":{"openai":"sk-"},
+	w := &revokeWorld{e2e: r, oa: oa, check: c, key: m.Key, reg: filepath.Join(r.dir, "revoke-registry.yaml"), pol: filepath.Join(r.dir, "revoke-policy.json")}
+	testkit.WriteFile(t, w.reg, revokeE2ERegistry)
+	testkit.WriteFile(t, w.pol, `{"version":1,"allowed_secrets":["openai"],"required_prefix":{"openai":"sk-"},
 "flags":{"no_logging":true,"no_persistence":true},"ttl_caps_seconds":{"admin":300,"ci":900},
 "backends":{"kv":{"type":"aws-secretsmanager","name_template":"{path}"}}}`)
+	return w
+}
 
-	res := r.keylease("revoke", "--vendor", "openai", "--env", "ci", "--reason", "suspected-leak", "--registry", reg, "--policy", filepath.Join(r.dir, "revoke-policy.json"), "--registry-update", "write")
+func revokeThenLease(t *testing.T) {
+	w := newRevokeWorld(t)
+	r, oa, c, m, reg := w.e2e, w.oa, w.check, struct{ Key secret.Value }{w.key}, w.reg
+	res := r.keylease("revoke", "--vendor", "openai", "--env", "ci", "--reason", "suspected-leak", "--registry", reg, "--policy", w.pol, "--registry-update", "write")
 	if res.code != 0 {
 		t.Fatalf("revoke: exit %d\n%s", res.code, res.stderr)
 	}
@@ -172,12 +188,47 @@ func revokeThenLease(t *testing.T) {
 	if res.code != 3 || !strings.Contains(string(res.stderr), "revoked on ") || !strings.Contains(string(res.stderr), "(suspected-leak)") || r.childRan() {
 		t.Fatalf("exec after revoke: exit %d, child ran %v\n%s", res.code, r.childRan(), res.stderr)
 	}
-	res = r.keylease("revoke", "--vendor", "openai", "--env", "ci", "--reason", "suspected-leak", "--registry", reg, "--policy", filepath.Join(r.dir, "revoke-policy.json"), "--registry-update", "write")
+	res = r.keylease("revoke", "--vendor", "openai", "--env", "ci", "--reason", "suspected-leak", "--registry", reg, "--policy", w.pol, "--registry-update", "write")
 	if res.code != 0 || !strings.Contains(string(res.stderr), "already revoked") {
 		t.Fatalf("second revoke: exit %d\n%s", res.code, res.stderr)
 	}
 	recs, _ := filepath.Glob(filepath.Join(r.dir, "runner-temp", "keylease", "keylease-revocation-openai-ci-*.json"))
 	if len(recs) != 2 {
 		t.Fatalf("revocation records %v", recs)
+	}
+}
+
+// incidentFindsCopy: keylease incident with a planted copy of the key in a
+// scanned directory exits 4; the record names the file and line, not the
+// value; the key is dead at the vendor and a replacement is AWSCURRENT.
+func incidentFindsCopy(t *testing.T) {
+	w := newRevokeWorld(t)
+	// Outside the world's dir, which the canary reads whole: this file
+	// holds the key on purpose.
+	dir := t.TempDir()
+	testkit.WriteFile(t, filepath.Join(dir, "leak.env"), "# pasted by mistake\nOPENAI_API_KEY="+string(w.key.Bytes())+"\n")
+	testkit.WriteFile(t, filepath.Join(dir, "README"), "nothing\n")
+	res := w.keylease("incident", "--vendor", "openai", "--env", "ci", "--type", "confirmed-leak", "--registry", w.reg, "--policy", w.pol,
+		"--registry-update", "write", "--scan", dir)
+	if res.code != 4 {
+		t.Fatalf("incident: exit %d, want 4\n%s", res.code, res.stderr)
+	}
+	if v, _ := w.check.Check(context.Background(), w.key); v != vendorapi.Invalid {
+		t.Fatalf("the leaked key is %s", v)
+	}
+	// One service account left: the replacement (the canary finds any
+	// vendor-shaped key, so the new key is covered too).
+	if w.oa.ServiceAccounts("proj_e2e") != 1 {
+		t.Fatalf("%d service accounts, want the replacement only", w.oa.ServiceAccounts("proj_e2e"))
+	}
+	recs, _ := filepath.Glob(filepath.Join(w.dir, "runner-temp", "keylease", "keylease-incident-openai-ci-*.json"))
+	if len(recs) != 1 {
+		t.Fatalf("incident records %v", recs)
+	}
+	b, err := os.ReadFile(recs[0])
+	testkit.Must(t, err)
+	want := `"path": "` + filepath.Join(dir, "leak.env") + `"`
+	if !bytes.Contains(b, []byte(want)) || !bytes.Contains(b, []byte(`"line": 2`)) {
+		t.Fatalf("the record does not name %s line 2:\n%s", want, b)
 	}
 }
