@@ -319,6 +319,11 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 	if rerr != nil {
 		return rerr
 	}
+	revoked, verr := demoRevoke(ctx, d, getenv, out, runnerLog, check)
+	if verr != nil {
+		return verr
+	}
+	rotated = append(rotated, revoked...)
 	printed = out.bytes()
 
 	// Canary: every form of every key, in everything the demo printed or
@@ -347,6 +352,7 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 	}
 	fmt.Fprintln(out, "\nPASS: the keys reached the command and nothing else.")
 	fmt.Fprintln(out, "PASS: the rotation left one live key and a value-free record.")
+	fmt.Fprintln(out, "PASS: the revoked key is dead at the vendor and cannot be leased again.")
 	return nil
 }
 
