@@ -519,3 +519,36 @@ func TestRevokePrevious(t *testing.T) {
 // manualRegistry has no admin entry for openai.ci (a staged rotation
 // without rotation.admin): revocation is by hand.
 var manualRegistry = strings.NewReplacer("      admin: admin\n", "", "method: mint", "method: staged").Replace(registryText)
+
+// TestRotateAfterRevoke: the way back after a revocation is a rotation:
+// the old version is the tombstone, which has no key to retire, so the
+// rotation completes (it must not fail reading the tombstone as a key);
+// with revoked cleared, the entry leases the replacement.
+func TestRotateAfterRevoke(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	if _, err := w.revoke(w.revokeOptions()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.rotate(w.options())
+	if err != nil {
+		t.Fatalf("rotate after revoke: %v", err)
+	}
+	var retire Step
+	for _, s := range res.Records[0].Steps {
+		if s.Name == StepRetire {
+			retire = s
+		}
+	}
+	if retire.Outcome != OutcomeSkipped || !strings.Contains(retire.Detail, "tombstone") {
+		t.Fatalf("retire step %+v", retire)
+	}
+	_, cur := w.keyAt("AWSCURRENT")
+	if w.verdict(cur) != vendorapi.Valid {
+		t.Fatal("the replacement is not valid")
+	}
+	write(t, w.reg, registryText) // an operator clears revoked
+	if code, msg := w.lease(); code != 0 {
+		t.Fatalf("lease of the replacement: exit %d %s", code, msg)
+	}
+}

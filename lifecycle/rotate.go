@@ -518,6 +518,17 @@ func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 		}
 	}
 	old, err := x.read(ctx, s.Old)
+	if errors.Is(err, keyform.ErrRevoked) {
+		// Rotating after a revocation: the old version is the tombstone,
+		// and the key it replaced was disabled by the revocation.
+		s.Retire = retireDone
+		x.step(StepRetire, OutcomeSkipped, "the old version "+s.Old+" is a revocation tombstone: no key to retire")
+		x.lastTag = s.String()
+		if writeTag {
+			return x.tag(ctx, s)
+		}
+		return nil
+	}
 	if err != nil {
 		x.step(StepRetire, OutcomeFailed, err.Error())
 		return err
