@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -448,6 +449,12 @@ func (e *UnusableValueError) Error() string {
 // and ID, so a rotated secret leases like a plain one. This is the one place
 // the fetch path reads that form.
 func extractKey(r Request, v *raw) (secret.Value, string, error) {
+	// A tombstone is refused before any other reading: with a #json-key, a
+	// binary secret or a required prefix it would otherwise surface as a
+	// missing field or a wrong prefix, hiding that the key was revoked.
+	if err := tombstoned(r, v); err != nil {
+		return secret.Value{}, "", err
+	}
 	if r.JSONKey != "" || v.str == nil || !keyform.IsJSON([]byte(*v.str)) {
 		val, err := extract(r, v)
 		return val, "", err
@@ -463,6 +470,27 @@ func extractKey(r Request, v *raw) (secret.Value, string, error) {
 	st.Key.Wipe()
 	val, err := extract(r, &inner)
 	return val, st.KeyID, err
+}
+
+// tombstoned is an *Error (code Revoked, unwrapping to the
+// *keyform.RevokedError) when v is a revocation tombstone, else nil.
+func tombstoned(r Request, v *raw) error {
+	b := v.bin
+	if v.str != nil {
+		b = []byte(*v.str)
+	}
+	ts, ok := keyform.ParseTombstone(b)
+	if !ok {
+		return nil
+	}
+	re := &keyform.RevokedError{Tombstone: ts}
+	on := "an unknown date"
+	if !ts.At.IsZero() {
+		on = ts.At.UTC().Format(time.RFC3339)
+	}
+	return &Error{Op: "secretsmanager:value", Ref: r.Label, Code: "Revoked",
+		Message: "revoked on " + on + " (" + ts.Reason + "): the current version is a keylease tombstone, not a key",
+		Hint:    "lease a rotated replacement (keylease rotate), and see the revocation record", cause: re}
 }
 
 // extract applies the #json-key selection and the required prefix.

@@ -165,6 +165,9 @@ func (w *world) allSecrets() []string {
 	out := append([]string(nil), w.secrets...)
 	for vid := range w.stack.SM.Stages(w.stack.Region, "openai/ci") {
 		if v, ok := w.stack.SM.Value(w.stack.Region, "openai/ci", vid); ok {
+			if _, tomb := keyform.ParseTombstone([]byte(v.String)); tomb {
+				continue // value-free by design: its date and reason are printed
+			}
 			out = append(out, v.String)
 			if st, err := keyform.Decode(secret.FromString(v.String)); err == nil {
 				out = append(out, string(st.Key.Bytes()))

@@ -65,7 +65,18 @@ func WriteRecord(path string, rec *Record, m Masker, now time.Time) error {
 	if rec.Steps == nil {
 		rec.Steps = []Step{}
 	}
-	rec.Verification = record.Verification{ExactForms: true, Detectors: append([]string{}, m.DetectorNames()...)}
+	rec.Verification = sealedBy(m)
+	return writeSealed(path, rec, m, now)
+}
+
+// sealedBy is the verification block of a record m scans.
+func sealedBy(m Masker) record.Verification {
+	return record.Verification{ExactForms: true, Detectors: append([]string{}, m.DetectorNames()...)}
+}
+
+// writeSealed is the one write path of every lifecycle record (rotation,
+// revocation, incident): JSON, scanned by m, written like the run record.
+func writeSealed(path string, rec any, m Masker, now time.Time) error {
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err == nil {
 		b = append(b, '\n')

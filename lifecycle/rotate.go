@@ -412,12 +412,20 @@ func notAttached(err error) bool {
 
 // read reads version vid, registers it and decodes the JSON form.
 func (x *run) read(ctx context.Context, vid string) (keyform.Stored, error) {
-	v, err := x.r.Store.Get(ctx, x.id, x.rg, vid)
+	return readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid)
+}
+
+// readVersion reads version vid of secret id, registers the value and the
+// key with m before anything may print them, and decodes the JSON form (a
+// plain key comes back as Key, a tombstone as *keyform.RevokedError). The
+// caller wipes Key.
+func readVersion(ctx context.Context, s Store, m Masker, id, rg, vid string) (keyform.Stored, error) {
+	v, err := s.Get(ctx, id, rg, vid)
 	if err != nil {
 		return keyform.Stored{}, err
 	}
 	defer v.Wipe()
-	if err := x.r.Mask.Register(v); err != nil {
+	if err := m.Register(v); err != nil {
 		return keyform.Stored{}, err
 	}
 	st, err := keyform.Decode(v)
@@ -427,7 +435,7 @@ func (x *run) read(ctx context.Context, vid string) (keyform.Stored, error) {
 	if !st.JSON {
 		st.Key = secret.New(v.Bytes())
 	}
-	if err := x.r.Mask.Register(st.Key); err != nil {
+	if err := m.Register(st.Key); err != nil {
 		st.Key.Wipe()
 		return keyform.Stored{}, err
 	}
@@ -564,6 +572,17 @@ func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 		}
 	}
 	old, err := x.read(ctx, s.Old)
+	if errors.Is(err, keyform.ErrRevoked) {
+		// Rotating after a revocation: the old version is the tombstone,
+		// and the key it replaced was disabled by the revocation.
+		s.Retire = retireDone
+		x.step(StepRetire, OutcomeSkipped, "the old version "+s.Old+" is a revocation tombstone: no key to retire")
+		x.lastTag = s.String()
+		if writeTag {
+			return x.tag(ctx, s)
+		}
+		return nil
+	}
 	if err != nil {
 		x.step(StepRetire, OutcomeFailed, err.Error())
 		return err
@@ -601,48 +620,24 @@ func gone(err error) bool {
 }
 
 func (x *run) updateRegistry(ctx context.Context) error {
-	mode := x.t.RegistryUpdate
-	if mode == UpdateNone || mode == "" {
-		x.step(StepRegistry, OutcomeSkipped, "--registry-update none")
-		return nil
-	}
-	old, err := os.ReadFile(x.t.RegistryPath)
-	if err != nil {
-		return fail(lease.ExitConfig, fmt.Errorf("read the registry %s: %w", x.t.RegistryPath, err))
-	}
 	today := x.r.Now().UTC().Format(time.DateOnly)
-	upd, err := registry.UpdateEntry(old, x.e.Vendor, x.e.Env, map[string]any{"last_rotated": today})
+	ed := registryEdit{Path: x.t.RegistryPath, Vendor: x.e.Vendor, Env: x.e.Env, Mode: x.t.RegistryUpdate,
+		Set: map[string]any{"last_rotated": today}, Shown: "last_rotated: " + today,
+		Repo: x.t.Repo, RepoPath: x.t.RepoPath, Branch: "keylease/rotate-" + x.e.Vendor + "-" + x.e.Env,
+		Message: "keylease: " + x.e.Vendor + "." + x.e.Env + " rotated " + today,
+		Title:   "keylease: rotate " + x.e.Vendor + "." + x.e.Env + " (last_rotated " + today + ")",
+		Body: fmt.Sprintf("keylease rotate rotated %s.%s on %s (rotation %s): AWSCURRENT is version %s, the old key is %s.\n\nThis PR only records `last_rotated`; it contains no secret.",
+			x.e.Vendor, x.e.Env, today, x.rec.RotationID, x.rec.NewVersionID, retireWord(x.rec))}
+	detail, url, err := applyRegistry(ctx, ed, x.r.PR, x.r.Mask)
 	if err != nil {
-		return fail(lease.ExitConfig, fmt.Errorf("update last_rotated in %s: %w", x.t.RegistryPath, err))
+		return err
 	}
-	switch mode {
-	case UpdateWrite:
-		if err := writeInPlace(x.t.RegistryPath, upd); err != nil {
-			return err
-		}
-		x.step(StepRegistry, OutcomeDone, "last_rotated: "+today+" written to "+x.t.RegistryPath)
-	case UpdatePR:
-		if x.r.PR == nil {
-			return fail(lease.ExitConfig, errors.New("--registry-update pr needs GITHUB_TOKEN and GITHUB_REPOSITORY"))
-		}
-		body := fmt.Sprintf("keylease rotate rotated %s.%s on %s (rotation %s): AWSCURRENT is version %s, the old key is %s.\n\nThis PR only records `last_rotated`; it contains no secret.",
-			x.e.Vendor, x.e.Env, today, x.rec.RotationID, x.rec.NewVersionID, retireWord(x.rec))
-		change := githubapi.FileChange{Branch: "keylease/rotate-" + x.e.Vendor + "-" + x.e.Env, Path: x.t.RepoPath, Content: upd,
-			Message: "keylease: " + x.e.Vendor + "." + x.e.Env + " rotated " + today,
-			Title:   "keylease: rotate " + x.e.Vendor + "." + x.e.Env + " (last_rotated " + today + ")",
-			Body:    body}
-		if x.r.Mask.Scan([]byte(change.Body+change.Title+change.Message)) > 0 || x.r.Mask.Scan(upd) > 0 {
-			return fail(lease.ExitLeak, errors.New("the registry pull request would contain a secret value; nothing was pushed"))
-		}
-		pr, err := x.r.PR.ProposeFile(ctx, x.t.Repo, change)
-		if err != nil {
-			return err
-		}
-		x.rec.PullRequest = pr.GetHTMLURL()
-		x.step(StepRegistry, OutcomeDone, "pull request "+pr.GetHTMLURL())
-	default:
-		return fail(lease.ExitConfig, fmt.Errorf("--registry-update %q: use pr, write or none", mode))
+	x.rec.PullRequest = url
+	outcome := OutcomeDone
+	if ed.Mode == UpdateNone || ed.Mode == "" {
+		outcome = OutcomeSkipped
 	}
+	x.step(StepRegistry, outcome, detail)
 	return nil
 }
 

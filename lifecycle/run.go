@@ -300,10 +300,16 @@ func repoPath(p string, getenv func(string) string) string {
 }
 
 func recordPath(dir string, getenv func(string) string, e *registry.Entry) string {
+	return kindRecordPath(dir, getenv, "rotation", e)
+}
+
+// kindRecordPath is where a lifecycle record of kind (rotation,
+// revocation, incident) for e goes: beside the run record unless dir is set.
+func kindRecordPath(dir string, getenv func(string) string, kind string, e *registry.Entry) string {
 	base := record.DefaultPath(getenv)
 	if dir == "" {
 		dir = filepath.Dir(base)
 	}
-	name := strings.Replace(filepath.Base(base), "keylease-record-", "keylease-rotation-"+e.Vendor+"-"+e.Env+"-", 1)
+	name := strings.Replace(filepath.Base(base), "keylease-record-", "keylease-"+kind+"-"+e.Vendor+"-"+e.Env+"-", 1)
 	return filepath.Join(dir, name)
 }

@@ -16,7 +16,7 @@ import (
 
 // entryKeys is the canonical order of an entry's keys; new keys are written
 // in this order.
-var entryKeys = []string{"secret_ref", "scope", "max_ttl_seconds", "created", "last_rotated", "expiry_policy", "revoked"}
+var entryKeys = []string{"secret_ref", "scope", "max_ttl_seconds", "created", "last_rotated", "expiry_policy", "revoked", "revoked_at"}
 
 var dateOnly = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
 
@@ -24,7 +24,7 @@ var dateOnly = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
 // vendor.env, editing the text in place so comments, key order and layout
 // survive: an existing scalar is replaced on its line, a missing key is added
 // after the entry's last line. Values: bool (revoked), a YYYY-MM-DD string or
-// time.Time (created, last_rotated), int (max_ttl_seconds), string
+// time.Time (created, last_rotated, revoked_at), int (max_ttl_seconds), string
 // (secret_ref, expiry_policy), []string (scope). Only entries in block style
 // with single-line values can be edited; anything else is an error that says
 // so. The result is parsed again before it is returned.
@@ -279,7 +279,7 @@ func renderEntryValue(key string, v any) (string, error) {
 			return "", errors.New("want a bool")
 		}
 		return strconv.FormatBool(b), nil
-	case "created", "last_rotated":
+	case "created", "last_rotated", "revoked_at":
 		switch d := v.(type) {
 		case time.Time:
 			return d.UTC().Format(time.DateOnly), nil

@@ -324,6 +324,11 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 		return merr
 	}
 	rotated = append(rotated, moded...)
+	revoked, verr := demoRevoke(ctx, d, getenv, out, runnerLog, check)
+	if verr != nil {
+		return verr
+	}
+	rotated = append(rotated, revoked...)
 	printed = out.bytes()
 
 	// Canary: every form of every key, in everything the demo printed or
@@ -353,6 +358,7 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 	fmt.Fprintln(out, "\nPASS: the keys reached the command and nothing else.")
 	fmt.Fprintln(out, "PASS: the rotation left one live key and a value-free record.")
 	fmt.Fprintln(out, "PASS: the minted key is gone and the federated token came without any stored key.")
+	fmt.Fprintln(out, "PASS: the revoked key is dead at the vendor and cannot be leased again.")
 	return nil
 }
 

@@ -10,8 +10,6 @@ import (
 
 	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/lifecycle"
-	"github.com/keylease/keylease/registry"
-	"github.com/keylease/keylease/safetext"
 )
 
 func init() {
@@ -48,20 +46,8 @@ func parseRotate(args []string, e *env) (lifecycle.RotateOptions, error) {
 	if err != nil {
 		return o, err
 	}
-	for _, name := range rotateFlags {
-		f := fs.Lookup(name)
-		v := f.Value.String()
-		if strings.ContainsFunc(v, isControl) {
-			return o, usageError("%s holds a control character; give a plain value", orFlag(source[name], name))
-		}
-		if det, bad := safetext.Hit(v); bad {
-			return o, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", orFlag(source[name], name), det)
-		}
-	}
-	for _, env := range []string{o.Env} {
-		if env != "" && !registry.ValidEnvName(env) {
-			return o, usageError("%s is not a registry environment name (e.g. ci)", orFlag(source["env"], "env"))
-		}
+	if err := checkSettings(fs, rotateFlags, source, o.Env); err != nil {
+		return o, err
 	}
 	o.RetireAfter = -1
 	if retire != "" {

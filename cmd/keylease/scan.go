@@ -7,13 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/keylease/keylease/detect"
 	"github.com/keylease/keylease/masking"
@@ -207,9 +203,9 @@ func (s *scanRun) add(commit, path string, data []byte, fs []masking.Finding) {
 		return
 	}
 	out := make([]scanreport.Finding, 0, len(fs))
-	lc := newLineCounter(data)
+	lc := scansource.NewLineCounter(data)
 	for _, f := range fs {
-		line, col := lc.at(int(f.Offset))
+		line, col := lc.At(int(f.Offset))
 		// A path is anyone's text: key-shaped parts of it are not shown.
 		out = append(out, scanreport.Finding{Commit: commit, Path: guard().Text(path), Line: line, Column: col, Rule: f.Detector, Ref: guard().Text(f.Ref)})
 	}
@@ -231,18 +227,12 @@ func (s *scanRun) record(path string) error {
 	return nil
 }
 
-// item scans one piece of content, opening zip archives (not nested ones:
-// an archive inside an archive is scanned as bytes).
+// item scans one piece of content, opening zip archives.
 func (s *scanRun) item(it scansource.Item) error {
-	if scansource.IsZip(it.Path) {
-		return scansource.Zip(it.Path, it.Data, scansource.DefaultLimits, func(z scansource.Item) error {
-			z.Commit = it.Commit
-			s.add(z.Commit, z.Path, z.Data, s.sc.Scan(z.Data))
-			return nil
-		})
-	}
-	s.add(it.Commit, it.Path, it.Data, s.sc.Scan(it.Data))
-	return nil
+	return scansource.Expand(it, scansource.DefaultLimits, func(z scansource.Item) error {
+		s.add(z.Commit, z.Path, z.Data, s.sc.Scan(z.Data))
+		return nil
+	})
 }
 
 // pool runs work on s.jobs goroutines; the first error stops it.
@@ -330,21 +320,7 @@ func (s *scanRun) paths(roots []string) error {
 		return p.wait()
 	}
 	for _, root := range roots {
-		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if path != root && s.ex.Excluded(relPath(root, path), d.IsDir()) {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() || !d.Type().IsRegular() {
-				return nil
-			}
-			return scan(path)
-		})
+		err := scansource.Walk(root, s.ex, scan)
 		if err != nil {
 			if p != nil {
 				_ = p.wait()
@@ -356,15 +332,6 @@ func (s *scanRun) paths(roots []string) error {
 		return scanPathError("", err)
 	}
 	return nil
-}
-
-// relPath is path relative to the walked root, for the excludes.
-func relPath(root, path string) string {
-	rel, err := filepath.Rel(root, path)
-	if err != nil || rel == "." {
-		return filepath.Base(path)
-	}
-	return rel
 }
 
 func scanPathError(root string, err error) error {
@@ -454,32 +421,6 @@ func (s *scanRun) gitHistory(ctx context.Context, dir string) error {
 		return usageError("scan --git %s: %d blob(s) larger than %d bytes were not scanned; check them out and scan them as files", shownPath(dir), skipped, maxInMemory)
 	}
 	return nil
-}
-
-// lineCounter turns byte offsets (ascending or not) into 1-based lines and
-// columns in Unicode code points.
-type lineCounter struct {
-	data   []byte
-	starts []int // offset where each line starts
-}
-
-func newLineCounter(data []byte) *lineCounter {
-	lc := &lineCounter{data: data, starts: []int{0}}
-	for i, c := range data {
-		if c == '\n' {
-			lc.starts = append(lc.starts, i+1)
-		}
-	}
-	return lc
-}
-
-func (lc *lineCounter) at(off int) (line, col int) {
-	off = min(max(off, 0), len(lc.data))
-	i, found := slices.BinarySearch(lc.starts, off)
-	if !found {
-		i--
-	}
-	return i + 1, utf8.RuneCount(lc.data[lc.starts[i]:off]) + 1
 }
 
 // linesOf streams the file once to find the line and column of each

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/keylease/keylease/lease"
+	"github.com/keylease/keylease/registry"
+	"github.com/keylease/keylease/safetext"
 )
 
 // sessionFlags registers the flags of every command that obtains an AWS
@@ -61,6 +63,29 @@ func leaseExit(exitCode int, err error) error {
 	}
 	if exitCode != 0 {
 		return &exitError{code: exitCode}
+	}
+	return nil
+}
+
+// checkSettings refuses a flag value of names that holds a control
+// character or looks like a key (a setting is never a value), and an --env
+// that is no registry environment name.
+func checkSettings(fs *flag.FlagSet, names []string, source map[string]string, environment string) error {
+	for _, name := range names {
+		f := fs.Lookup(name)
+		if f == nil {
+			continue
+		}
+		v := f.Value.String()
+		if strings.ContainsFunc(v, isControl) {
+			return usageError("%s holds a control character; give a plain value", orFlag(source[name], name))
+		}
+		if det, bad := safetext.Hit(v); bad {
+			return usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", orFlag(source[name], name), det)
+		}
+	}
+	if environment != "" && !registry.ValidEnvName(environment) {
+		return usageError("%s is not a registry environment name (e.g. ci)", orFlag(source["env"], "env"))
 	}
 	return nil
 }

@@ -97,6 +97,10 @@ type rule struct {
 // Injector holds rules and per-operation call counters. The zero value is
 // ready to use and safe for concurrent use.
 type Injector struct {
+	// Observe, if set before the first call, sees every call's op in
+	// order (tests that assert the order of calls across emulators).
+	Observe func(op string)
+
 	mu     sync.Mutex
 	rules  []*rule
 	counts map[string]int
@@ -119,6 +123,9 @@ func (in *Injector) Clear() {
 
 // Call counts a call of op and returns the fault to apply to it, if any.
 func (in *Injector) Call(op string) (Rule, bool) {
+	if in.Observe != nil {
+		in.Observe(op)
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.counts == nil {

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/keylease/keylease/masking"
+)
+
+// TestDemoRevokes runs the real binary's demo and checks its revocation
+// part: disable → verify → tombstone → registry, then a lease with the old
+// registry refused with exit 3; no key-shaped text in the output.
+func TestDemoRevokes(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(keyleaseBin, "demo")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SYSTEMROOT=" + os.Getenv("SYSTEMROOT"), "TMPDIR=" + t.TempDir(), "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"== revocation (", "disable    done    service account", "verify     done    the vendor says invalid",
+		"invalidate done    AWSCURRENT is the tombstone version", "registry   done    revoked: true",
+		"ok   the lease is refused with exit 3", "Revoked: revoked on ", "PASS: the revoked key is dead at the vendor"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if f := masking.NewScanner(masking.ScanOptions{Detectors: true}).Scan(out); len(f) > 0 {
+		t.Errorf("demo output holds %d vendor-shaped secret(s)", len(f))
+	}
+}

@@ -1,0 +1,86 @@
+package lifecycle
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RevokeTag is the secret tag that carries a revocation's progress: the
+// revoked version, when, and which steps are done. AWSCURRENT moves away
+// from the revoked version, so a rerun finds it here, not by label.
+const RevokeTag = "keylease:revocation"
+
+// Progress words in the tag.
+const (
+	progPending = "pending"
+	progDone    = "done"
+	progFailed  = "failed"
+	progManual  = "manual"
+	progSkipped = "skipped"
+)
+
+// revState is the parsed RevokeTag: ids, a time and step states, never a value.
+type revState struct {
+	ID       string // revocation id
+	Version  string // the revoked version id
+	At       time.Time
+	Vendor   string // pending, done, manual, failed
+	Verify   string // pending or the verdict
+	Local    string // pending, done
+	Registry string // pending, done, skipped
+}
+
+func (s revState) String() string {
+	return fmt.Sprintf("rev=%s version=%s at=%d vendor=%s verify=%s local=%s registry=%s", s.ID, s.Version, s.At.Unix(), s.Vendor, s.Verify, s.Local, s.Registry)
+}
+
+// parseRevState reads a RevokeTag value; anything malformed is ignored.
+func parseRevState(v string) (revState, bool) {
+	var s revState
+	seen := 0
+	for _, f := range strings.Fields(v) {
+		k, val, ok := strings.Cut(f, "=")
+		if !ok || !tagToken.MatchString(val) {
+			return revState{}, false
+		}
+		seen++
+		switch k {
+		case "rev":
+			s.ID = val
+		case "version":
+			s.Version = val
+		case "at":
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil {
+				return revState{}, false
+			}
+			s.At = time.Unix(n, 0).UTC()
+		case "vendor":
+			s.Vendor = val
+		case "verify":
+			s.Verify = val
+		case "local":
+			s.Local = val
+		case "registry":
+			s.Registry = val
+		default:
+			seen--
+		}
+	}
+	return s, seen == 7 && s.ID != "" && s.Version != ""
+}
+
+// complete: every step of the revocation is done; a rerun has nothing left.
+func (s revState) complete() bool {
+	return (s.Vendor == progDone || s.Vendor == progManual) && s.Verify == "invalid" && (s.Local == progDone || s.Local == progSkipped) && s.Registry != progPending
+}
+
+// revocationID names the revocation of version of vendor.env.
+func revocationID(vendor, env, version string) string {
+	h := sha256.Sum256([]byte("keylease-revoke\x00" + vendor + "\x00" + env + "\x00" + version))
+	return hex.EncodeToString(h[:16])
+}
