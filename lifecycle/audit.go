@@ -86,7 +86,7 @@ type Auditor struct {
 	// RegistryFile is the registry's path as findings name it (relative
 	// to the repository for code scanning); "" is Config.RegistryPath.
 	RegistryFile string
-	Store  AuditStore
+	Store        AuditStore
 	// Vendor returns the clients of a rotated entry's vendor.
 	Vendor func(e *registry.Entry) (AuditVendor, error)
 	// Minted returns the lister of lease-minted keys (nil: not listable).
