@@ -175,3 +175,6 @@ func (s *Server) listDir(w http.ResponseWriter, repo *Repo, files map[string][]b
 	writeJSON(w, http.StatusOK, out)
 	return true
 }
+
+// RepoState returns owner/name for a test to read or change under Lock.
+func (s *Server) RepoState(owner, name string) *Repo { return s.repos[owner+"/"+name] }
