@@ -28,7 +28,7 @@ type Pace struct {
 	Now         func() time.Time
 	Sleep       func(ctx context.Context, d time.Duration) error
 	Deadline    time.Time // zero: none
-	MaxRetries  int       // resends of one GET after a limit; default 5
+	MaxRetries  int       // resends of one GET after a limit; default 8
 
 	once      sync.Once
 	slots     chan struct{}
@@ -37,6 +37,10 @@ type Pace struct {
 	reset     time.Time
 	waited    time.Duration
 }
+
+// ErrLimited is returned when GitHub still refuses a GET for a rate limit
+// after MaxRetries waits.
+var ErrLimited = errors.New("GitHub kept refusing the request for a rate limit")
 
 // ErrBudget is returned when honouring a rate limit would run past the
 // audit's deadline: the subject is reported unreached.
@@ -51,7 +55,7 @@ func (p *Pace) init() {
 			p.Reserve = 1
 		}
 		if p.MaxRetries <= 0 {
-			p.MaxRetries = 5
+			p.MaxRetries = 8
 		}
 		if p.Now == nil {
 			p.Now = time.Now
@@ -154,10 +158,15 @@ func (p *Pace) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		p.observe(resp.Header)
 		wait, limited := p.limitWait(resp)
-		if !limited || r.Method != http.MethodGet || attempt >= p.MaxRetries {
+		if !limited || r.Method != http.MethodGet {
 			return resp, nil
 		}
 		_ = resp.Body.Close()
+		if attempt >= p.MaxRetries {
+			// Not handed to go-github: it would block every later request
+			// on the wall clock, ignoring Sleep and Now.
+			return nil, fmt.Errorf("%w (%d attempts, %s)", ErrLimited, attempt+1, r.URL.Path)
+		}
 		if err := p.sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("%w (%s)", err, r.URL.Path)
 		}
