@@ -266,7 +266,7 @@ func Shard(full string, i, n int) bool {
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(strings.ToLower(full)))
-	return int(h.Sum64()%uint64(n)) == i-1
+	return i >= 1 && h.Sum64()%uint64(n) == uint64(i-1)
 }
 
 var _ AuditGitHub = (*githubapi.Client)(nil)

@@ -389,7 +389,7 @@ func writeOut(path string, b []byte, mask OutputMask, pio lease.IO) error {
 	if mask.Scan(b) > 0 {
 		return auditreport.ErrValueInReport
 	}
-	return os.WriteFile(path, b, 0o600)
+	return os.WriteFile(path, b, 0o600) //nolint:gosec // the --report/--sarif path the operator gave
 }
 
 func appendScanned(path string, b []byte, mask OutputMask) error {
@@ -415,7 +415,7 @@ func (d detectorMask) Scan(b []byte) int        { return len(d.sc.Scan(b)) }
 // outputs (report, SARIF, summary, the one issue) as RunAudit does.
 func RunAuditMerge(ctx context.Context, paths []string, fps masking.FingerprintList, out AuditOutputs, pio lease.IO) (*auditreport.Report, int, error) {
 	if len(paths) == 0 {
-		return nil, lease.ExitConfig, fail(lease.ExitConfig, errors.New("audit merge needs the shard reports: keylease audit merge [--report OUT] REPORT..."))
+		return nil, lease.ExitConfig, fail(lease.ExitConfig, errors.New("audit merge needs the shard reports: keylease audit merge [--report OUT] REPORT"))
 	}
 	mask := detectorMask{sc: masking.NewScanner(masking.ScanOptions{Detectors: true, Fingerprints: fps.Sums, FingerprintLengths: fps.Lengths})}
 	var reps []*auditreport.Report

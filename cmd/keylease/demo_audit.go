@@ -39,7 +39,10 @@ func demoAudit(ctx context.Context, d *demoSetup, getenv func(string) string, ou
 	}
 	_, leaked := oa.AddKey("proj_demo", "printed-by-a-test", false)
 	_ = oa.Close()
-	const token = "ghs_demoAuditToken000000000000000000000"
+	token, err := fakeKey("ghs_", 36) // a fresh fake token: the canary checks it too
+	if err != nil {
+		return nil, err
+	}
 	gh, err := githubfake.Start("", token)
 	if err != nil {
 		return nil, fmt.Errorf("demo: start the GitHub emulator: %w", err)

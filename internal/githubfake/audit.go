@@ -157,7 +157,7 @@ func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request, repo *
 }
 
 // listDir answers a directory's contents: the files directly under dir.
-func (s *Server) listDir(w http.ResponseWriter, repo *Repo, files map[string][]byte, dir string) bool {
+func (s *Server) listDir(w http.ResponseWriter, files map[string][]byte, dir string) bool {
 	var out []any
 	var names []string
 	for p := range files {

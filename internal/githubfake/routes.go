@@ -153,7 +153,7 @@ func (s *Server) branchOr(r *http.Request, repo *Repo, q string) string {
 func (s *Server) getContents(w http.ResponseWriter, r *http.Request, repo *Repo, path string) {
 	files, ok := repo.Files[s.branchOr(r, repo, "ref")]
 	b, found := files[path]
-	if ok && !found && s.listDir(w, repo, files, strings.TrimSuffix(path, "/")) {
+	if ok && !found && s.listDir(w, files, strings.TrimSuffix(path, "/")) {
 		return
 	}
 	if !ok || !found {
