@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,12 +61,7 @@ func (a *Auditor) workflows(ctx context.Context, r AuditRepo) {
 		a.unreached(r.String()+" workflows", err)
 		return
 	}
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
 		for _, pr := range registry.CheckWorkflow(p, files[p], a.Config) {
 			if pr.Rule != registry.RuleSecretExposed && pr.Rule != registry.RuleRevokedRef {
 				continue
@@ -76,8 +72,8 @@ func (a *Auditor) workflows(ctx context.Context, r AuditRepo) {
 	}
 }
 
-// denied: the token may not list secrets (GitHub answers 403 to a
-// GITHUB_TOKEN, 404 to some app installations without the permission).
+// denied: the token may not list secrets (GitHub answers 403 "Resource
+// not accessible by integration" to a GITHUB_TOKEN).
 func denied(err error) bool {
 	var er *github.ErrorResponse
 	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden
@@ -225,12 +221,7 @@ func (a *Auditor) runs(ctx context.Context, r AuditRepo) {
 				a.unreached(fmt.Sprintf("%s run %d artifact %d", r, id, art.GetID()), err)
 				continue
 			}
-			names := make([]string, 0, len(files))
-			for n := range files {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
+			for _, n := range slices.Sorted(maps.Keys(files)) {
 				a.scan(auditreport.LeakInArtifacts, fmt.Sprintf("%s run %d artifact %d file %s", r, id, art.GetID(), n), r.String(), files[n])
 			}
 		}

@@ -122,41 +122,23 @@ const ghToken = "ghs_auditTestToken0123456789abcdefABCD"
 func newAuditWorld(t testing.TB) *auditWorld {
 	t.Helper()
 	ctx := context.Background()
-	stack, err := emulators.StartAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
-	oa, err := vendorfake.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = oa.Close() })
+	base := newWorld(t) // the emulators, the admin key and its first ci key
+	stack, oa := base.stack, base.oa
 	gh, err := githubfake.Start("", ghToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = gh.Close() })
-	w := &auditWorld{t: t, stack: stack, oa: oa, gh: gh, vars: map[string]string{}, dir: t.TempDir(), secrets: []string{ghToken}}
-	for _, kv := range stack.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		w.vars[k] = v
-	}
-	w.vars["OPENAI_BASE_URL"] = oa.BaseURL()
-	w.vars["AWS_CONFIG_FILE"] = filepath.Join(w.dir, "no-config")
-	w.vars["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(w.dir, "no-credentials")
-	w.vars["RUNNER_TEMP"] = w.dir
+	w := &auditWorld{t: t, stack: stack, oa: oa, gh: gh, vars: base.vars, dir: base.dir, secrets: append([]string{ghToken}, base.secrets...)}
 	w.vars["GITHUB_API_URL"] = gh.APIURL()
 	w.vars["GITHUB_TOKEN"] = ghToken
 	w.vars["GITHUB_REPOSITORY"] = "acme/app"
 	w.vars["GITHUB_STEP_SUMMARY"] = filepath.Join(w.dir, "summary.md")
-	w.reg, w.pol = filepath.Join(w.dir, "registry.yaml"), filepath.Join(w.dir, "policy.json")
+	w.reg, w.pol = base.reg, base.pol
 	write(t, w.reg, auditRegistry)
 	write(t, w.pol, auditPolicy)
 
-	admin := oa.AddAdminKey()
-	stack.Seed("openai/admin", admin)
-	w.secrets = append(w.secrets, admin)
+	admin := base.admin
 	c, err := vendorapi.NewOpenAI(vendorapi.Options{Getenv: w.getenv})
 	if err != nil {
 		t.Fatal(err)
@@ -339,8 +321,8 @@ func TestAuditFindsEachFindingOnce(t *testing.T) {
 	if tag := w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag]; !strings.Contains(tag, "retire=done") {
 		t.Errorf("state tag after the audit: %q, want retire=done", tag)
 	}
-	if n := w.oa.ServiceAccounts(project); n != 2 { // ci's current and the orphan (reported, not deleted)
-		t.Errorf("%d service accounts at the vendor, want 2 (the old ci key retired)", n)
+	if n := w.oa.ServiceAccounts(project); n != 3 { // the harness's first key, ci's current, the orphan (reported, not deleted)
+		t.Errorf("%d service accounts at the vendor, want 3 (the old ci key retired)", n)
 	}
 	// The report reads back and the SARIF holds the workflow and registry findings.
 	b, err := os.ReadFile(filepath.Join(w.dir, "report.json"))
