@@ -19,7 +19,7 @@ import (
 	"github.com/keylease/keylease/vendorapi"
 )
 
-const ghToken = "ghs_incidentTestToken0123456789abcdefABCD"
+const incidentGHToken = "ghs_incidentTestToken0123456789abcdefABCD"
 
 // callLog records the order of calls across emulators.
 type callLog struct {
@@ -63,7 +63,7 @@ func (w *world) incident(o IncidentOptions) (*IncidentResult, error) {
 // github starts a fake GitHub with one repository whose run 7 has job 70.
 func (w *world) github(log string) *githubfake.Server {
 	w.t.Helper()
-	gh, err := githubfake.Start("", ghToken)
+	gh, err := githubfake.Start("", incidentGHToken)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -74,8 +74,8 @@ func (w *world) github(log string) *githubfake.Server {
 	r.Jobs[7] = []int64{70}
 	r.Logs[70] = []byte(log)
 	gh.Unlock()
-	w.vars["GITHUB_API_URL"], w.vars["GITHUB_TOKEN"] = gh.APIURL(), ghToken
-	w.secrets = append(w.secrets, ghToken)
+	w.vars["GITHUB_API_URL"], w.vars["GITHUB_TOKEN"] = gh.APIURL(), incidentGHToken
+	w.secrets = append(w.secrets, incidentGHToken)
 	return gh
 }
 

@@ -329,6 +329,11 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 		return verr
 	}
 	rotated = append(rotated, revoked...)
+	audited, aerr := demoAudit(ctx, d, getenv, out, check)
+	if aerr != nil {
+		return aerr
+	}
+	rotated = append(rotated, audited...)
 	printed = out.bytes()
 
 	// Canary: every form of every key, in everything the demo printed or

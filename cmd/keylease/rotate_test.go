@@ -95,8 +95,9 @@ func TestRotateCLI(t *testing.T) {
 	}
 }
 
-// TestDemoRotates runs the real binary's demo and checks its rotation part:
-// mint → test → promote → retire, the record written, no key-shaped text.
+// TestDemoRotates runs the real binary's demo and checks its rotation part
+// (mint → test → promote → retire, the record written) and the audit after
+// it; no key-shaped text.
 func TestDemoRotates(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(keyleaseBin, "demo")
@@ -106,7 +107,10 @@ func TestDemoRotates(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
 	for _, want := range []string{"== rotation (", "create   done    minted", "test     done    valid at the vendor", "promote  done", "retire   done    old key",
-		"ok   AWSCURRENT moved to the new version", "exactly one key is live", `"schema": "keylease.rotation-record/v1"`, "the rotation left one live key"} {
+		"ok   AWSCURRENT moved to the new version", "exactly one key is live", `"schema": "keylease.rotation-record/v1"`, "the rotation left one live key",
+		// and the audit after it (demo_audit.go)
+		"== audit (", "high leak-in-logs: demo/app run 1 job 11 log", "ok   the audit found the key printed in the job log",
+		"ok   keylease audit exits 4 on a leak", "ok   nothing unreached or skipped"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -107,6 +107,9 @@ type Server struct {
 	ls               *loopback.Server
 	seq              int64
 	BlobAuthRejected int // downloads refused for carrying Authorization
+
+	tokens map[string]bool // more tokens (AddToken): may they list secrets
+	lim    limiter
 }
 
 // Start serves a fake GitHub on 127.0.0.1 under prefix ("" like
@@ -179,12 +182,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.errorJSON(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	s.rateHeaders(w, 4999)
+	tok, ok, secrets := s.authorized(r)
+	if !ok {
+		s.rateHeaders(w, 4999)
+		s.errorJSON(w, http.StatusUnauthorized, "Bad credentials")
+		return
+	}
+	done, ok := s.admit(w, tok)
+	if !ok {
+		return
+	}
+	defer done()
 	if f, ok := s.Faults.Call(op); ok && s.fault(w, r, f) {
 		return
 	}
-	if !s.authorized(r) {
-		s.errorJSON(w, http.StatusUnauthorized, "Bad credentials")
+	if op == OpListSecrets && !secrets {
+		s.errorJSON(w, http.StatusForbidden, "Resource not accessible by integration")
 		return
 	}
 	s.mu.Lock()
@@ -192,14 +205,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h(w, r)
 }
 
-func (s *Server) authorized(r *http.Request) bool {
+// authorized returns the request's token, whether it is accepted, and
+// whether it may list secrets (Start's token may; AddToken says for others).
+func (s *Server) authorized(r *http.Request) (tok string, ok, secrets bool) {
 	a := r.Header.Get("Authorization")
 	for _, p := range []string{"Bearer ", "token "} {
-		if strings.HasPrefix(a, p) && hmac.Equal([]byte(a[len(p):]), []byte(s.token)) {
-			return true
+		if !strings.HasPrefix(a, p) {
+			continue
 		}
+		tok = a[len(p):]
+		if hmac.Equal([]byte(tok), []byte(s.token)) {
+			return tok, true, true
+		}
+		s.mu.Lock()
+		canList, known := s.tokens[tok]
+		s.mu.Unlock()
+		return tok, known, canList
 	}
-	return false
+	return "", false, false
 }
 
 func (s *Server) rateHeaders(w http.ResponseWriter, remaining int) {

@@ -63,6 +63,8 @@ func (s *Server) route(method string, p []string) (string, handler) {
 		return OpUpdateFile, with(func(w http.ResponseWriter, r *http.Request, repo *Repo) {
 			s.putContents(w, r, repo, strings.Join(rest[1:], "/"))
 		})
+	case len(rest) == 1 && rest[0] == "environments" && m == http.MethodGet:
+		return OpListEnvironments, with(s.listEnvironments)
 	case len(rest) == 1 && rest[0] == "pulls" && m == http.MethodGet:
 		return OpListPulls, with(s.listPulls)
 	case len(rest) == 1 && rest[0] == "pulls" && m == http.MethodPost:
@@ -151,6 +153,9 @@ func (s *Server) branchOr(r *http.Request, repo *Repo, q string) string {
 func (s *Server) getContents(w http.ResponseWriter, r *http.Request, repo *Repo, path string) {
 	files, ok := repo.Files[s.branchOr(r, repo, "ref")]
 	b, found := files[path]
+	if ok && !found && s.listDir(w, files, strings.TrimSuffix(path, "/")) {
+		return
+	}
 	if !ok || !found {
 		s.errorJSON(w, http.StatusNotFound, "Not Found")
 		return

@@ -1,0 +1,60 @@
+package lifecycle
+
+import (
+	"testing"
+
+	"github.com/keylease/keylease/auditreport"
+)
+
+const readOnlyToken = "ghs_readOnlyJobToken9876543210zyxwvuTS"
+
+// TestAuditSecretsCheckSkippedWithoutPermission: with a token that cannot
+// list secrets (the job's GITHUB_TOKEN), the check is reported skipped,
+// never passed; KEYLEASE_SECRETS_TOKEN brings it back.
+func TestAuditSecretsCheckSkippedWithoutPermission(t *testing.T) {
+	t.Parallel()
+	w := newAuditWorld(t)
+	w.gh.AddToken(readOnlyToken, false)
+	w.secrets = append(w.secrets, readOnlyToken)
+	w.vars["GITHUB_TOKEN"] = readOnlyToken
+	rep, _, err := w.audit(w.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ids(rep)[auditreport.VendorKeyInGitHub]; n != 0 {
+		t.Fatalf("%d vendor-key-in-github-secrets findings without permission", n)
+	}
+	if len(rep.Skipped) != 1 || rep.Skipped[0].Check != auditreport.VendorKeyInGitHub {
+		t.Fatalf("skipped %+v, want the secrets check", rep.Skipped)
+	}
+	if ids(rep)[auditreport.LeakInLogs] != 1 {
+		t.Fatalf("the other checks did not run with the read-only token: %v", ids(rep))
+	}
+	w.vars["KEYLEASE_SECRETS_TOKEN"] = ghToken
+	rep, _, err = w.audit(w.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids(rep)[auditreport.VendorKeyInGitHub] != 1 || len(rep.Skipped) != 0 {
+		t.Fatalf("with KEYLEASE_SECRETS_TOKEN: %v, skipped %+v", ids(rep), rep.Skipped)
+	}
+}
+
+// TestAuditFailOn: leaks exit 4 whatever --fail-on says; without them,
+// high findings exit 5 at --fail-on high.
+func TestAuditFailOn(t *testing.T) {
+	t.Parallel()
+	w := newAuditWorld(t)
+	o := w.options()
+	o.Outputs.FailOn = auditreport.Low
+	if _, code, err := w.audit(o); err != nil || code != auditreport.ExitLeak {
+		t.Fatalf("with leaks: exit %d, %v; want 4", code, err)
+	}
+	w.gh.Lock()
+	w.gh.RepoState("acme", "app").Runs = nil
+	w.gh.Unlock()
+	o.Outputs.FailOn = auditreport.High
+	if _, code, err := w.audit(o); err != nil || code != auditreport.ExitFindings {
+		t.Fatalf("high findings at --fail-on high: exit %d, %v; want 5", code, err)
+	}
+}
