@@ -10,7 +10,6 @@ import (
 	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/lifecycle"
 	"github.com/keylease/keylease/masking"
-	"github.com/keylease/keylease/safetext"
 )
 
 func init() {
@@ -70,7 +69,7 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 		if strings.ContainsFunc(v, isControl) {
 			return a, usageError("%s holds a control character; give a plain value", orFlag(source[name], name))
 		}
-		if det, bad := safetext.Hit(v); bad {
+		if det, bad := keyInSetting(v); bad {
 			return a, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", orFlag(source[name], name), det)
 		}
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/registry"
-	"github.com/keylease/keylease/safetext"
 )
 
 func init() {
@@ -123,7 +122,7 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 		settings[name] = path
 	}
 	for name, v := range settings {
-		if det, bad := safetext.Hit(v); bad {
+		if det, bad := keyInSetting(v); bad {
 			return o, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", source[name], det)
 		}
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"flag"
+	"os"
 	"strings"
 
+	"github.com/keylease/keylease/detect"
 	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/registry"
 	"github.com/keylease/keylease/safetext"
@@ -80,7 +82,7 @@ func checkSettings(fs *flag.FlagSet, names []string, source map[string]string, e
 		if strings.ContainsFunc(v, isControl) {
 			return usageError("%s holds a control character; give a plain value", orFlag(source[name], name))
 		}
-		if det, bad := safetext.Hit(v); bad {
+		if det, bad := keyInSetting(v); bad {
 			return usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", orFlag(source[name], name), det)
 		}
 	}
@@ -88,4 +90,19 @@ func checkSettings(fs *flag.FlagSet, names []string, source map[string]string, e
 		return usageError("%s is not a registry environment name (e.g. ci)", orFlag(source["env"], "env"))
 	}
 	return nil
+}
+
+// keyInSetting reports whether a setting's value looks like a key. The
+// shape-only rules (40 characters of base64, high entropy) also match a
+// path component such as a test's temp directory; a value that names an
+// existing file or directory is a path, whatever its shape. A vendor
+// prefix (sk-…, AKIA…) is refused even then.
+func keyInSetting(v string) (string, bool) {
+	det, bad := safetext.Hit(v)
+	if bad && (det == detect.AWSSecretKey || det == detect.HighEntropy) {
+		if _, err := os.Lstat(v); err == nil {
+			return "", false
+		}
+	}
+	return det, bad
 }
