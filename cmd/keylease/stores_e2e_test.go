@@ -193,7 +193,7 @@ func opStandIn(t *testing.T) string {
 		}
 		out, err := exec.Command("go", "build", "-o", filepath.Join(opDir, name), "../../internal/opfake").CombinedOutput()
 		if err != nil {
-			opErr = fmt.Errorf("build opfake: %v: %s", err, out)
+			opErr = fmt.Errorf("build opfake: %w: %s", err, out)
 		}
 	})
 	if opErr != nil {
