@@ -78,13 +78,13 @@ func (l *Lease) fetchAll(ctx context.Context) ([]leased, error) {
 			}
 			continue
 		}
+		l.rec.Leases[i].Source = s.Ref.Store() // also when it fails: the record says which store did
 		v, vid, err := l.fetchStored(ctx, s)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		out = append(out, leased{spec: s, value: v, vid: vid, issued: time.Now()})
-		l.rec.Leases[i].Source = s.Ref.Store()
 	}
 	for _, ls := range out {
 		if ls.spec.Ref.Store() == registry.StoreEnv {

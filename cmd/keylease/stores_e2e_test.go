@@ -302,7 +302,7 @@ func TestOPStoreFailures(t *testing.T) {
 			if r.childRan() {
 				t.Error("the child ran without its lease")
 			}
-			if l := leaseRecord(t, res).Leases[0]; l.Outcome != record.OutcomeFailed || !strings.Contains(l.Error, ref) {
+			if l := leaseRecord(t, res).Leases[0]; l.Outcome != record.OutcomeFailed || !strings.Contains(l.Error, ref) || l.Source != "op" {
 				t.Errorf("record lease %+v, want failed naming the ref", l)
 			}
 		})
