@@ -62,15 +62,15 @@ func (l *Lease) fetchAll(ctx context.Context, specs []registry.LeaseSpec, at []i
 			}
 			continue
 		}
+		if at[i] >= 0 {
+			l.rec.Leases[at[i]].Source = s.Ref.Store() // also when it fails: the record says which store did
+		}
 		v, vid, err := l.fetchStored(ctx, s)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		out = append(out, leased{spec: s, value: v, vid: vid, issued: time.Now()})
-		if at[i] >= 0 {
-			l.rec.Leases[at[i]].Source = s.Ref.Store()
-		}
 	}
 	for _, ls := range out {
 		if ls.spec.Ref.Store() == registry.StoreEnv {

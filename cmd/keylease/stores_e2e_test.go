@@ -193,7 +193,7 @@ func opStandIn(t *testing.T) string {
 		}
 		out, err := exec.Command("go", "build", "-o", filepath.Join(opDir, name), "../../internal/opfake").CombinedOutput()
 		if err != nil {
-			opErr = fmt.Errorf("build opfake: %v: %s", err, out)
+			opErr = fmt.Errorf("build opfake: %w: %s", err, out)
 		}
 	})
 	if opErr != nil {
@@ -302,7 +302,7 @@ func TestOPStoreFailures(t *testing.T) {
 			if r.childRan() {
 				t.Error("the child ran without its lease")
 			}
-			if l := leaseRecord(t, res).Leases[0]; l.Outcome != record.OutcomeFailed || !strings.Contains(l.Error, ref) {
+			if l := leaseRecord(t, res).Leases[0]; l.Outcome != record.OutcomeFailed || !strings.Contains(l.Error, ref) || l.Source != "op" {
 				t.Errorf("record lease %+v, want failed naming the ref", l)
 			}
 		})
@@ -367,6 +367,39 @@ func TestVaultStore(t *testing.T) {
 				t.Errorf("the child's careless print was not masked:\n%s", res.stdout)
 			}
 		})
+	}
+}
+
+// VAULT_ADDR over HTTPS with VAULT_CACERT naming its CA, read by the
+// official client: trusted with it, refused (exit 3) without it.
+func TestVaultStoreTLS(t *testing.T) {
+	t.Parallel()
+	r, plain := vaultE2E(t, "vault://secret/openai/ci#api_key", "")
+	_ = plain.Close()
+	v, caPEM, err := vaultfake.StartTLS(r.stack.OIDC.Issuer(), "jwt", "")
+	testkit.Must(t, err)
+	t.Cleanup(func() { _ = v.Close() })
+	v.AddRole("keylease-ci", vaultfake.Role{Audience: "vault", Paths: []string{"secret/openai"}})
+	key := r.newKey()
+	v.Put("secret", "openai/ci", map[string]any{"api_key": key})
+	ca := filepath.Join(t.TempDir(), "vault-ca.pem")
+	testkit.WriteFile(t, ca, string(caPEM))
+	r.env["VAULT_ADDR"] = v.URL()
+
+	res := r.run("stores", "--vendor", "openai")
+	vaultCanary(r, v, res)
+	if res.code != 3 || !bytes.Contains(res.stderr, []byte("StoreUnavailable")) {
+		t.Fatalf("an untrusted certificate: exit %d, want 3; stderr %s", res.code, res.stderr)
+	}
+	r.env["VAULT_CACERT"] = ca
+	res = r.run("stores", "--vendor", "openai")
+	vaultCanary(r, v, res)
+	if res.code != 0 {
+		t.Fatalf("with VAULT_CACERT: exit %d, stderr %s", res.code, res.stderr)
+	}
+	r.received()
+	if logins, revoked, live := v.Stats(); logins != 1 || revoked != 1 || live != 0 {
+		t.Errorf("vault: %d login(s), %d revoked, %d live", logins, revoked, live)
 	}
 }
 

@@ -9,9 +9,17 @@ package vaultfake
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -52,14 +60,56 @@ type Server struct {
 // Start serves an emulator whose JWT auth method (mounted at authMount)
 // trusts issuer; namespace "" accepts requests without X-Vault-Namespace.
 func Start(issuer, authMount, namespace string) (*Server, error) {
-	s := &Server{issuer: issuer, mount: authMount, namespace: namespace,
-		roles: map[string]Role{}, kv: map[string][]map[string]any{}, tokens: map[string]*token{}}
+	s := newServer(issuer, authMount, namespace)
 	ls, err := loopback.Start(s)
 	if err != nil {
 		return nil, err
 	}
 	s.ls = ls
 	return s, nil
+}
+
+// StartTLS is Start over HTTPS with a fresh self-signed certificate for
+// 127.0.0.1, returned as PEM (what VAULT_CACERT names).
+func StartTLS(issuer, authMount, namespace string) (*Server, []byte, error) {
+	ln, err := loopback.Listen()
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, caPEM, err := selfSigned()
+	if err != nil {
+		_ = ln.Close()
+		return nil, nil, err
+	}
+	s := newServer(issuer, authMount, namespace)
+	s.ls = loopback.Serve(ln, s, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	return s, caPEM, nil
+}
+
+func newServer(issuer, authMount, namespace string) *Server {
+	return &Server{issuer: issuer, mount: authMount, namespace: namespace,
+		roles: map[string]Role{}, kv: map[string][]map[string]any{}, tokens: map[string]*token{}}
+}
+
+// selfSigned is a one-hour certificate for 127.0.0.1 that is its own CA.
+func selfSigned() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "vaultfake"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
 // URL is VAULT_ADDR.
@@ -81,6 +131,17 @@ func (s *Server) Put(mount, path string, data map[string]any) {
 	defer s.mu.Unlock()
 	k := mount + "/" + path
 	s.kv[k] = append(s.kv[k], data)
+}
+
+// IssueToken makes a token of role without a login, as `vault login` gives
+// a user locally.
+func (s *Server) IssueToken(role string) string {
+	tok := "hvs." + randHex(24)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[tok] = &token{role: role}
+	s.seen = append(s.seen, tok)
+	return tok
 }
 
 // SetSealed makes every request answer 503, as a sealed Vault does.
