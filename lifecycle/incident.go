@@ -195,7 +195,7 @@ func (x *incident) revoke(ctx context.Context) string {
 			sum := sha256.Sum256(k.Bytes())
 			x.sum, x.length = hex.EncodeToString(sum[:]), k.Len()
 		}}
-	rec, err := rv.Revoke(ctx, RevokeTarget{Entry: x.s.e, Version: VersionCurrent, Reason: x.o.Type, VendorOnly: true})
+	rec, err := rv.Revoke(ctx, RevokeTarget{Entry: x.s.e, Version: x.target(ctx), Reason: x.o.Type, VendorOnly: true})
 	x.rec.Revocation = rec
 	if rec != nil {
 		x.rec.RevokedVersionID, x.rec.RevokedKeyID = rec.VersionID, rec.KeyID
@@ -218,6 +218,23 @@ func (x *incident) revoke(ctx context.Context) string {
 		return ""
 	}
 	return rec.VersionID
+}
+
+// target is the version to revoke: AWSCURRENT, unless an earlier run of
+// this incident already revoked a version and rotated a replacement in for
+// it (a rerun must not revoke the replacement).
+func (x *incident) target(ctx context.Context) string {
+	e := x.s.e
+	desc, err := x.s.store.Describe(ctx, e.Ref.SecretID, e.Ref.Region)
+	if err != nil {
+		return VersionCurrent // Revoke's own Describe reports the error
+	}
+	rev, ok := parseRevState(desc.Tags[RevokeTag])
+	rot, rok := parseState(desc.Tags[StateTag])
+	if ok && rev.Local == progSkipped && rok && rot.Old == rev.Version && desc.VersionWith(stageCurrent) != rev.Version {
+		return rev.Version
+	}
+	return VersionCurrent
 }
 
 // rotate puts a replacement in: a fresh rotation while the compromised

@@ -201,3 +201,30 @@ func TestIncidentEveryStepRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestIncidentRerun: a second run after a finished incident revokes
+// nothing new (the replacement stays valid), mints nothing, exits 0.
+func TestIncidentRerun(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	scanDir := filepath.Join(w.dir, "repo")
+	_ = os.MkdirAll(scanDir, 0o700)
+	o := w.incidentOptions()
+	o.ScanPaths = []string{scanDir}
+	first, err := w.incident(o)
+	if err != nil {
+		t.Fatalf("first: %v", err)
+	}
+	_, replacement := w.keyAt("AWSCURRENT")
+	w.oa.Faults.ResetCounts()
+	second, err := w.incident(o)
+	if err != nil {
+		t.Fatalf("rerun: %v\n%s", err, w.stderr.String())
+	}
+	if w.verdict(replacement) != vendorapi.Valid || w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount) != 0 || w.oa.Faults.Count(vendorfake.OpOpenAIDeleteServiceAccount) != 0 {
+		t.Fatal("the rerun revoked the replacement or minted another")
+	}
+	if second.Record.RevokedVersionID != first.Record.RevokedVersionID || second.Record.Steps[0].Outcome != OutcomeSkipped {
+		t.Fatalf("rerun record %+v", second.Record.Steps)
+	}
+}

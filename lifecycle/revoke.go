@@ -233,6 +233,14 @@ func (x *revocation) revoke(ctx context.Context) error {
 			if prev.Local == progDone && prev.Registry == progDone {
 				x.rec.TombstoneVersionID = requestToken(prev.ID)
 			}
+			if x.r.OnKey != nil {
+				// The incident still scans for the value: read it if the
+				// version is still there (a deprecated version may be gone).
+				if st, err := readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid); err == nil {
+					x.r.OnKey(st.Key)
+					st.Key.Wipe()
+				}
+			}
 			x.step(StepDisable, OutcomeSkipped, "already revoked at "+prev.At.Format(time.RFC3339)+" (version "+vid+")")
 			x.say("version %s already revoked at %s; nothing to do", vid, prev.At.Format(time.RFC3339))
 			return nil

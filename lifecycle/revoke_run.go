@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -208,7 +209,7 @@ func RunRevoke(ctx context.Context, o RevokeOptions, pio lease.IO) (*RevokeResul
 	rec.Verification = sealedBy(s.l)
 	path := kindRecordPath(o.RecordDir, pio.Getenv, "revocation", s.e)
 	rerr = s.seal(path, rec, rerr)
-	if rerr == nil || codeOf(rerr) != lease.ExitLeak {
+	if _, serr := os.Lstat(path); serr == nil {
 		res.RecordPath = path
 		fmt.Fprintf(pio.Stderr, "keylease revoke %s.%s: revocation record %s\n", s.e.Vendor, s.e.Env, s.l.Sanitize(path))
 	}
