@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -117,9 +116,9 @@ type IncidentResult struct {
 
 // incident is one run of the response; every step appends to rec.
 type incident struct {
+	journal
 	o   IncidentOptions
 	s   *session
-	out io.Writer
 	rec *IncidentRecord
 	// fingerprint of the revoked value: its sha256 and length, in memory only.
 	sum    string
@@ -157,8 +156,9 @@ func RunIncident(ctx context.Context, o IncidentOptions, pio lease.IO) (*Inciden
 	}
 	defer s.l.Close()
 	e := s.e
-	x := &incident{o: o, s: s, out: pio.Stderr, rec: &IncidentRecord{Schema: IncidentSchema, Type: o.Type, Vendor: e.Vendor, Environment: e.Env,
+	x := &incident{o: o, s: s, rec: &IncidentRecord{Schema: IncidentSchema, Type: o.Type, Vendor: e.Vendor, Environment: e.Env,
 		Ref: e.Ref.Raw, Steps: []Step{}, Findings: []IncidentFinding{}, LeftByHand: []string{}}}
+	x.journal = journal{prefix: "keylease incident " + e.Vendor + "." + e.Env, out: pio.Stderr, mask: s.l, now: s.now, steps: &x.rec.Steps}
 	vid := x.revoke(ctx)
 	x.rotate(ctx, vid)
 	x.invalidate(ctx, vid)
@@ -167,15 +167,12 @@ func RunIncident(ctx context.Context, o IncidentOptions, pio lease.IO) (*Inciden
 	return x.finish(pio)
 }
 
-func (x *incident) say(format string, args ...any) {
-	fmt.Fprintf(x.out, "keylease incident %s.%s: %s\n", x.s.e.Vendor, x.s.e.Env, x.s.l.Sanitize(fmt.Sprintf(format, args...)))
-}
-
+// step records a step and prints it: an incident is read as it happens.
 func (x *incident) step(name, outcome, detail string) {
 	if outcome == OutcomeFailed {
 		x.failed = true
 	}
-	x.rec.Steps = append(x.rec.Steps, Step{Name: name, At: x.s.now().UTC(), Outcome: outcome, Detail: x.s.l.Sanitize(detail)})
+	x.journal.step(name, outcome, detail)
 	x.say("%-10s %-7s %s", name, outcome, detail)
 }
 

@@ -45,18 +45,11 @@ func (w *world) incident(o IncidentOptions) (*IncidentResult, error) {
 	w.t.Helper()
 	var out bytes.Buffer
 	res, err := RunIncident(context.Background(), o, lease.IO{Stdout: &out, Stderr: &w.stderr, Getenv: w.getenv, Environ: func() []string { return nil }})
-	w.check("stdout", out.Bytes())
-	w.check("stderr", w.stderr.Bytes())
-	if err != nil {
-		w.check("error", []byte(err.Error()))
+	path := ""
+	if res != nil {
+		path = res.RecordPath
 	}
-	if res != nil && res.RecordPath != "" {
-		b, rerr := os.ReadFile(res.RecordPath)
-		if rerr != nil {
-			w.t.Fatal(rerr)
-		}
-		w.check("record", b)
-	}
+	w.checkRun(out.Bytes(), err, path)
 	return res, err
 }
 

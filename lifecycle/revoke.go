@@ -114,6 +114,7 @@ type RevokeTarget struct {
 }
 
 type revocation struct {
+	journal
 	r   *Revoker
 	t   RevokeTarget
 	e   *registry.Entry
@@ -151,26 +152,12 @@ func (r *Revoker) Revoke(ctx context.Context, t RevokeTarget) (*RevocationRecord
 	x := &revocation{r: r, t: t, e: e, id: e.Ref.SecretID, rg: e.Ref.Region,
 		rec: &RevocationRecord{Schema: RevocationSchema, Type: "revocation", Vendor: e.Vendor, Environment: e.Env, Ref: e.Ref.Raw,
 			Selector: t.Version, Reason: t.Reason, VendorResult: OutcomePending, DryRun: t.DryRun}}
+	x.journal = journal{prefix: "keylease revoke " + e.Vendor + "." + e.Env, out: r.Out, mask: r.Mask, now: r.Now, steps: &x.rec.Steps, crashAt: r.Crash}
 	err := x.revoke(ctx)
 	if err != nil {
 		err = fail(codeOf(err), r.Mask.SanitizeError(err))
 	}
 	return x.rec, err
-}
-
-func (x *revocation) say(format string, args ...any) {
-	fmt.Fprintf(x.r.Out, "keylease revoke %s.%s: %s\n", x.e.Vendor, x.e.Env, x.r.Mask.Sanitize(fmt.Sprintf(format, args...)))
-}
-
-func (x *revocation) step(name, outcome, detail string) {
-	x.rec.Steps = append(x.rec.Steps, Step{Name: name, At: x.r.Now().UTC(), Outcome: outcome, Detail: x.r.Mask.Sanitize(detail)})
-}
-
-func (x *revocation) crash(step string) error {
-	if x.r.Crash == nil {
-		return nil
-	}
-	return x.r.Crash(step)
 }
 
 func (x *revocation) tag(ctx context.Context) error {

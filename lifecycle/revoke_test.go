@@ -32,19 +32,30 @@ func (w *world) revoke(o RevokeOptions) (*RevokeResult, error) {
 	w.t.Helper()
 	var out bytes.Buffer
 	res, err := RunRevoke(context.Background(), o, lease.IO{Stdout: &out, Stderr: &w.stderr, Getenv: w.getenv, Environ: func() []string { return nil }})
-	w.check("stdout", out.Bytes())
+	path := ""
+	if res != nil {
+		path = res.RecordPath
+	}
+	w.checkRun(out.Bytes(), err, path)
+	return res, err
+}
+
+// checkRun leak-checks what a lifecycle command left: stdout, stderr, its
+// error and its record.
+func (w *world) checkRun(stdout []byte, err error, recordPath string) {
+	w.t.Helper()
+	w.check("stdout", stdout)
 	w.check("stderr", w.stderr.Bytes())
 	if err != nil {
 		w.check("error", []byte(err.Error()))
 	}
-	if res != nil && res.RecordPath != "" {
-		b, rerr := os.ReadFile(res.RecordPath)
+	if recordPath != "" {
+		b, rerr := os.ReadFile(recordPath)
 		if rerr != nil {
 			w.t.Fatal(rerr)
 		}
 		w.check("record", b)
 	}
-	return res, err
 }
 
 // assertTombstoned: AWSCURRENT is a tombstone with the reason, the revoked
