@@ -89,22 +89,14 @@ func RunRotate(ctx context.Context, o RotateOptions, pio lease.IO) (*RotateResul
 	for _, e := range targets {
 		if a := e.Rotation.Admin; a != "" && !seen[e.Vendor+"."+a] && !o.DryRun {
 			seen[e.Vendor+"."+a] = true
-			s, err := cfg.ResolveAdmin(e.Vendor, a)
+			s, err := adminSpec(cfg, e.Vendor, a)
 			if err != nil {
-				return nil, fail(lease.ExitConfig, err)
+				return nil, err
 			}
-			s.EnvVar = adminVar(e.Vendor, a)
 			specs = append(specs, s)
 		}
 	}
-	l.ResolveSpecs(specs)
-	setupCtx, endSetup := l.SetupContext(ctx)
-	err = l.Session(setupCtx)
-	if err == nil && len(specs) > 0 {
-		err = l.Fetch(setupCtx)
-	}
-	endSetup()
-	if err != nil {
+	if err := startLease(ctx, l, specs); err != nil {
 		return nil, err
 	}
 	admins := l.Values()

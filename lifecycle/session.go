@@ -69,22 +69,14 @@ func openSession(ctx context.Context, lo lease.Options, pio lease.IO, vendor, en
 	var specs []registry.LeaseSpec
 	admin, _ := adminOf(e)
 	if admin != "" && !dryRun {
-		spec, err := s.cfg.ResolveAdmin(e.Vendor, admin)
+		spec, err := adminSpec(s.cfg, e.Vendor, admin)
 		if err != nil {
 			l.Close()
-			return nil, fail(lease.ExitConfig, err)
+			return nil, err
 		}
-		spec.EnvVar = adminVar(e.Vendor, admin)
 		specs = append(specs, spec)
 	}
-	l.ResolveSpecs(specs)
-	setupCtx, endSetup := l.SetupContext(ctx)
-	err = l.Session(setupCtx)
-	if err == nil && len(specs) > 0 {
-		err = l.Fetch(setupCtx)
-	}
-	endSetup()
-	if err != nil {
+	if err := startLease(ctx, l, specs); err != nil {
 		l.Close()
 		return nil, err
 	}
@@ -158,4 +150,28 @@ func proposer(getenv func(string) string) (Proposer, githubapi.Repo, error) {
 		return nil, githubapi.Repo{}, fail(lease.ExitConfig, err)
 	}
 	return gc, githubapi.Repo{Owner: owner, Name: name}, nil
+}
+
+// adminSpec is the lease of vendor's admin entry admin, to keylease's own
+// admin client, in the variable that names it.
+func adminSpec(cfg *registry.Config, vendor, admin string) (registry.LeaseSpec, error) {
+	spec, err := cfg.ResolveAdmin(vendor, admin)
+	if err != nil {
+		return spec, fail(lease.ExitConfig, err)
+	}
+	spec.EnvVar = adminVar(vendor, admin)
+	return spec, nil
+}
+
+// startLease runs ResolveSpecs → Session → Fetch (Fetch only when there is
+// something to fetch) within the setup deadline.
+func startLease(ctx context.Context, l *lease.Lease, specs []registry.LeaseSpec) error {
+	l.ResolveSpecs(specs)
+	setupCtx, endSetup := l.SetupContext(ctx)
+	defer endSetup()
+	err := l.Session(setupCtx)
+	if err == nil && len(specs) > 0 {
+		err = l.Fetch(setupCtx)
+	}
+	return err
 }
