@@ -375,6 +375,9 @@ func (x *revocation) verify(ctx context.Context, key secret.Value) (vendorapi.Ve
 // the labels first, so a rerun after a crash completes it.
 func (x *revocation) invalidate(ctx context.Context, vid string, current bool) error {
 	if x.s.Local == progDone {
+		if current {
+			x.rec.TombstoneVersionID = requestToken(x.s.ID)
+		}
 		x.step(StepInvalidate, OutcomeSkipped, "already done")
 		return nil
 	}

@@ -396,7 +396,7 @@ func TestRevokeCrashAfterEachStep(t *testing.T) {
 			if tombs != 1 {
 				t.Fatalf("%d tombstone versions", tombs)
 			}
-			if !res.Record.Resumed {
+			if !res.Record.Resumed || res.Record.TombstoneVersionID == "" {
 				t.Fatalf("the rerun after %s did not resume: %+v", step, res.Record)
 			}
 		})
