@@ -138,6 +138,18 @@ func TestFetch(t *testing.T) {
 			wantText:  map[int][]string{0: {`"apikey"`, "kv://anthropic/ci#apikey"}},
 		},
 		{
+			// A tombstone is recognised before the #json-key and the prefix
+			// are applied: the message says revoked, not a missing field.
+			name: "revocation tombstone read with a JSON key and a prefix",
+			reqs: func(l *lease) []exchange.Request {
+				l.stack.SM.Put("us-east-1", "kv/revoked", smfake.Value{String: `{"keylease_revoked":"2026-12-01T09:30:00Z","reason":"suspected-leak"}`})
+				return []exchange.Request{{Label: "kv://revoked#api_key", SecretID: "kv/revoked", JSONKey: "api_key", RequiredPrefix: "sk-", Vendor: "openai"}}
+			},
+			want:      [][]byte{nil},
+			wantCodes: map[int]string{0: "Revoked"},
+			wantText:  map[int][]string{0: {"revoked on 2026-12-01T09:30:00Z (suspected-leak)"}},
+		},
+		{
 			name: "JSON key of a value that is not JSON",
 			reqs: func(*lease) []exchange.Request {
 				return []exchange.Request{{Label: "kv://openai/ci#k", SecretID: "kv/openai/ci", JSONKey: "k"}}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -117,9 +116,9 @@ type IncidentResult struct {
 
 // incident is one run of the response; every step appends to rec.
 type incident struct {
+	journal
 	o   IncidentOptions
 	s   *session
-	out io.Writer
 	rec *IncidentRecord
 	// fingerprint of the revoked value: its sha256 and length, in memory only.
 	sum    string
@@ -157,8 +156,9 @@ func RunIncident(ctx context.Context, o IncidentOptions, pio lease.IO) (*Inciden
 	}
 	defer s.l.Close()
 	e := s.e
-	x := &incident{o: o, s: s, out: pio.Stderr, rec: &IncidentRecord{Schema: IncidentSchema, Type: o.Type, Vendor: e.Vendor, Environment: e.Env,
+	x := &incident{o: o, s: s, rec: &IncidentRecord{Schema: IncidentSchema, Type: o.Type, Vendor: e.Vendor, Environment: e.Env,
 		Ref: e.Ref.Raw, Steps: []Step{}, Findings: []IncidentFinding{}, LeftByHand: []string{}}}
+	x.journal = journal{prefix: "keylease incident " + e.Vendor + "." + e.Env, out: pio.Stderr, mask: s.l, now: s.now, steps: &x.rec.Steps}
 	vid := x.revoke(ctx)
 	x.rotate(ctx, vid)
 	x.invalidate(ctx, vid)
@@ -167,15 +167,12 @@ func RunIncident(ctx context.Context, o IncidentOptions, pio lease.IO) (*Inciden
 	return x.finish(pio)
 }
 
-func (x *incident) say(format string, args ...any) {
-	fmt.Fprintf(x.out, "keylease incident %s.%s: %s\n", x.s.e.Vendor, x.s.e.Env, x.s.l.Sanitize(fmt.Sprintf(format, args...)))
-}
-
+// step records a step and prints it: an incident is read as it happens.
 func (x *incident) step(name, outcome, detail string) {
 	if outcome == OutcomeFailed {
 		x.failed = true
 	}
-	x.rec.Steps = append(x.rec.Steps, Step{Name: name, At: x.s.now().UTC(), Outcome: outcome, Detail: x.s.l.Sanitize(detail)})
+	x.journal.step(name, outcome, detail)
 	x.say("%-10s %-7s %s", name, outcome, detail)
 }
 
@@ -195,7 +192,7 @@ func (x *incident) revoke(ctx context.Context) string {
 			sum := sha256.Sum256(k.Bytes())
 			x.sum, x.length = hex.EncodeToString(sum[:]), k.Len()
 		}}
-	rec, err := rv.Revoke(ctx, RevokeTarget{Entry: x.s.e, Version: VersionCurrent, Reason: x.o.Type, VendorOnly: true})
+	rec, err := rv.Revoke(ctx, RevokeTarget{Entry: x.s.e, Version: x.target(ctx), Reason: x.o.Type, VendorOnly: true})
 	x.rec.Revocation = rec
 	if rec != nil {
 		x.rec.RevokedVersionID, x.rec.RevokedKeyID = rec.VersionID, rec.KeyID
@@ -218,6 +215,23 @@ func (x *incident) revoke(ctx context.Context) string {
 		return ""
 	}
 	return rec.VersionID
+}
+
+// target is the version to revoke: AWSCURRENT, unless an earlier run of
+// this incident already revoked a version and rotated a replacement in for
+// it (a rerun must not revoke the replacement).
+func (x *incident) target(ctx context.Context) string {
+	e := x.s.e
+	desc, err := x.s.store.Describe(ctx, e.Ref.SecretID, e.Ref.Region)
+	if err != nil {
+		return VersionCurrent // Revoke's own Describe reports the error
+	}
+	rev, ok := parseRevState(desc.Tags[RevokeTag])
+	rot, rok := parseState(desc.Tags[StateTag])
+	if ok && rev.Local == progSkipped && rok && rot.Old == rev.Version && desc.VersionWith(stageCurrent) != rev.Version {
+		return rev.Version
+	}
+	return VersionCurrent
 }
 
 // rotate puts a replacement in: a fresh rotation while the compromised

@@ -45,18 +45,11 @@ func (w *world) incident(o IncidentOptions) (*IncidentResult, error) {
 	w.t.Helper()
 	var out bytes.Buffer
 	res, err := RunIncident(context.Background(), o, lease.IO{Stdout: &out, Stderr: &w.stderr, Getenv: w.getenv, Environ: func() []string { return nil }})
-	w.check("stdout", out.Bytes())
-	w.check("stderr", w.stderr.Bytes())
-	if err != nil {
-		w.check("error", []byte(err.Error()))
+	path := ""
+	if res != nil {
+		path = res.RecordPath
 	}
-	if res != nil && res.RecordPath != "" {
-		b, rerr := os.ReadFile(res.RecordPath)
-		if rerr != nil {
-			w.t.Fatal(rerr)
-		}
-		w.check("record", b)
-	}
+	w.checkRun(out.Bytes(), err, path)
 	return res, err
 }
 
@@ -199,5 +192,32 @@ func TestIncidentEveryStepRecorded(t *testing.T) {
 		if !strings.Contains(joined, s) {
 			t.Errorf("left by hand lacks %q:\n%s", s, joined)
 		}
+	}
+}
+
+// TestIncidentRerun: a second run after a finished incident revokes
+// nothing new (the replacement stays valid), mints nothing, exits 0.
+func TestIncidentRerun(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	scanDir := filepath.Join(w.dir, "repo")
+	_ = os.MkdirAll(scanDir, 0o700)
+	o := w.incidentOptions()
+	o.ScanPaths = []string{scanDir}
+	first, err := w.incident(o)
+	if err != nil {
+		t.Fatalf("first: %v", err)
+	}
+	_, replacement := w.keyAt("AWSCURRENT")
+	w.oa.Faults.ResetCounts()
+	second, err := w.incident(o)
+	if err != nil {
+		t.Fatalf("rerun: %v\n%s", err, w.stderr.String())
+	}
+	if w.verdict(replacement) != vendorapi.Valid || w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount) != 0 || w.oa.Faults.Count(vendorfake.OpOpenAIDeleteServiceAccount) != 0 {
+		t.Fatal("the rerun revoked the replacement or minted another")
+	}
+	if second.Record.RevokedVersionID != first.Record.RevokedVersionID || second.Record.Steps[0].Outcome != OutcomeSkipped {
+		t.Fatalf("rerun record %+v", second.Record.Steps)
 	}
 }

@@ -113,6 +113,7 @@ type RevokeTarget struct {
 }
 
 type revocation struct {
+	journal
 	r   *Revoker
 	t   RevokeTarget
 	e   *registry.Entry
@@ -150,26 +151,12 @@ func (r *Revoker) Revoke(ctx context.Context, t RevokeTarget) (*RevocationRecord
 	x := &revocation{r: r, t: t, e: e, id: e.Ref.SecretID, rg: e.Ref.Region,
 		rec: &RevocationRecord{Schema: RevocationSchema, Type: "revocation", Vendor: e.Vendor, Environment: e.Env, Ref: e.Ref.Raw,
 			Selector: t.Version, Reason: t.Reason, VendorResult: OutcomePending, DryRun: t.DryRun}}
+	x.journal = journal{prefix: "keylease revoke " + e.Vendor + "." + e.Env, out: r.Out, mask: r.Mask, now: r.Now, steps: &x.rec.Steps, crashAt: r.Crash}
 	err := x.revoke(ctx)
 	if err != nil {
 		err = fail(codeOf(err), r.Mask.SanitizeError(err))
 	}
 	return x.rec, err
-}
-
-func (x *revocation) say(format string, args ...any) {
-	fmt.Fprintf(x.r.Out, "keylease revoke %s.%s: %s\n", x.e.Vendor, x.e.Env, x.r.Mask.Sanitize(fmt.Sprintf(format, args...)))
-}
-
-func (x *revocation) step(name, outcome, detail string) {
-	x.rec.Steps = append(x.rec.Steps, Step{Name: name, At: x.r.Now().UTC(), Outcome: outcome, Detail: x.r.Mask.Sanitize(detail)})
-}
-
-func (x *revocation) crash(step string) error {
-	if x.r.Crash == nil {
-		return nil
-	}
-	return x.r.Crash(step)
 }
 
 func (x *revocation) tag(ctx context.Context) error {
@@ -231,6 +218,14 @@ func (x *revocation) revoke(ctx context.Context) error {
 			x.rec.AlreadyRevoked, x.rec.RevokedAt, x.rec.VendorResult, x.rec.Validity = true, prev.At, prev.Vendor, prev.Verify
 			if prev.Local == progDone && prev.Registry == progDone {
 				x.rec.TombstoneVersionID = requestToken(prev.ID)
+			}
+			if x.r.OnKey != nil {
+				// The incident still scans for the value: read it if the
+				// version is still there (a deprecated version may be gone).
+				if st, err := readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid); err == nil {
+					x.r.OnKey(st.Key)
+					st.Key.Wipe()
+				}
 			}
 			x.step(StepDisable, OutcomeSkipped, "already revoked at "+prev.At.Format(time.RFC3339)+" (version "+vid+")")
 			x.say("version %s already revoked at %s; nothing to do", vid, prev.At.Format(time.RFC3339))
@@ -379,6 +374,9 @@ func (x *revocation) verify(ctx context.Context, key secret.Value) (vendorapi.Ve
 // the labels first, so a rerun after a crash completes it.
 func (x *revocation) invalidate(ctx context.Context, vid string, current bool) error {
 	if x.s.Local == progDone {
+		if current {
+			x.rec.TombstoneVersionID = requestToken(x.s.ID)
+		}
 		x.step(StepInvalidate, OutcomeSkipped, "already done")
 		return nil
 	}

@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -40,38 +38,13 @@ func (s revState) String() string {
 
 // parseRevState reads a RevokeTag value; anything malformed is ignored.
 func parseRevState(v string) (revState, bool) {
-	var s revState
-	seen := 0
-	for _, f := range strings.Fields(v) {
-		k, val, ok := strings.Cut(f, "=")
-		if !ok || !tagToken.MatchString(val) {
-			return revState{}, false
-		}
-		seen++
-		switch k {
-		case "rev":
-			s.ID = val
-		case "version":
-			s.Version = val
-		case "at":
-			n, err := strconv.ParseInt(val, 10, 64)
-			if err != nil {
-				return revState{}, false
-			}
-			s.At = time.Unix(n, 0).UTC()
-		case "vendor":
-			s.Vendor = val
-		case "verify":
-			s.Verify = val
-		case "local":
-			s.Local = val
-		case "registry":
-			s.Registry = val
-		default:
-			seen--
-		}
+	f, ok := tagFields(v, "rev", "version", "at", "vendor", "verify", "local", "registry")
+	if !ok {
+		return revState{}, false
 	}
-	return s, seen == 7 && s.ID != "" && s.Version != ""
+	at, ok := tagTime(f["at"])
+	s := revState{ID: f["rev"], Version: f["version"], At: at, Vendor: f["vendor"], Verify: f["verify"], Local: f["local"], Registry: f["registry"]}
+	return s, ok && s.ID != "" && s.Version != ""
 }
 
 // complete: every step of the revocation is done; a rerun has nothing left.

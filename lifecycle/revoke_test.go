@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keylease/keylease/internal/fault"
+	"github.com/keylease/keylease/internal/githubfake"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/vendorfake"
 	"github.com/keylease/keylease/keyform"
@@ -32,19 +33,30 @@ func (w *world) revoke(o RevokeOptions) (*RevokeResult, error) {
 	w.t.Helper()
 	var out bytes.Buffer
 	res, err := RunRevoke(context.Background(), o, lease.IO{Stdout: &out, Stderr: &w.stderr, Getenv: w.getenv, Environ: func() []string { return nil }})
-	w.check("stdout", out.Bytes())
+	path := ""
+	if res != nil {
+		path = res.RecordPath
+	}
+	w.checkRun(out.Bytes(), err, path)
+	return res, err
+}
+
+// checkRun leak-checks what a lifecycle command left: stdout, stderr, its
+// error and its record.
+func (w *world) checkRun(stdout []byte, err error, recordPath string) {
+	w.t.Helper()
+	w.check("stdout", stdout)
 	w.check("stderr", w.stderr.Bytes())
 	if err != nil {
 		w.check("error", []byte(err.Error()))
 	}
-	if res != nil && res.RecordPath != "" {
-		b, rerr := os.ReadFile(res.RecordPath)
+	if recordPath != "" {
+		b, rerr := os.ReadFile(recordPath)
 		if rerr != nil {
 			w.t.Fatal(rerr)
 		}
 		w.check("record", b)
 	}
-	return res, err
 }
 
 // assertTombstoned: AWSCURRENT is a tombstone with the reason, the revoked
@@ -384,7 +396,7 @@ func TestRevokeCrashAfterEachStep(t *testing.T) {
 			if tombs != 1 {
 				t.Fatalf("%d tombstone versions", tombs)
 			}
-			if !res.Record.Resumed {
+			if !res.Record.Resumed || res.Record.TombstoneVersionID == "" {
 				t.Fatalf("the rerun after %s did not resume: %+v", step, res.Record)
 			}
 		})
@@ -550,5 +562,53 @@ func TestRotateAfterRevoke(t *testing.T) {
 	write(t, w.reg, registryText) // an operator clears revoked
 	if code, msg := w.lease(); code != 0 {
 		t.Fatalf("lease of the replacement: exit %d %s", code, msg)
+	}
+}
+
+// TestRevokeRegistryPR: --registry-update pr proposes revoked: true and
+// revoked_at on keylease/revoke-openai-ci, comments kept; the local file is
+// untouched; title, body and file hold no value; a second run opens no
+// second PR.
+func TestRevokeRegistryPR(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	gh, err := githubfake.Start("/api/v3", ghToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gh.Close() })
+	repo := gh.AddRepo("acme", "infra", "main")
+	gh.Lock()
+	repo.Files["main"]["registry.yaml"] = []byte(registryText)
+	gh.Unlock()
+	w.vars["GITHUB_API_URL"], w.vars["GITHUB_TOKEN"], w.vars["GITHUB_REPOSITORY"], w.vars["GITHUB_WORKSPACE"] = gh.APIURL(), ghToken, "acme/infra", w.dir
+	w.secrets = append(w.secrets, ghToken)
+	o := w.revokeOptions()
+	o.RegistryUpdate = UpdatePR
+	res, err := w.revoke(o)
+	if err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	if res.Record.PullRequest == "" {
+		t.Fatal("no PR URL in the record")
+	}
+	if _, err := w.revoke(o); err != nil {
+		t.Fatalf("second revoke: %v", err)
+	}
+	gh.Lock()
+	defer gh.Unlock()
+	if len(repo.Pulls) != 1 {
+		t.Fatalf("%d pull requests, want 1", len(repo.Pulls))
+	}
+	pr := repo.Pulls[0]
+	file := string(repo.Files["keylease/revoke-openai-ci"]["registry.yaml"])
+	if pr.Head != "keylease/revoke-openai-ci" || !strings.Contains(file, "revoked: true") || !strings.Contains(file, "revoked_at: 2026-12-01") || !strings.Contains(file, "# rotated monthly") {
+		t.Fatalf("PR head %q; file:\n%s", pr.Head, file)
+	}
+	for name, b := range map[string]string{"PR title": pr.Title, "PR body": pr.Body, "PR file": file} {
+		w.check(name, []byte(b))
+	}
+	if b, _ := readFile(w.reg); b != registryText {
+		t.Fatal("pr mode changed the local registry")
 	}
 }

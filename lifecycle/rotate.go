@@ -127,6 +127,7 @@ func fail(code int, err error) error { return &lease.Error{Code: code, Err: err}
 var ErrCrash = errors.New("injected crash")
 
 type run struct {
+	journal
 	r   *Rotator
 	t   Target
 	e   *registry.Entry
@@ -159,6 +160,7 @@ func (r *Rotator) Rotate(ctx context.Context, t Target) (*Record, error) {
 	}
 	x := &run{r: r, t: t, e: e, id: e.Ref.SecretID, rg: e.Ref.Region,
 		rec: &Record{Schema: RecordSchema, Vendor: e.Vendor, Environment: e.Env, Ref: e.Ref.Raw, Method: e.Rotation.Method, DryRun: t.DryRun}}
+	x.journal = journal{prefix: "keylease rotate " + e.Vendor + "." + e.Env, out: r.Out, mask: r.Mask, now: r.Now, steps: &x.rec.Steps, crashAt: r.Crash}
 	err := x.rotate(ctx)
 	if err != nil {
 		err = fail(codeOf(err), r.Mask.SanitizeError(err))
@@ -172,21 +174,6 @@ func codeOf(err error) int {
 		return le.Code
 	}
 	return lease.ExitLease
-}
-
-func (x *run) say(format string, args ...any) {
-	fmt.Fprintf(x.r.Out, "keylease rotate %s.%s: %s\n", x.e.Vendor, x.e.Env, x.r.Mask.Sanitize(fmt.Sprintf(format, args...)))
-}
-
-func (x *run) step(name, outcome, detail string) {
-	x.rec.Steps = append(x.rec.Steps, Step{Name: name, At: x.r.Now().UTC(), Outcome: outcome, Detail: x.r.Mask.Sanitize(detail)})
-}
-
-func (x *run) crash(step string) error {
-	if x.r.Crash == nil {
-		return nil
-	}
-	return x.r.Crash(step)
 }
 
 func (x *run) tag(ctx context.Context, s state) error {

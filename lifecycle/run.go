@@ -79,17 +79,9 @@ func RunRotate(ctx context.Context, o RotateOptions, pio lease.IO) (*RotateResul
 		fmt.Fprintln(pio.Stderr, "keylease rotate: nothing due")
 		return &RotateResult{}, nil
 	}
-	mode := o.RegistryUpdate
-	if mode == "" {
-		mode = UpdateWrite
-		if l.OnActions() {
-			mode = UpdatePR
-		}
-	}
-	switch mode {
-	case UpdatePR, UpdateWrite, UpdateNone:
-	default:
-		return nil, fail(lease.ExitConfig, fmt.Errorf("--registry-update %q: use pr, write or none", mode))
+	mode, err := updateMode(o.RegistryUpdate, l.OnActions())
+	if err != nil {
+		return nil, err
 	}
 	// The admin keys: leased to keylease itself, never to a child.
 	var specs []registry.LeaseSpec
@@ -97,22 +89,14 @@ func RunRotate(ctx context.Context, o RotateOptions, pio lease.IO) (*RotateResul
 	for _, e := range targets {
 		if a := e.Rotation.Admin; a != "" && !seen[e.Vendor+"."+a] && !o.DryRun {
 			seen[e.Vendor+"."+a] = true
-			s, err := cfg.ResolveAdmin(e.Vendor, a)
+			s, err := adminSpec(cfg, e.Vendor, a)
 			if err != nil {
-				return nil, fail(lease.ExitConfig, err)
+				return nil, err
 			}
-			s.EnvVar = adminVar(e.Vendor, a)
 			specs = append(specs, s)
 		}
 	}
-	l.ResolveSpecs(specs)
-	setupCtx, endSetup := l.SetupContext(ctx)
-	err = l.Session(setupCtx)
-	if err == nil && len(specs) > 0 {
-		err = l.Fetch(setupCtx)
-	}
-	endSetup()
-	if err != nil {
+	if err := startLease(ctx, l, specs); err != nil {
 		return nil, err
 	}
 	admins := l.Values()
@@ -129,16 +113,9 @@ func RunRotate(ctx context.Context, o RotateOptions, pio lease.IO) (*RotateResul
 	var pr Proposer
 	var repo githubapi.Repo
 	if mode == UpdatePR && !o.DryRun {
-		owner, name, ok := strings.Cut(pio.Getenv("GITHUB_REPOSITORY"), "/")
-		if !ok || owner == "" || name == "" {
-			return nil, fail(lease.ExitConfig, errors.New("--registry-update pr needs GITHUB_REPOSITORY (owner/name); or pass --registry-update write|none"))
+		if pr, repo, err = proposer(pio.Getenv); err != nil {
+			return nil, err
 		}
-		repo = githubapi.Repo{Owner: owner, Name: name}
-		gc, err := githubapi.New(githubapi.Options{HTTPClient: transport.New(githubLimits), Getenv: pio.Getenv})
-		if err != nil {
-			return nil, fail(lease.ExitConfig, err)
-		}
-		pr = gc
 	}
 	store := exchange.NewRotationStore(l.AWSConfig())
 	code := 0

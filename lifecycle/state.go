@@ -40,36 +40,42 @@ func (s state) String() string {
 // parseState reads a StateTag value; ok is false for anything malformed (a
 // hand-edited tag is ignored, not trusted).
 func parseState(v string) (state, bool) {
-	var s state
-	seen := 0
-	for _, f := range strings.Fields(v) {
-		k, val, found := strings.Cut(f, "=")
+	f, ok := tagFields(v, "rot", "new", "old", "at", "retire", "registry")
+	if !ok {
+		return state{}, false
+	}
+	at, ok := tagTime(f["at"])
+	s := state{RotationID: f["rot"], New: f["new"], Old: f["old"], At: at, Retire: f["retire"], Registry: f["registry"]}
+	return s, ok && s.New != "" && s.RotationID != ""
+}
+
+// tagFields reads a tag value of space-separated key=value tokens. ok is
+// false when a token is malformed or one of keys is missing; other keys
+// are ignored.
+func tagFields(v string, keys ...string) (map[string]string, bool) {
+	f := map[string]string{}
+	for _, tok := range strings.Fields(v) {
+		k, val, found := strings.Cut(tok, "=")
 		if !found || !tagToken.MatchString(val) {
-			return state{}, false
+			return nil, false
 		}
-		seen++
-		switch k {
-		case "rot":
-			s.RotationID = val
-		case "new":
-			s.New = val
-		case "old":
-			s.Old = val
-		case "at":
-			n, err := strconv.ParseInt(val, 10, 64)
-			if err != nil {
-				return state{}, false
-			}
-			s.At = time.Unix(n, 0).UTC()
-		case "retire":
-			s.Retire = val
-		case "registry":
-			s.Registry = val
-		default:
-			seen--
+		f[k] = val
+	}
+	for _, k := range keys {
+		if _, ok := f[k]; !ok {
+			return nil, false
 		}
 	}
-	return s, seen == 6 && s.New != "" && s.RotationID != ""
+	return f, true
+}
+
+// tagTime reads a tag's Unix seconds.
+func tagTime(v string) (time.Time, bool) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(n, 0).UTC(), true
 }
 
 // rotationID names attempt n of the rotation that replaces version current

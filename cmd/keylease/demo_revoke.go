@@ -42,36 +42,13 @@ openai:
 // for the demo's canary.
 func demoRevoke(ctx context.Context, d *demoSetup, getenv func(string) string, out, runnerLog *capture, check func(bool, string, ...any)) ([]secret.Value, error) {
 	fmt.Fprintln(out, "\n== revocation (keylease revoke --vendor openai --env ci --reason suspected-leak) ==")
-	oa, err := vendorfake.StartOpenAI()
-	if err != nil {
-		return nil, fmt.Errorf("demo: start the OpenAI emulator: %w", err)
-	}
-	defer func() { _ = oa.Close() }()
-	vars := map[string]string{"OPENAI_BASE_URL": oa.BaseURL(), "GITHUB_ACTIONS": ""}
-	genv := func(k string) string {
-		if v, ok := vars[k]; ok {
-			return v
-		}
-		return getenv(k)
-	}
-	admin := oa.AddAdminKey()
-	keys := []secret.Value{secret.FromString(admin)}
-	d.stack.SM.Put(d.stack.Region, "demo/openai/revoke-admin", smfake.Value{String: admin})
-	c, err := vendorapi.NewOpenAI(vendorapi.Options{Getenv: genv})
+	o, err := demoOpenAI(ctx, d, getenv, "demo/openai/revoke-admin", "demo/openai/revoke-ci", "demo-leaked")
+	keys := o.keys
 	if err != nil {
 		return keys, err
 	}
-	k, err := c.Project(secret.FromString(admin), "proj_demo").Mint(ctx, "demo-leaked")
-	if err != nil {
-		return keys, fmt.Errorf("demo: mint the key: %w", err)
-	}
-	keys = append(keys, k.Key)
-	form, err := keyform.Encode(k.Key, k.KeyID, map[string]string{"retire_id": k.ID})
-	if err != nil {
-		return keys, err
-	}
-	keys = append(keys, form)
-	_, vid := d.stack.SM.Put(d.stack.Region, "demo/openai/revoke-ci", smfake.Value{String: string(form.Bytes())})
+	defer func() { _ = o.oa.Close() }()
+	oa, c, k, vid, genv := o.oa, o.check, o.key, o.vid, o.getenv
 	reg, stale, pol := filepath.Join(d.dir, "revoke-registry.yaml"), filepath.Join(d.dir, "revoke-registry-stale.yaml"), filepath.Join(d.dir, "revoke-policy.json")
 	for p, s := range map[string]string{reg: demoRevokeRegistry, stale: demoRevokeRegistry, pol: demoRotatePolicy} {
 		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
@@ -120,4 +97,52 @@ func demoRevoke(ctx context.Context, d *demoSetup, getenv func(string) string, o
 	}
 	check(errors.As(lerr, &le) && le.Code == exitLease && strings.Contains(msg, "revoked on "), "the lease is refused with exit 3, \"revoked on … (suspected-leak)\", although the registry does not say revoked")
 	return keys, nil
+}
+
+// demoVendor is an OpenAI emulator with an admin key and a minted
+// service-account key stored in the JSON form, as the rotation and
+// revocation demos start from.
+type demoVendor struct {
+	oa     *vendorfake.OpenAI
+	check  *vendorapi.OpenAI
+	getenv func(string) string
+	key    vendorapi.Minted
+	vid    string         // the stored key's version
+	keys   []secret.Value // every value, for the demo's canary
+}
+
+// demoOpenAI starts the emulator, stores its admin key under adminName and
+// a key minted as name under ciName. The caller closes oa.
+func demoOpenAI(ctx context.Context, d *demoSetup, getenv func(string) string, adminName, ciName, name string) (*demoVendor, error) {
+	oa, err := vendorfake.StartOpenAI()
+	if err != nil {
+		return &demoVendor{}, fmt.Errorf("demo: start the OpenAI emulator: %w", err)
+	}
+	vars := map[string]string{"OPENAI_BASE_URL": oa.BaseURL(), "GITHUB_ACTIONS": ""}
+	v := &demoVendor{oa: oa, getenv: func(k string) string {
+		if val, ok := vars[k]; ok {
+			return val
+		}
+		return getenv(k)
+	}}
+	admin := oa.AddAdminKey()
+	v.keys = append(v.keys, secret.FromString(admin))
+	d.stack.SM.Put(d.stack.Region, adminName, smfake.Value{String: admin})
+	if v.check, err = vendorapi.NewOpenAI(vendorapi.Options{Getenv: v.getenv}); err != nil {
+		_ = oa.Close()
+		return v, err
+	}
+	if v.key, err = v.check.Project(secret.FromString(admin), "proj_demo").Mint(ctx, name); err != nil {
+		_ = oa.Close()
+		return v, fmt.Errorf("demo: mint the first key: %w", err)
+	}
+	v.keys = append(v.keys, v.key.Key)
+	form, err := keyform.Encode(v.key.Key, v.key.KeyID, map[string]string{"retire_id": v.key.ID})
+	if err != nil {
+		_ = oa.Close()
+		return v, err
+	}
+	v.keys = append(v.keys, form)
+	_, v.vid = d.stack.SM.Put(d.stack.Region, ciName, smfake.Value{String: string(form.Bytes())})
+	return v, nil
 }

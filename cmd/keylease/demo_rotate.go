@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keylease/keylease/internal/smfake"
-	"github.com/keylease/keylease/internal/vendorfake"
 	"github.com/keylease/keylease/keyform"
 	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/lifecycle"
@@ -51,36 +49,13 @@ const demoRotatePolicy = `{
 // rotate`. It returns every key it saw, for the demo's canary.
 func demoRotate(ctx context.Context, d *demoSetup, getenv func(string) string, out, runnerLog *capture, check func(bool, string, ...any)) ([]secret.Value, error) {
 	fmt.Fprintln(out, "\n== rotation (keylease rotate --vendor openai --env ci --retire-after 0) ==")
-	oa, err := vendorfake.StartOpenAI()
-	if err != nil {
-		return nil, fmt.Errorf("demo: start the OpenAI emulator: %w", err)
-	}
-	defer func() { _ = oa.Close() }()
-	vars := map[string]string{"OPENAI_BASE_URL": oa.BaseURL(), "GITHUB_ACTIONS": ""}
-	genv := func(k string) string {
-		if v, ok := vars[k]; ok {
-			return v
-		}
-		return getenv(k)
-	}
-	admin := oa.AddAdminKey()
-	keys := []secret.Value{secret.FromString(admin)}
-	d.stack.SM.Put(d.stack.Region, "demo/openai/admin", smfake.Value{String: admin})
-	c, err := vendorapi.NewOpenAI(vendorapi.Options{Getenv: genv})
+	v, err := demoOpenAI(ctx, d, getenv, "demo/openai/admin", "demo/openai/ci", "demo-initial")
+	keys := v.keys
 	if err != nil {
 		return keys, err
 	}
-	old, err := c.Project(secret.FromString(admin), "proj_demo").Mint(ctx, "demo-initial")
-	if err != nil {
-		return keys, fmt.Errorf("demo: mint the first key: %w", err)
-	}
-	keys = append(keys, old.Key)
-	form, err := keyform.Encode(old.Key, old.KeyID, map[string]string{"retire_id": old.ID})
-	if err != nil {
-		return keys, err
-	}
-	keys = append(keys, form)
-	_, oldVID := d.stack.SM.Put(d.stack.Region, "demo/openai/ci", smfake.Value{String: string(form.Bytes())})
+	defer func() { _ = v.oa.Close() }()
+	oa, c, old, oldVID, genv := v.oa, v.check, v.key, v.vid, v.getenv
 	reg, pol := filepath.Join(d.dir, "rotate-registry.yaml"), filepath.Join(d.dir, "rotate-policy.json")
 	if err := os.WriteFile(reg, []byte(demoRotateRegistry), 0o600); err != nil {
 		return keys, err

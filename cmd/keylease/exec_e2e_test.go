@@ -268,7 +268,12 @@ func (r *e2e) command(mode string, args ...string) *exec.Cmd {
 
 func (r *e2e) run(mode string, args ...string) e2eResult {
 	r.t.Helper()
-	cmd := r.command(mode, args...)
+	return r.runCmd(r.command(mode, args...))
+}
+
+// runCmd runs cmd, collects its outputs and passes them through the canary.
+func (r *e2e) runCmd(cmd *exec.Cmd) e2eResult {
+	r.t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "incident", summary: "respond to a leaked key: revoke, rotate a replacement, scan paths and recent runs, incident record: keylease incident --vendor V --env E --type T", run: runIncident})
+	register(&command{name: "incident", summary: "respond to a leaked key (revoke, rotate, scan): keylease incident --vendor V --env E --type T", run: runIncident})
 }
 
 // incidentFlags read KEYLEASE_<FLAG> when not given.

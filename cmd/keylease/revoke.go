@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "revoke", summary: "revoke a vendor key: disable at the vendor, verify, tombstone in Secrets Manager, registry: keylease revoke --vendor V --env E --reason LABEL", run: runRevoke})
+	register(&command{name: "revoke", summary: "disable a vendor key, verify it is refused, tombstone it: keylease revoke --vendor V --env E --reason LABEL", run: runRevoke})
 }
 
 // revokeFlags read KEYLEASE_<FLAG> when not given (revoke.yml passes its

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,16 +106,7 @@ func (r *e2e) keylease(args ...string) e2eResult {
 	for k, v := range r.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		r.t.Fatal(err)
-	}
-	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: r.outputs()}
-	r.canary(res)
-	return res
+	return r.runCmd(cmd)
 }
 
 // TestRevokeE2E: the real binary revokes openai.ci (the minted
