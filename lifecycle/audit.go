@@ -313,8 +313,13 @@ func (a *Auditor) accessedAfter(e *registry.Entry, versions []exchange.VersionIn
 // runFor is a rotate run over e for the audit's use of rotate's steps.
 func (a *Auditor) runFor(e *registry.Entry, retireAfter time.Duration) *run {
 	r := &Rotator{Store: a.Store, Mask: a.Mask, Out: a.Out, Now: a.Now, Sleep: func(context.Context, time.Duration) error { return nil }}
-	return &run{r: r, t: Target{Entry: e, RetireAfter: retireAfter, RegistryUpdate: UpdateNone}, e: e, id: e.Ref.SecretID, rg: e.Ref.Region,
+	x := &run{r: r, t: Target{Entry: e, RetireAfter: retireAfter, RegistryUpdate: UpdateNone}, e: e, id: e.Ref.SecretID, rg: e.Ref.Region,
 		rec: &Record{Schema: RecordSchema, Vendor: e.Vendor, Environment: e.Env, Ref: e.Ref.Raw}}
+	if r.Out == nil {
+		r.Out = io.Discard
+	}
+	x.journal = journal{prefix: "keylease audit " + e.Vendor + "." + e.Env, out: r.Out, mask: r.Mask, now: r.Now, steps: &x.rec.Steps}
+	return x
 }
 
 // oldKey checks rotate's pending retirement: past its retire time, the
