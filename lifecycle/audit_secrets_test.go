@@ -1,6 +1,8 @@
 package lifecycle
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/keylease/keylease/auditreport"
@@ -56,5 +58,34 @@ func TestAuditFailOn(t *testing.T) {
 	o.Outputs.FailOn = auditreport.High
 	if _, code, err := w.audit(o); err != nil || code != auditreport.ExitFindings {
 		t.Fatalf("high findings at --fail-on high: exit %d, %v; want 5", code, err)
+	}
+}
+
+// TestAuditETagCacheFile: --etag-cache is written after a run (value-free)
+// and makes the next run's unchanged GitHub answers 304s.
+func TestAuditETagCacheFile(t *testing.T) {
+	t.Parallel()
+	w := newAuditWorld(t)
+	o := w.options()
+	o.ETagCache = filepath.Join(w.dir, "etags.json")
+	first, _, err := w.audit(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(o.ETagCache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.check("etag cache", b)
+	before := w.gh.Counters().NotModified
+	second, _, err := w.audit(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := w.gh.Counters().NotModified - before; n < 4 {
+		t.Fatalf("%d answers were 304 on the second run, want the workflow directory and file, secrets, environments, runs", n)
+	}
+	if ids(second)[auditreport.LeakInLogs] != 1 || ids(second)[auditreport.SecretExposedToSteps] != ids(first)[auditreport.SecretExposedToSteps] {
+		t.Fatalf("the cached run found otherwise: %v vs %v", ids(second), ids(first))
 	}
 }
