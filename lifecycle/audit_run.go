@@ -376,7 +376,7 @@ func WriteAuditOutputs(ctx context.Context, rep *auditreport.Report, out AuditOu
 		}
 	}
 	if out.Issue {
-		if err := auditIssue(ctx, rep, md, out.IssueRepo, mask, pio); err != nil {
+		if err := auditIssue(ctx, rep, rep.IssueBody(auditreport.MaxIssueBody), out.IssueRepo, mask, pio); err != nil {
 			errs = append(errs, fmt.Errorf("--issue: %w", err))
 		}
 	}
