@@ -102,6 +102,10 @@ type Auditor struct {
 	// OrphanGrace is how long past its expiry a lease-minted key may live
 	// (the lease's own cleanup); default 10 minutes.
 	OrphanGrace time.Duration
+	// RetireAfter is how long after promotion an old key is due for
+	// retirement (what keylease rotate --retire-after was); 0: the
+	// environment's TTL cap, rotate's default.
+	RetireAfter time.Duration
 	// Severity raises a finding's default severity (a policy; never lowers).
 	Severity map[string]auditreport.Severity
 	Out      io.Writer // progress, value-free
@@ -329,7 +333,10 @@ func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.Sec
 	if !ok || prev.Retire != retirePending || unfinished || inFlight || prev.Old == "" || prev.Old == cur {
 		return nil
 	}
-	retireAfter, _ := a.Config.Policy.TTLCap(e.Env)
+	retireAfter := a.RetireAfter
+	if retireAfter <= 0 {
+		retireAfter, _ = a.Config.Policy.TTLCap(e.Env)
+	}
 	due := prev.At.Add(retireAfter)
 	if a.Now().Before(due) {
 		return nil

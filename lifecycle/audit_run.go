@@ -28,6 +28,7 @@ type AuditOptions struct {
 	Org           string
 	Shard, Shards int           // 1-based shard of Shards; 0/0: all
 	Since         time.Duration // runs created since (default 7 days)
+	RetireAfter   time.Duration // rotate's --retire-after; 0: the TTL cap
 	Fingerprints  masking.FingerprintList
 	Outputs       AuditOutputs
 	// ETagCache is a file of GitHub answers by ETag, read before and
@@ -93,7 +94,7 @@ func RunAudit(ctx context.Context, o AuditOptions, pio lease.IO) (*auditreport.R
 	}
 	l.ResolveSpecs(specs)
 	sc := masking.ScanOptions{Detectors: true, Prefixes: cfg.Policy.RequiredPrefix, Fingerprints: o.Fingerprints.Sums, FingerprintLengths: o.Fingerprints.Lengths}
-	a := &Auditor{Config: cfg, RegistryFile: repoPath(o.Lease.RegistryPath, pio.Getenv), Mask: l, Now: now, Since: o.Since, Concurrency: o.Concurrency, Out: pio.Stderr, Scanner: masking.NewScanner(sc)}
+	a := &Auditor{Config: cfg, RegistryFile: repoPath(o.Lease.RegistryPath, pio.Getenv), Mask: l, Now: now, Since: o.Since, RetireAfter: o.RetireAfter, Concurrency: o.Concurrency, Out: pio.Stderr, Scanner: masking.NewScanner(sc)}
 	var sessionErr error
 	if firstShard {
 		setupCtx, endSetup := l.SetupContext(ctx)

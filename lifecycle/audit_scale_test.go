@@ -52,6 +52,7 @@ func TestAuditShardsMergeToTheUnshardedRun(t *testing.T) {
 	_, leaked := w.oa.AddKey(project, "org-leak", false)
 	w.secrets = append(w.secrets, leaked)
 	w.addOrgRepos(40, leaked)
+	w.gh.AddOrgSecrets("acme", "OPENAI_ADMIN_KEY", "NPM_TOKEN")
 	o := w.options()
 	o.Org = "acme"
 	if _, _, err := w.audit(o); err != nil { // performs the pending retirement
@@ -63,6 +64,15 @@ func TestAuditShardsMergeToTheUnshardedRun(t *testing.T) {
 	}
 	if len(whole.Repos) != 41 {
 		t.Fatalf("%d repositories audited, want 41", len(whole.Repos))
+	}
+	orgFindings := 0
+	for _, f := range whole.Findings {
+		if f.Subject == "organization acme secret OPENAI_ADMIN_KEY" {
+			orgFindings++
+		}
+	}
+	if orgFindings != 1 {
+		t.Fatalf("the organization's vendor-key secret reported %d times, want once", orgFindings)
 	}
 	var paths []string
 	seen := 0

@@ -3,7 +3,9 @@ package lifecycle
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/keylease/keylease/auditreport"
 )
@@ -87,5 +89,24 @@ func TestAuditETagCacheFile(t *testing.T) {
 	}
 	if ids(second)[auditreport.LeakInLogs] != 1 || ids(second)[auditreport.SecretExposedToSteps] != ids(first)[auditreport.SecretExposedToSteps] {
 		t.Fatalf("the cached run found otherwise: %v vs %v", ids(second), ids(first))
+	}
+}
+
+// TestAuditRetireAfterNotDue: with rotate's --retire-after not yet passed
+// the old key is neither reported nor retired.
+func TestAuditRetireAfterNotDue(t *testing.T) {
+	t.Parallel()
+	w := newAuditWorld(t)
+	o := w.options()
+	o.RetireAfter = 24 * time.Hour // promoted two hours ago
+	rep, _, err := w.audit(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ids(rep)[auditreport.OldKeyNotRetired]; n != 0 {
+		t.Fatalf("old-key-not-retired %d times before its retire time", n)
+	}
+	if tag := w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag]; !strings.Contains(tag, "retire=pending") {
+		t.Fatalf("the audit retired early: %q", tag)
 	}
 }
