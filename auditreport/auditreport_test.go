@@ -31,6 +31,10 @@ func TestExitCode(t *testing.T) {
 			t.Errorf("%v at --fail-on %s: exit %d, want %d", tc.fs, tc.failOn, got, tc.want)
 		}
 	}
+	unreached := &Report{Unreached: []Unreached{{Subject: "o/a workflow runs", Why: "deadline"}}}
+	if unreached.ExitCode(High) != ExitFindings || unreached.Clean() {
+		t.Error("a report with an unreached subject passed")
+	}
 }
 
 // TestRaiseNeverLowers: a policy may raise a severity, never lower it.

@@ -110,3 +110,26 @@ func TestAuditRetireAfterNotDue(t *testing.T) {
 		t.Fatalf("the audit retired early: %q", tag)
 	}
 }
+
+// TestAuditNoSessionIsUnreached: when the AWS session fails, every entry
+// is unreached (not passed), the GitHub checks still run, and the exit is
+// not 0 even with no finding at --fail-on.
+func TestAuditNoSessionIsUnreached(t *testing.T) {
+	t.Parallel()
+	w := newAuditWorld(t)
+	w.gh.Lock()
+	w.gh.RepoState("acme", "app").Runs = nil
+	w.gh.Unlock()
+	o := w.options()
+	o.Lease.OIDCIssuer = "https://issuer.invalid" // the token is not from it: no session
+	rep, code, err := w.audit(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Unreached) != 7 || ids(rep)[auditreport.SecretExposedToSteps] != 1 {
+		t.Fatalf("unreached %d (want the 7 entries), findings %v", len(rep.Unreached), ids(rep))
+	}
+	if code != auditreport.ExitFindings {
+		t.Fatalf("exit %d, want 5", code)
+	}
+}
