@@ -95,6 +95,10 @@ func RunAudit(ctx context.Context, o AuditOptions, pio lease.IO) (*auditreport.R
 	l.ResolveSpecs(specs)
 	sc := masking.ScanOptions{Detectors: true, Prefixes: cfg.Policy.RequiredPrefix, Fingerprints: o.Fingerprints.Sums, FingerprintLengths: o.Fingerprints.Lengths}
 	a := &Auditor{Config: cfg, RegistryFile: repoPath(o.Lease.RegistryPath, pio.Getenv), Mask: l, Now: now, Since: o.Since, RetireAfter: o.RetireAfter, Concurrency: o.Concurrency, Out: pio.Stderr, Scanner: masking.NewScanner(sc)}
+	a.Severity = map[string]auditreport.Severity{}
+	for id, s := range cfg.Policy.AuditSeverity {
+		a.Severity[id] = auditreport.Severity(s) // the schema allowed only low, medium, high
+	}
 	var sessionErr error
 	if firstShard {
 		setupCtx, endSetup := l.SetupContext(ctx)

@@ -133,3 +133,23 @@ func TestAuditNoSessionIsUnreached(t *testing.T) {
 		t.Fatalf("exit %d, want 5", code)
 	}
 }
+
+// TestAuditPolicyRaisesNeverLowers: the policy's audit_severity raises
+// rotation-overdue to high; asking leak-in-logs to be low changes nothing.
+func TestAuditPolicyRaisesNeverLowers(t *testing.T) {
+	t.Parallel()
+	w := newAuditWorld(t)
+	write(t, w.pol, strings.Replace(auditPolicy, `"rotation_days"`, `"audit_severity": {"rotation-overdue": "high", "leak-in-logs": "low"}, "rotation_days"`, 1))
+	rep, _, err := w.audit(w.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		switch f.ID {
+		case auditreport.RotationOverdue, auditreport.LeakInLogs:
+			if f.Severity != auditreport.High {
+				t.Errorf("%s is %s, want high", f.ID, f.Severity)
+			}
+		}
+	}
+}
