@@ -100,6 +100,9 @@ jobs:
       - run: make eval
         env:
           OPENAI_API_KEY: ${{ secrets.OPENAI_API_KEY }}
+      - run: ./deploy.sh
+        env:
+          DEPLOY_HOOK: ${{ secrets.DEPLOY_HOOK }}
 `
 
 type auditWorld struct {
