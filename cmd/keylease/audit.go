@@ -17,7 +17,7 @@ func init() {
 	register(&command{name: "audit", summary: "find what the lifecycle left behind (overdue, revoked, unretired, orphaned, exposed, leaked): keylease audit [--repo O/R]... [--org ORG] | audit merge REPORT...", run: runAudit})
 }
 
-const auditUsage = "Usage: keylease audit [--registry F] [--policy F] [--repo O/R]... [--org ORG] [--shard I/N] [--since DURATION] [--etag-cache F] [--fingerprints F] [--report F] [--sarif F] [--issue] [--issue-repo O/R] [--fail-on low|medium|high]\n       keylease audit merge [--report OUT] [--sarif F] [--issue] [--issue-repo O/R] [--fail-on low|medium|high] REPORT..."
+const auditUsage = "Usage: keylease audit [--registry F] [--policy F] [--repo O/R]... [--org ORG] [--shard I/N] [--since DURATION] [--retire-after DURATION] [--etag-cache F] [--fingerprints F] [--report F] [--sarif F] [--issue] [--issue-repo O/R] [--fail-on low|medium|high]\n       keylease audit merge [--report OUT] [--sarif F] [--issue] [--issue-repo O/R] [--fail-on low|medium|high] REPORT..."
 
 // auditFlags read KEYLEASE_<FLAG> when not given.
 var auditFlags = []string{"registry", "policy", "role-arn", "region", "audience", "oidc-issuer", "identity", "setup-timeout",
