@@ -255,15 +255,13 @@ func (a *Auditor) entry(ctx context.Context, e *registry.Entry) {
 	var read []string
 	x := a.runFor(e, 0)
 	if e.Revoked {
-		tomb, ok, rerr := a.isTombstone(ctx, x, cur)
+		ok, rerr := a.isTombstone(ctx, x, cur)
 		read = append(read, cur)
 		switch {
 		case rerr != nil:
 			a.unreached(name+" (AWSCURRENT)", rerr)
 		case !ok:
 			a.add(a.entryFinding(e, auditreport.RevokedStillCurrent, "AWSCURRENT (version "+cur+") is not a revocation tombstone: a lease still gets the revoked key"))
-		default:
-			_ = tomb
 		}
 		a.accessedAfter(e, versions, cur, ok, own)
 	}
@@ -277,17 +275,17 @@ func (a *Auditor) entry(ctx context.Context, e *registry.Entry) {
 }
 
 // isTombstone reads AWSCURRENT (registered with the maskers first).
-func (a *Auditor) isTombstone(ctx context.Context, x *run, cur string) (keyform.Tombstone, bool, error) {
+func (a *Auditor) isTombstone(ctx context.Context, x *run, cur string) (bool, error) {
 	v, err := x.r.Store.Get(ctx, x.id, x.rg, cur)
 	if err != nil {
-		return keyform.Tombstone{}, false, err
+		return false, err
 	}
 	defer v.Wipe()
 	if err := x.r.Mask.Register(v); err != nil {
-		return keyform.Tombstone{}, false, err
+		return false, err
 	}
-	t, ok := keyform.ParseTombstone(v.Bytes())
-	return t, ok, nil
+	_, ok := keyform.ParseTombstone(v.Bytes())
+	return ok, nil
 }
 
 // accessedAfter reports versions that held the revoked key and were read
