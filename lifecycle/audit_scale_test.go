@@ -34,6 +34,9 @@ func (w *auditWorld) addOrgRepos(n int, leaked string) {
 		if i%11 == 0 {
 			r.Files["main"][".github/workflows/ci.yml"] = []byte(auditWorkflow)
 		}
+		if i%17 == 0 {
+			r.Envs["prod"] = []string{"XAI_API_KEY", "SENTRY_DSN"}
+		}
 		if i%13 == 0 {
 			id := int64(9000 + i)
 			r.Runs = []int64{id}
@@ -65,14 +68,17 @@ func TestAuditShardsMergeToTheUnshardedRun(t *testing.T) {
 	if len(whole.Repos) != 41 {
 		t.Fatalf("%d repositories audited, want 41", len(whole.Repos))
 	}
-	orgFindings := 0
+	orgFindings, envFindings := 0, 0
 	for _, f := range whole.Findings {
 		if f.Subject == "organization acme secret OPENAI_ADMIN_KEY" {
 			orgFindings++
 		}
+		if strings.HasPrefix(f.Subject, "environment prod of acme/svc-") && strings.HasSuffix(f.Subject, " secret XAI_API_KEY") {
+			envFindings++
+		}
 	}
-	if orgFindings != 1 {
-		t.Fatalf("the organization's vendor-key secret reported %d times, want once", orgFindings)
+	if orgFindings != 1 || envFindings != 3 { // svc-000, -017, -034
+		t.Fatalf("the organization's vendor-key secret reported %d times (want once), environment ones %d (want 3)", orgFindings, envFindings)
 	}
 	var paths []string
 	seen := 0
