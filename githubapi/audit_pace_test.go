@@ -102,3 +102,22 @@ func TestETagsAnswer304(t *testing.T) {
 		t.Fatalf("a changed list was served stale: %v %v", names, err)
 	}
 }
+
+// TestPaceGivingUpDoesNotBlockLaterCalls: when the pacer gives up on a GET
+// it returns ErrLimited and never hands GitHub's refusal to go-github,
+// which would refuse every later call until Retry-After on the wall clock
+// (a regression: the org audit's later repositories all went unreached).
+func TestPaceGivingUpDoesNotBlockLaterCalls(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	p := &githubapi.Pace{Now: c.now, Sleep: c.sleep, MaxRetries: 1}
+	f, gc := paced(t, p)
+	f.AddRepo(repo.Owner, repo.Name, "main")
+	f.Faults.Add(fault.Rule{Op: githubfake.OpListSecrets, Times: 3, Kind: fault.Throttle, Delay: time.Hour})
+	if _, err := gc.RepoSecretNames(context.Background(), repo); !errors.Is(err, githubapi.ErrLimited) {
+		t.Fatalf("err %v, want ErrLimited", err)
+	}
+	if _, err := gc.Environments(context.Background(), repo); err != nil {
+		t.Fatalf("a later call was refused: %v", err)
+	}
+}
