@@ -272,9 +272,13 @@ const (
 )
 
 // ExitCode is 4 when any leak finding is present, 5 when another finding is
-// at or above failOn, else 0.
+// at or above failOn or anything was unreached (not reached is not passed),
+// else 0.
 func (r *Report) ExitCode(failOn Severity) int {
 	code := ExitClean
+	if len(r.Unreached) > 0 {
+		code = ExitFindings
+	}
 	for _, f := range r.Findings {
 		if f.ID == LeakInLogs || f.ID == LeakInArtifacts {
 			return ExitLeak

@@ -2,6 +2,7 @@ package auditreport
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,10 @@ func TestExitCode(t *testing.T) {
 		if got := r.ExitCode(tc.failOn); got != tc.want {
 			t.Errorf("%v at --fail-on %s: exit %d, want %d", tc.fs, tc.failOn, got, tc.want)
 		}
+	}
+	unreached := &Report{Unreached: []Unreached{{Subject: "o/a workflow runs", Why: "deadline"}}}
+	if unreached.ExitCode(High) != ExitFindings || unreached.Clean() {
+		t.Error("a report with an unreached subject passed")
 	}
 }
 
@@ -92,4 +97,31 @@ func TestMarkdownCells(t *testing.T) {
 	if !(&Report{}).Clean() || !strings.Contains((&Report{}).Markdown(), "Nothing found") {
 		t.Fatal("an empty report is not clean")
 	}
+}
+
+// TestIssueBodyFitsGitHub: an org's worth of findings is cut at a row to
+// stay under GitHub's issue size limit, saying how many rows are left out.
+func TestIssueBodyFitsGitHub(t *testing.T) {
+	t.Parallel()
+	r := &Report{}
+	for i := range 3000 {
+		r.Findings = append(r.Findings, Finding{ID: VendorKeyInGitHub, Severity: Medium, Subject: fmt.Sprintf("repository acme/service-%04d secret OPENAI_API_KEY", i)})
+	}
+	body := r.IssueBody(MaxIssueBody)
+	if len(body) > MaxIssueBody || !strings.Contains(body, "more row(s) are not shown") {
+		t.Fatalf("body %d bytes, tail %q", len(body), body[len(body)-120:])
+	}
+	if strings.Count(body, "\n| medium |")+countMore(body) != 3000 {
+		t.Fatalf("rows shown plus rows counted as left out is not 3000")
+	}
+	if small := (&Report{Findings: r.Findings[:2]}).IssueBody(MaxIssueBody); small != (&Report{Findings: r.Findings[:2]}).Markdown() {
+		t.Fatal("a small body was changed")
+	}
+}
+
+func countMore(body string) int {
+	i := strings.LastIndex(body, "… ")
+	var n int
+	_, _ = fmt.Sscanf(body[i+len("… "):], "%d", &n)
+	return n
 }

@@ -59,6 +59,36 @@ func (r *Report) Markdown() string {
 	return b.String()
 }
 
+// MaxIssueBody keeps an issue body under GitHub's 65,536-character limit.
+const MaxIssueBody = 60000
+
+// IssueBody is Markdown cut to at most limit bytes at a row boundary, with a
+// line saying how many rows were left out (the report has them all).
+func (r *Report) IssueBody(limit int) string {
+	md := r.Markdown()
+	if len(md) <= limit {
+		return md
+	}
+	lines := strings.SplitAfter(md, "\n")
+	var b strings.Builder
+	kept := 0
+	for _, l := range lines {
+		if b.Len()+len(l) > limit-200 {
+			break
+		}
+		b.WriteString(l)
+		kept++
+	}
+	rows := 0
+	for _, l := range lines[kept:] {
+		if strings.HasPrefix(l, "| ") && !strings.HasPrefix(l, "| severity |") && !strings.HasPrefix(l, "| subject |") && !strings.HasPrefix(l, "| check |") {
+			rows++
+		}
+	}
+	fmt.Fprintf(&b, "\n… %d more row(s) are not shown here (GitHub's issue size limit): see the keylease.audit-report/v1 report of this run.\n", rows)
+	return b.String()
+}
+
 // cell keeps a table cell on one row.
 func cell(s string) string {
 	s = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)

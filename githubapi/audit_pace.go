@@ -29,6 +29,9 @@ type Pace struct {
 	Sleep       func(ctx context.Context, d time.Duration) error
 	Deadline    time.Time // zero: none
 	MaxRetries  int       // resends of one GET after a limit; default 8
+	// ETags, if set, makes GETs conditional (304s are free on GitHub's
+	// primary limit and do not count down the budget here).
+	ETags *ETags
 
 	once      sync.Once
 	slots     chan struct{}
@@ -119,6 +122,15 @@ func (p *Pace) take(ctx context.Context) error {
 	}
 }
 
+// refund gives back the request take counted: GitHub does not count a 304.
+func (p *Pace) refund() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.remaining >= 0 {
+		p.remaining++
+	}
+}
+
 // observe takes the budget GitHub reports; the lower count wins within a
 // window, since answers to concurrent requests arrive out of order.
 func (p *Pace) observe(h http.Header) {
@@ -152,14 +164,18 @@ func (p *Pace) RoundTrip(r *http.Request) (*http.Response, error) {
 		if err := p.take(ctx); err != nil {
 			return nil, err
 		}
-		resp, err := p.Next.RoundTrip(r)
+		req, was := p.ETags.conditional(r)
+		resp, err := p.Next.RoundTrip(req)
 		if err != nil {
 			return nil, err
+		}
+		if resp.StatusCode == http.StatusNotModified {
+			p.refund()
 		}
 		p.observe(resp.Header)
 		wait, limited := p.limitWait(resp)
 		if !limited || r.Method != http.MethodGet {
-			return resp, nil
+			return p.ETags.answer(r, resp, was)
 		}
 		_ = resp.Body.Close()
 		if attempt >= p.MaxRetries {

@@ -16,5 +16,9 @@
 //     fetched at once WITHOUT the Authorization header (the URL is itself the
 //     credential, and the token must not travel to the storage host), the
 //     body capped by Options.MaxDownload, an artifact's zip read in memory.
+//   - Pace (a RoundTripper, for the audit's many calls) keeps requests in
+//     flight bounded and the primary budget unspent before GitHub refuses,
+//     and resends a GET after Retry-After; ETags makes GETs conditional
+//     (a 304 costs no budget).
 //   - Errors name the call and the HTTP status; the token never appears.
 package githubapi

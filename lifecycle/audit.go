@@ -102,6 +102,10 @@ type Auditor struct {
 	// OrphanGrace is how long past its expiry a lease-minted key may live
 	// (the lease's own cleanup); default 10 minutes.
 	OrphanGrace time.Duration
+	// RetireAfter is how long after promotion an old key is due for
+	// retirement (what keylease rotate --retire-after was); 0: the
+	// environment's TTL cap, rotate's default.
+	RetireAfter time.Duration
 	// Severity raises a finding's default severity (a policy; never lowers).
 	Severity map[string]auditreport.Severity
 	Out      io.Writer // progress, value-free
@@ -251,15 +255,13 @@ func (a *Auditor) entry(ctx context.Context, e *registry.Entry) {
 	var read []string
 	x := a.runFor(e, 0)
 	if e.Revoked {
-		tomb, ok, rerr := a.isTombstone(ctx, x, cur)
+		ok, rerr := a.isTombstone(ctx, x, cur)
 		read = append(read, cur)
 		switch {
 		case rerr != nil:
 			a.unreached(name+" (AWSCURRENT)", rerr)
 		case !ok:
 			a.add(a.entryFinding(e, auditreport.RevokedStillCurrent, "AWSCURRENT (version "+cur+") is not a revocation tombstone: a lease still gets the revoked key"))
-		default:
-			_ = tomb
 		}
 		a.accessedAfter(e, versions, cur, ok, own)
 	}
@@ -273,17 +275,17 @@ func (a *Auditor) entry(ctx context.Context, e *registry.Entry) {
 }
 
 // isTombstone reads AWSCURRENT (registered with the maskers first).
-func (a *Auditor) isTombstone(ctx context.Context, x *run, cur string) (keyform.Tombstone, bool, error) {
+func (a *Auditor) isTombstone(ctx context.Context, x *run, cur string) (bool, error) {
 	v, err := x.r.Store.Get(ctx, x.id, x.rg, cur)
 	if err != nil {
-		return keyform.Tombstone{}, false, err
+		return false, err
 	}
 	defer v.Wipe()
 	if err := x.r.Mask.Register(v); err != nil {
-		return keyform.Tombstone{}, false, err
+		return false, err
 	}
-	t, ok := keyform.ParseTombstone(v.Bytes())
-	return t, ok, nil
+	_, ok := keyform.ParseTombstone(v.Bytes())
+	return ok, nil
 }
 
 // accessedAfter reports versions that held the revoked key and were read
@@ -334,7 +336,10 @@ func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.Sec
 	if !ok || prev.Retire != retirePending || unfinished || inFlight || prev.Old == "" || prev.Old == cur {
 		return nil
 	}
-	retireAfter, _ := a.Config.Policy.TTLCap(e.Env)
+	retireAfter := a.RetireAfter
+	if retireAfter <= 0 {
+		retireAfter, _ = a.Config.Policy.TTLCap(e.Env)
+	}
 	due := prev.At.Add(retireAfter)
 	if a.Now().Before(due) {
 		return nil

@@ -34,7 +34,7 @@ func BenchmarkAuditCleanRepos(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		gh.Faults.ResetCounts()
-		rep, _ := orgAudit(b, gh, clock, time.Time{}, 4)
+		rep, _ := orgAudit(b, gh, clock, time.Time{}, 4, nil)
 		if len(rep.Repos) != n || len(rep.Unreached) != 0 || len(rep.Findings) != 0 {
 			b.Fatalf("repos %d unreached %d findings %d", len(rep.Repos), len(rep.Unreached), len(rep.Findings))
 		}

@@ -54,7 +54,9 @@ func (a *Auditor) repo(ctx context.Context, r AuditRepo) {
 }
 
 // workflows runs keylease check's workflow lint on the repository's
-// workflows and keeps the two rules the audit reports.
+// workflows and keeps the two rules the audit reports: revoked refs, and
+// secrets of a vendor-key name (or the whole secrets context) handed to a
+// step that is not keylease.
 func (a *Auditor) workflows(ctx context.Context, r AuditRepo) {
 	files, err := a.GitHub.WorkflowFiles(ctx, r.Repo)
 	if err != nil {
@@ -65,6 +67,9 @@ func (a *Auditor) workflows(ctx context.Context, r AuditRepo) {
 		for _, pr := range registry.CheckWorkflow(p, files[p], a.Config) {
 			if pr.Rule != registry.RuleSecretExposed && pr.Rule != registry.RuleRevokedRef {
 				continue
+			}
+			if pr.Rule == registry.RuleSecretExposed && !slices.ContainsFunc(pr.Secrets, func(n string) bool { return n == "*" || a.vendorKeyName(n) }) {
+				continue // not a vendor key: keylease check reports it, the audit does not
 			}
 			a.add(auditreport.Finding{ID: pr.Rule, Subject: fmt.Sprintf("%s:%s:%d", r, p, pr.Line), Repo: r.String(),
 				File: p, Line: pr.Line, Column: pr.Column, Detail: pr.Msg})

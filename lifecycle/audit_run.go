@@ -28,8 +28,12 @@ type AuditOptions struct {
 	Org           string
 	Shard, Shards int           // 1-based shard of Shards; 0/0: all
 	Since         time.Duration // runs created since (default 7 days)
+	RetireAfter   time.Duration // rotate's --retire-after; 0: the TTL cap
 	Fingerprints  masking.FingerprintList
 	Outputs       AuditOutputs
+	// ETagCache is a file of GitHub answers by ETag, read before and
+	// written after the run, so that unchanged answers cost a 304.
+	ETagCache string
 
 	// Tests and the demo.
 	Now         func() time.Time
@@ -90,7 +94,11 @@ func RunAudit(ctx context.Context, o AuditOptions, pio lease.IO) (*auditreport.R
 	}
 	l.ResolveSpecs(specs)
 	sc := masking.ScanOptions{Detectors: true, Prefixes: cfg.Policy.RequiredPrefix, Fingerprints: o.Fingerprints.Sums, FingerprintLengths: o.Fingerprints.Lengths}
-	a := &Auditor{Config: cfg, RegistryFile: repoPath(o.Lease.RegistryPath, pio.Getenv), Mask: l, Now: now, Since: o.Since, Concurrency: o.Concurrency, Out: pio.Stderr, Scanner: masking.NewScanner(sc)}
+	a := &Auditor{Config: cfg, RegistryFile: repoPath(o.Lease.RegistryPath, pio.Getenv), Mask: l, Now: now, Since: o.Since, RetireAfter: o.RetireAfter, Concurrency: o.Concurrency, Out: pio.Stderr, Scanner: masking.NewScanner(sc)}
+	a.Severity = map[string]auditreport.Severity{}
+	for id, s := range cfg.Policy.AuditSeverity {
+		a.Severity[id] = auditreport.Severity(s) // the schema allowed only low, medium, high
+	}
 	var sessionErr error
 	if firstShard {
 		setupCtx, endSetup := l.SetupContext(ctx)
@@ -104,7 +112,14 @@ func RunAudit(ctx context.Context, o AuditOptions, pio lease.IO) (*auditreport.R
 			a.Vendor, a.Minted = auditVendors(o, pio, l.Values())
 		}
 	}
-	gh, repos, orgs, err := auditGitHub(ctx, o, pio, now)
+	var etags *githubapi.ETags
+	if o.ETagCache != "" {
+		var err error
+		if etags, err = loadETags(o.ETagCache); err != nil {
+			return nil, lease.ExitConfig, fail(lease.ExitConfig, fmt.Errorf("--etag-cache %s: %w; delete it to start afresh", o.ETagCache, err))
+		}
+	}
+	gh, repos, orgs, err := auditGitHub(ctx, o, pio, now, etags)
 	if err != nil {
 		return nil, lease.ExitConfig, err
 	}
@@ -129,7 +144,31 @@ func RunAudit(ctx context.Context, o AuditOptions, pio lease.IO) (*auditreport.R
 	}
 	rep.Normalize()
 	code, err := WriteAuditOutputs(ctx, rep, o.Outputs, l, pio)
+	if etags != nil {
+		var buf bytes.Buffer
+		serr := etags.Save(&buf)
+		if serr == nil {
+			serr = writeOut(o.ETagCache, buf.Bytes(), l, pio)
+		}
+		if serr != nil {
+			// The cache only saves requests; the audit's result stands.
+			fmt.Fprintf(pio.Stderr, "keylease audit: --etag-cache %s not written: %s\n", o.ETagCache, l.SanitizeError(serr))
+		}
+	}
 	return rep, code, err
+}
+
+func loadETags(path string) (*githubapi.ETags, error) {
+	e := githubapi.NewETags()
+	f, err := os.Open(path) //nolint:gosec // the --etag-cache path the operator gave
+	if errors.Is(err, os.ErrNotExist) {
+		return e, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	return e, e.Load(f)
 }
 
 // auditAdmins are the admin entries the audit leases to itself: rotation
@@ -222,7 +261,7 @@ func (s splitGitHub) EnvSecretNames(ctx context.Context, repoID int, env string)
 
 // auditGitHub builds the GitHub client and the repositories of this shard;
 // nil when there is nothing to audit on GitHub.
-func auditGitHub(ctx context.Context, o AuditOptions, pio lease.IO, now func() time.Time) (AuditGitHub, []AuditRepo, []string, error) {
+func auditGitHub(ctx context.Context, o AuditOptions, pio lease.IO, now func() time.Time, etags *githubapi.ETags) (AuditGitHub, []AuditRepo, []string, error) {
 	names := o.Repos
 	if len(names) == 0 && o.Org == "" {
 		if r := pio.Getenv("GITHUB_REPOSITORY"); r != "" {
@@ -232,7 +271,7 @@ func auditGitHub(ctx context.Context, o AuditOptions, pio lease.IO, now func() t
 	if len(names) == 0 && o.Org == "" {
 		return nil, nil, nil, nil
 	}
-	client, err := newGitHub(o, pio.Getenv, now)
+	client, err := newGitHub(o, pio.Getenv, now, etags)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -243,7 +282,7 @@ func auditGitHub(ctx context.Context, o AuditOptions, pio lease.IO, now func() t
 				return tok
 			}
 			return pio.Getenv(k)
-		}, now)
+		}, now, nil) // one cache per token
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -279,12 +318,12 @@ func auditGitHub(ctx context.Context, o AuditOptions, pio lease.IO, now func() t
 	return gh, mine, orgs, nil
 }
 
-func newGitHub(o AuditOptions, getenv func(string) string, now func() time.Time) (*githubapi.Client, error) {
+func newGitHub(o AuditOptions, getenv func(string) string, now func() time.Time, etags *githubapi.ETags) (*githubapi.Client, error) {
 	next := o.GitHubHTTP
 	if next == nil {
 		next = transport.New(auditLimits).Transport
 	}
-	pace := &githubapi.Pace{Next: next, Concurrency: o.Concurrency, Now: now, Sleep: o.Sleep, Deadline: o.Deadline}
+	pace := &githubapi.Pace{Next: next, Concurrency: o.Concurrency, Now: now, Sleep: o.Sleep, Deadline: o.Deadline, ETags: etags}
 	c, err := githubapi.New(githubapi.Options{HTTPClient: &http.Client{Transport: pace}, Getenv: getenv, Sleep: o.Sleep, Now: now})
 	if err != nil {
 		return nil, fail(lease.ExitConfig, err)
@@ -342,7 +381,7 @@ func WriteAuditOutputs(ctx context.Context, rep *auditreport.Report, out AuditOu
 		}
 	}
 	if out.Issue {
-		if err := auditIssue(ctx, rep, md, out.IssueRepo, mask, pio); err != nil {
+		if err := auditIssue(ctx, rep, rep.IssueBody(auditreport.MaxIssueBody), out.IssueRepo, mask, pio); err != nil {
 			errs = append(errs, fmt.Errorf("--issue: %w", err))
 		}
 	}

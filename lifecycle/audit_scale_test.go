@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -33,6 +34,9 @@ func (w *auditWorld) addOrgRepos(n int, leaked string) {
 		if i%11 == 0 {
 			r.Files["main"][".github/workflows/ci.yml"] = []byte(auditWorkflow)
 		}
+		if i%17 == 0 {
+			r.Envs["prod"] = []string{"XAI_API_KEY", "SENTRY_DSN"}
+		}
 		if i%13 == 0 {
 			id := int64(9000 + i)
 			r.Runs = []int64{id}
@@ -51,6 +55,7 @@ func TestAuditShardsMergeToTheUnshardedRun(t *testing.T) {
 	_, leaked := w.oa.AddKey(project, "org-leak", false)
 	w.secrets = append(w.secrets, leaked)
 	w.addOrgRepos(40, leaked)
+	w.gh.AddOrgSecrets("acme", "OPENAI_ADMIN_KEY", "NPM_TOKEN")
 	o := w.options()
 	o.Org = "acme"
 	if _, _, err := w.audit(o); err != nil { // performs the pending retirement
@@ -62,6 +67,18 @@ func TestAuditShardsMergeToTheUnshardedRun(t *testing.T) {
 	}
 	if len(whole.Repos) != 41 {
 		t.Fatalf("%d repositories audited, want 41", len(whole.Repos))
+	}
+	orgFindings, envFindings := 0, 0
+	for _, f := range whole.Findings {
+		if f.Subject == "organization acme secret OPENAI_ADMIN_KEY" {
+			orgFindings++
+		}
+		if strings.HasPrefix(f.Subject, "environment prod of acme/svc-") && strings.HasSuffix(f.Subject, " secret XAI_API_KEY") {
+			envFindings++
+		}
+	}
+	if orgFindings != 1 || envFindings != 3 { // svc-000, -017, -034
+		t.Fatalf("the organization's vendor-key secret reported %d times (want once), environment ones %d (want 3)", orgFindings, envFindings)
 	}
 	var paths []string
 	seen := 0
@@ -132,7 +149,7 @@ func (nopMask) DetectorNames() []string       { return nil }
 
 // orgAudit audits every repository of org acme on gh's GitHub with the
 // pacing RunAudit uses.
-func orgAudit(t testing.TB, gh *githubfake.Server, clock *fakeClock, deadline time.Time, concurrency int) (*auditreport.Report, *githubapi.Pace) {
+func orgAudit(t testing.TB, gh *githubfake.Server, clock *fakeClock, deadline time.Time, concurrency int, etags *githubapi.ETags) (*auditreport.Report, *githubapi.Pace) {
 	t.Helper()
 	cfg, err := registry.Parse("r.yaml", []byte(auditRegistry), "p.json", []byte(auditPolicy))
 	if err != nil {
@@ -141,7 +158,7 @@ func orgAudit(t testing.TB, gh *githubfake.Server, clock *fakeClock, deadline ti
 	getenv := func(k string) string {
 		return map[string]string{"GITHUB_API_URL": gh.APIURL(), "GITHUB_TOKEN": ghToken}[k]
 	}
-	pace := &githubapi.Pace{Next: http.DefaultTransport, Concurrency: concurrency, Now: clock.Now, Sleep: clock.Sleep, Deadline: deadline}
+	pace := &githubapi.Pace{Next: http.DefaultTransport, Concurrency: concurrency, Now: clock.Now, Sleep: clock.Sleep, Deadline: deadline, ETags: etags}
 	c, err := githubapi.New(githubapi.Options{HTTPClient: &http.Client{Transport: pace}, Getenv: getenv, Sleep: clock.Sleep, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +209,7 @@ func TestAuditOrgOf1000WithinLimits(t *testing.T) {
 	// draws them all.
 	gh.Faults.Add(fault.Rule{Op: githubfake.OpListRuns, Times: 8, Kind: fault.Throttle, Delay: 30 * time.Second})
 
-	rep, pace := orgAudit(t, gh, clock, time.Time{}, 4)
+	rep, pace := orgAudit(t, gh, clock, time.Time{}, 4, nil)
 	c := gh.Counters()
 	if c.OverBudget != 0 || c.Secondary != 0 {
 		t.Fatalf("went over the limits: %d over the primary budget, %d over the concurrency", c.OverBudget, c.Secondary)
@@ -217,7 +234,7 @@ func TestAuditOrgOf1000WithinLimits(t *testing.T) {
 	gh.Faults.Clear()
 	clock2 := &fakeClock{t: start.Add(24 * time.Hour)}
 	gh.SetLimits(githubfake.Limits{PerHour: 1000, MaxConcurrent: 8, Now: clock2.Now})
-	rep, _ = orgAudit(t, gh, clock2, clock2.Now().Add(90*time.Minute), 4)
+	rep, _ = orgAudit(t, gh, clock2, clock2.Now().Add(90*time.Minute), 4, nil)
 	c = gh.Counters()
 	if c.OverBudget != 0 || len(rep.Unreached) == 0 {
 		t.Fatalf("with a deadline: %d over budget, %d unreached", c.OverBudget, len(rep.Unreached))
@@ -235,4 +252,57 @@ func first[T any](s []T) any {
 		return nil
 	}
 	return s[0]
+}
+
+// TestAuditConditionalRequests: a second audit with the first one's ETags
+// is answered 304 for every unchanged list; GitHub does not count those,
+// so the second run costs a quarter of the budget and finds the same.
+func TestAuditConditionalRequests(t *testing.T) {
+	t.Parallel()
+	gh, err := githubfake.Start("", ghToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gh.Close() })
+	for i := range 200 {
+		r := gh.AddRepo("acme", fmt.Sprintf("r%04d", i), "main")
+		if i%50 == 0 {
+			gh.Lock()
+			r.Secrets = []string{"OPENAI_API_KEY"}
+			gh.Unlock()
+		}
+	}
+	clock := &fakeClock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	gh.SetLimits(githubfake.Limits{PerHour: 5000, Now: clock.Now})
+	etags := githubapi.NewETags()
+	first, _ := orgAudit(t, gh, clock, time.Time{}, 4, etags)
+	c1 := gh.Counters()
+	var saved bytes.Buffer
+	if err := etags.Save(&saved); err != nil {
+		t.Fatal(err)
+	}
+	again := githubapi.NewETags()
+	if err := again.Load(&saved); err != nil || again.Len() != etags.Len() {
+		t.Fatalf("reload: %v, %d of %d answers", err, again.Len(), etags.Len())
+	}
+	gh.SetLimits(githubfake.Limits{PerHour: 5000, Now: clock.Now})
+	second, _ := orgAudit(t, gh, clock, time.Time{}, 4, again)
+	c2 := gh.Counters()
+	served := func(c githubfake.Counters) (n int) {
+		for _, v := range c.Served {
+			n += v
+		}
+		return n
+	}
+	a, _ := first.Marshal()
+	b, _ := second.Marshal()
+	if string(a) != string(b) || ids(second)[auditreport.VendorKeyInGitHub] != 4 {
+		t.Fatalf("the conditional run found otherwise:\n%s\n%s", a, b)
+	}
+	// Per repository: 4 requests first; then only the workflow directory's
+	// 404 (no ETag on an error) is counted, the 3 lists are 304.
+	if served(c1) < 800 || c2.NotModified < 600 || served(c2) > 200+10 {
+		t.Fatalf("first run %d counted; second %d counted, %d not modified", served(c1), served(c2), c2.NotModified)
+	}
+	t.Logf("200 repositories: %d requests counted, then %d counted and %d answered 304", served(c1), served(c2), c2.NotModified)
 }

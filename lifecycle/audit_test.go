@@ -100,6 +100,9 @@ jobs:
       - run: make eval
         env:
           OPENAI_API_KEY: ${{ secrets.OPENAI_API_KEY }}
+      - run: ./deploy.sh
+        env:
+          DEPLOY_HOOK: ${{ secrets.DEPLOY_HOOK }}
 `
 
 type auditWorld struct {
@@ -113,6 +116,8 @@ type auditWorld struct {
 	pol     string
 	secrets []string
 	fps     masking.FingerprintList
+	leaked  string // a vendor key printed in the run's log
+	fpValue string // a value found only by its fingerprint, in the artifact
 	oldSA   string // ci's AWSPREVIOUS service account
 	stderr  bytes.Buffer
 }
@@ -188,6 +193,7 @@ func newAuditWorld(t testing.TB) *auditWorld {
 	sum := sha256.Sum256([]byte(fpValue))
 	w.fps = masking.FingerprintList{Sums: map[string]string{hex.EncodeToString(sum[:]): "aws-sm://openai/legacy"}}
 	w.secrets = append(w.secrets, leaked, fpValue)
+	w.leaked, w.fpValue = leaked, fpValue
 	gh.Lock()
 	repo.Files["main"][".github/workflows/ci.yml"] = []byte(auditWorkflow)
 	repo.Files["main"]["README.md"] = []byte("# app\n")
@@ -317,6 +323,12 @@ func TestAuditFindsEachFindingOnce(t *testing.T) {
 			t.Errorf("accessed-after-revocation does not state its day resolution: %s", f.Detail)
 		}
 	}
+	w.gh.Lock()
+	rejected := w.gh.BlobAuthRejected
+	w.gh.Unlock()
+	if rejected != 0 {
+		t.Errorf("%d downloads carried the GitHub token to the storage URL", rejected)
+	}
 	// The pending retirement was performed with rotate's step.
 	if tag := w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag]; !strings.Contains(tag, "retire=done") {
 		t.Errorf("state tag after the audit: %q, want retire=done", tag)
@@ -354,5 +366,39 @@ func TestAuditFindsEachFindingOnce(t *testing.T) {
 	got2 := ids(rep2)
 	if got2[auditreport.AccessedAfterRevocation] != 1 || got2[auditreport.OldKeyNotRetired] != 0 {
 		t.Errorf("second run: %v; want the one seeded access after revocation and no old key", got2)
+	}
+}
+
+// TestAuditLeaksByDetectorAndFingerprint: a key in a job log and in an
+// artifact is found by its vendor detector and, without one, by its
+// fingerprint, in both places.
+func TestAuditLeaksByDetectorAndFingerprint(t *testing.T) {
+	t.Parallel()
+	w := newAuditWorld(t)
+	w.gh.Lock()
+	repo := w.gh.RepoState("acme", "app")
+	repo.Logs[71] = []byte("step 1\nexport LEGACY=" + w.fpValue + "\nexport OPENAI_API_KEY=" + w.leaked + "\n")
+	repo.Artifacts[72] = zipOf(t, map[string]string{"a/env.txt": "OPENAI_API_KEY=" + w.leaked + "\n", "b/legacy.txt": w.fpValue + "\n"})
+	w.gh.Unlock()
+	rep, code, err := w.audit(w.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{
+		auditreport.LeakInLogs + " openai-project-key at line 3": true, auditreport.LeakInLogs + " fingerprint (aws-sm://openai/legacy) at line 2": true,
+		auditreport.LeakInArtifacts + " openai-project-key at line 1": true, auditreport.LeakInArtifacts + " fingerprint (aws-sm://openai/legacy) at line 1": true,
+	}
+	for _, f := range rep.Findings {
+		if f.ID != auditreport.LeakInLogs && f.ID != auditreport.LeakInArtifacts {
+			continue
+		}
+		key := f.ID + " " + strings.SplitN(f.Detail, ";", 2)[0]
+		if !want[key] {
+			t.Errorf("unexpected %s", key)
+		}
+		delete(want, key)
+	}
+	if len(want) > 0 || code != auditreport.ExitLeak {
+		t.Fatalf("not found: %v (exit %d)", want, code)
 	}
 }

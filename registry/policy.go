@@ -14,9 +14,10 @@ type Policy struct {
 	AllowedSecrets []string          // vendor names that may be leased
 	RequiredPrefix map[string]string // vendor → prefix every fetched value must have
 	Flags          Flags
-	TTLCapsSeconds map[string]int // environment → longest lease, defaults filled in
-	defaultedCaps  []string       // environments whose cap is a default, in defaultTTLCaps order
-	RotationDays   map[string]int // environment → rotation cadence (SL6)
+	TTLCapsSeconds map[string]int    // environment → longest lease, defaults filled in
+	defaultedCaps  []string          // environments whose cap is a default, in defaultTTLCaps order
+	RotationDays   map[string]int    // environment → rotation cadence (SL6)
+	AuditSeverity  map[string]string // keylease audit finding id → severity it is raised to
 	Backends       Backends
 }
 
@@ -155,6 +156,14 @@ func policyFromTree(t *tree) *Policy {
 		}
 	}
 	intMap(root["rotation_days"], p.RotationDays)
+	if m, ok := root["audit_severity"].(map[string]any); ok {
+		p.AuditSeverity = map[string]string{}
+		for k, v := range m {
+			if s, ok := v.(string); ok {
+				p.AuditSeverity[k] = s
+			}
+		}
+	}
 	if b, ok := root["backends"].(map[string]any); ok {
 		if kv, ok := b["kv"].(map[string]any); ok {
 			p.Backends.KV.Type, _ = kv["type"].(string)

@@ -17,6 +17,9 @@ type Problem struct {
 	// Rule names the check that failed, for SARIF and filtering (e.g.
 	// "secret-exposed-to-steps"); "" for a problem in a configuration file.
 	Rule string
+	// Secrets are the secret names a RuleSecretExposed problem is about
+	// ("*" for the whole secrets context); names, never values.
+	Secrets []string
 }
 
 // String renders the problem as FILE:LINE:COL: FIELD: MSG.

@@ -220,11 +220,13 @@ func knownKeysHint(file string, loc []string) string {
 	if strings.HasSuffix(file, ".json") {
 		switch {
 		case len(loc) == 0:
-			return "known keys: version, allowed_secrets, required_prefix, flags, ttl_caps_seconds, rotation_days, backends"
+			return "known keys: version, allowed_secrets, required_prefix, flags, ttl_caps_seconds, rotation_days, audit_severity, backends"
 		case len(loc) == 1 && loc[0] == "flags":
 			return "known flags: no_logging, no_persistence, allow_short_values"
 		case len(loc) == 1 && loc[0] == "backends":
 			return "known backends: kv, " + storeNames()
+		case len(loc) == 1 && loc[0] == "audit_severity":
+			return "known keylease audit finding ids: rotation-overdue, secret-missing, revoked-still-current, accessed-after-revocation, old-key-not-retired, orphaned-minted-key, revoked-ref-in-workflow, secret-exposed-to-steps, vendor-key-in-github-secrets, leak-in-logs, leak-in-artifacts"
 		case len(loc) == 2 && loc[0] == "backends" && loc[1] == "kv":
 			return "known keys: type, name_template"
 		case len(loc) == 2 && loc[0] == "backends" && loc[1] == StoreVault:

@@ -120,7 +120,7 @@ func CheckWorkflow(file string, data []byte, c *Config) Problems {
 				t.checkExposed(ptrOf(sp, "with"), sm["with"], "this step")
 				if run, ok := sm["run"].(string); ok {
 					if names := secretsIn(run); len(names) > 0 {
-						t.addRule(ptrOf(sp, "run"), RuleSecretExposed, exposedMsg(names, "this step's script"))
+						t.addExposed(ptrOf(sp, "run"), names, "this step's script")
 					}
 				}
 				continue
@@ -160,6 +160,12 @@ func (t *tree) addRule(ptr, rule, msg string) {
 	t.probs[len(t.probs)-1].Rule = rule
 }
 
+// addExposed reports secrets names reaching a step that is not keylease.
+func (t *tree) addExposed(ptr string, names []string, to string) {
+	t.addRule(ptr, RuleSecretExposed, exposedMsg(names, to))
+	t.probs[len(t.probs)-1].Secrets = slices.Clone(names)
+}
+
 func exposedMsg(names []string, to string) string {
 	sort.Strings(names)
 	what := "secret " + strings.Join(names, ", secret ")
@@ -176,7 +182,7 @@ func (t *tree) checkExposed(ptr string, v any, to string) {
 	if !ok {
 		if s, ok := v.(string); ok { // env: ${{ fromJSON(secrets.X) }}
 			if names := secretsIn(s); len(names) > 0 {
-				t.addRule(ptr, RuleSecretExposed, exposedMsg(names, to))
+				t.addExposed(ptr, names, to)
 			}
 		}
 		return
@@ -184,7 +190,7 @@ func (t *tree) checkExposed(ptr string, v any, to string) {
 	for _, k := range t.order[ptr] {
 		s, _ := m[k].(string)
 		if names := secretsIn(s); len(names) > 0 {
-			t.addRule(ptrOf(ptr, k), RuleSecretExposed, exposedMsg(names, to))
+			t.addExposed(ptrOf(ptr, k), names, to)
 		}
 	}
 }

@@ -16,11 +16,11 @@ func init() {
 	register(&command{name: "audit", summary: "find what the lifecycle left behind (overdue, revoked, unretired, orphaned, exposed, leaked): keylease audit [--repo O/R]... [--org ORG] | audit merge REPORT...", run: runAudit})
 }
 
-const auditUsage = "Usage: keylease audit [--registry F] [--policy F] [--repo O/R]... [--org ORG] [--shard I/N] [--since DURATION] [--fingerprints F] [--report F] [--sarif F] [--issue] [--issue-repo O/R] [--fail-on low|medium|high]\n       keylease audit merge [--report OUT] [--sarif F] [--issue] [--issue-repo O/R] [--fail-on low|medium|high] REPORT..."
+const auditUsage = "Usage: keylease audit [--registry F] [--policy F] [--repo O/R]... [--org ORG] [--shard I/N] [--since DURATION] [--retire-after DURATION] [--etag-cache F] [--fingerprints F] [--report F] [--sarif F] [--issue] [--issue-repo O/R] [--fail-on low|medium|high]\n       keylease audit merge [--report OUT] [--sarif F] [--issue] [--issue-repo O/R] [--fail-on low|medium|high] REPORT..."
 
 // auditFlags read KEYLEASE_<FLAG> when not given.
 var auditFlags = []string{"registry", "policy", "role-arn", "region", "audience", "oidc-issuer", "identity", "setup-timeout",
-	"org", "shard", "since", "fingerprints", "report", "sarif", "issue", "issue-repo", "fail-on"}
+	"org", "shard", "since", "fingerprints", "report", "sarif", "issue", "issue-repo", "fail-on", "etag-cache", "retire-after"}
 
 type repoList []string
 
@@ -46,12 +46,14 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 	var a auditArgs
 	o := &a.o
 	lo := &o.Lease
-	var setup, shard, since, failOn string
+	var setup, shard, since, failOn, retire string
 	var repos repoList
 	sessionFlags(fs, lo, &setup)
 	fs.Var(&repos, "repo", "audit repository `owner/name` (repeatable; default GITHUB_REPOSITORY)")
 	fs.StringVar(&o.Org, "org", "", "audit every repository of organization `ORG` (and its secrets)")
 	fs.StringVar(&shard, "shard", "", "audit shard `I/N` of the repositories (by a hash of the full name); shard 1 also audits the registry")
+	fs.StringVar(&o.ETagCache, "etag-cache", "", "`file` of GitHub answers kept between runs: unchanged ones are asked for conditionally (a 304 is free on the rate limit)")
+	fs.StringVar(&retire, "retire-after", "", "an old key is due for retirement this long after promotion, as given to keylease rotate (default the environment's TTL cap)")
 	fs.StringVar(&since, "since", "7d", "scan the logs and artifacts of runs created this long ago or later (Go duration or days)")
 	outputFlags(fs, &o.Outputs, &failOn, &a.fingerprints)
 	if err := parseFlags(fs, args, e, auditUsage, "Every flag also reads KEYLEASE_<FLAG> (e.g. KEYLEASE_ORG)."); err != nil {
@@ -83,6 +85,11 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 	}
 	if o.Since, err = parseDays(since); err != nil || o.Since == 0 {
 		return a, usageError("%s %s: write a Go duration (72h) or whole days (7d)", orFlag(source["since"], "since"), shownValue("--since", since))
+	}
+	if retire != "" {
+		if o.RetireAfter, err = parseDays(retire); err != nil {
+			return a, usageError("%s %s: write a Go duration (15m, 720h) or whole days (30d)", orFlag(source["retire-after"], "retire-after"), shownValue("--retire-after", retire))
+		}
 	}
 	if o.Outputs.FailOn, err = auditreport.ParseSeverity(failOn); err != nil {
 		return a, usageError("%s: %v", orFlag(source["fail-on"], "fail-on"), err)

@@ -1,6 +1,9 @@
 package githubfake
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"sort"
 	"strconv"
@@ -33,6 +36,7 @@ type Counters struct {
 	OverBudget     int            // requests refused by the primary limit
 	Secondary      int            // requests refused by the secondary limit
 	MaxInFlight    int            // the most requests in flight at once
+	NotModified    int            // conditional requests answered 304 (not counted in Served)
 	WindowsStarted int
 }
 
@@ -178,3 +182,59 @@ func (s *Server) listDir(w http.ResponseWriter, files map[string][]byte, dir str
 
 // RepoState returns owner/name for a test to read or change under Lock.
 func (s *Server) RepoState(owner, name string) *Repo { return s.repos[owner+"/"+name] }
+
+// condWriter buffers a GET's answer so that it can carry GitHub's ETag and
+// become 304 Not Modified when the client's If-None-Match names it.
+type condWriter struct {
+	http.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (c *condWriter) WriteHeader(status int) { c.status = status }
+
+func (c *condWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.buf.Write(b)
+}
+
+// finish writes the buffered answer; a 304 is refunded to the primary
+// budget, as GitHub does not count it.
+func (c *condWriter) finish(r *http.Request, refund func() int) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	if c.status == http.StatusOK {
+		sum := sha256.Sum256(c.buf.Bytes())
+		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
+		c.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			if rem := refund(); rem >= 0 {
+				c.Header().Set("X-RateLimit-Remaining", strconv.Itoa(rem))
+			}
+			c.Header().Del("Content-Length")
+			c.ResponseWriter.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	c.ResponseWriter.WriteHeader(c.status)
+	_, _ = c.ResponseWriter.Write(c.buf.Bytes())
+}
+
+// refund gives a request back to token's window (a 304) and returns the
+// remaining budget, or -1 when limits are off.
+func (s *Server) refund(token string) int {
+	l := &s.lim
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.c.NotModified++
+	win := l.windows[token]
+	if win == nil || l.lim.PerHour == 0 {
+		return -1
+	}
+	win.used--
+	l.c.Served[tokenLabel(token)]--
+	return l.lim.PerHour - win.used
+}

@@ -6,6 +6,9 @@
 // request carrying an Authorization header. Lists page with per_page/page
 // and a Link header; every answer carries X-RateLimit-* headers.
 //
+// GET answers carry an ETag and are 304 Not Modified (not counted against
+// the budget of SetLimits) when If-None-Match names it, as on GitHub.
+//
 // Faults (internal/fault) apply per operation: Error answers with Status and
 // {"message"}; Throttle answers a secondary rate limit (403, Retry-After:
 // the rule's Delay in whole seconds, at least 1), or with Code "primary" a
@@ -108,6 +111,10 @@ type Server struct {
 	seq              int64
 	BlobAuthRejected int // downloads refused for carrying Authorization
 
+	// started stamps created_at/updated_at: the same list gives the same
+	// bytes (and ETag) however often it is asked for.
+	started time.Time
+
 	tokens map[string]bool // more tokens (AddToken): may they list secrets
 	lim    limiter
 }
@@ -119,7 +126,7 @@ func Start(prefix, token string) (*Server, error) {
 	if _, err := rand.Read(k); err != nil {
 		return nil, err
 	}
-	s := &Server{prefix: strings.TrimRight(prefix, "/"), token: token, key: k, repos: map[string]*Repo{}, orgs: map[string][]string{}, orgSec: map[string][]string{}, BlobTTL: time.Minute}
+	s := &Server{prefix: strings.TrimRight(prefix, "/"), token: token, key: k, repos: map[string]*Repo{}, orgs: map[string][]string{}, orgSec: map[string][]string{}, BlobTTL: time.Minute, started: time.Now().UTC().Truncate(time.Second)}
 	ls, err := loopback.Start(s)
 	if err != nil {
 		return nil, err
@@ -194,7 +201,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer done()
 	if f, ok := s.Faults.Call(op); ok && s.fault(w, r, f) {
-		return
+		return // faults write to the connection itself (streams, resets)
+	}
+	if r.Method == http.MethodGet && op != OpJobLogs && op != OpArtifactZip {
+		cw := &condWriter{ResponseWriter: w}
+		defer cw.finish(r, func() int { return s.refund(tok) })
+		w = cw
 	}
 	if op == OpListSecrets && !secrets {
 		s.errorJSON(w, http.StatusForbidden, "Resource not accessible by integration")

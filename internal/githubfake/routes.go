@@ -372,7 +372,7 @@ func listPage[T any](s *Server, w http.ResponseWriter, r *http.Request, items []
 }
 
 func (s *Server) secretList(w http.ResponseWriter, r *http.Request, names []string) {
-	now := time.Now().UTC().Format(time.RFC3339)
+	now := s.started.Format(time.RFC3339)
 	listPage(s, w, r, names, "secrets", func(n string) any {
 		return map[string]any{"name": n, "created_at": now, "updated_at": now}
 	})
@@ -385,7 +385,7 @@ func (s *Server) orgRepos(w http.ResponseWriter, r *http.Request, org string) {
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, repo *Repo) {
 	listPage(s, w, r, repo.Runs, "workflow_runs", func(id int64) any {
-		return map[string]any{"id": id, "status": "completed", "conclusion": "success", "created_at": time.Now().UTC().Format(time.RFC3339)}
+		return map[string]any{"id": id, "status": "completed", "conclusion": "success", "created_at": s.started.Format(time.RFC3339)}
 	})
 }
 

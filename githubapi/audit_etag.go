@@ -1,0 +1,116 @@
+package githubapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// ETags remembers GitHub's answers to GETs by URL with their ETag, so a
+// request can be conditional (If-None-Match): GitHub answers 304 Not
+// Modified, which does not count against the primary rate limit, and the
+// remembered answer is used. Save and Load carry it between runs (a daily
+// audit sees mostly unchanged repositories). It holds what the GETs
+// returned: names, workflow files, run lists; never a downloaded log or
+// artifact, which come through a redirect. One ETags serves one token.
+type ETags struct {
+	mu sync.Mutex
+	m  map[string]etagEntry
+}
+
+type etagEntry struct {
+	ETag        string `json:"etag"`
+	ContentType string `json:"content_type,omitempty"`
+	Link        string `json:"link,omitempty"`
+	Body        []byte `json:"body"`
+}
+
+// maxETagBody bounds what one remembered answer may hold.
+const maxETagBody = 1 << 20
+
+// NewETags returns an empty cache.
+func NewETags() *ETags { return &ETags{m: map[string]etagEntry{}} }
+
+// Load reads a cache Save wrote.
+func (e *ETags) Load(r io.Reader) error {
+	var m map[string]etagEntry
+	if err := json.NewDecoder(io.LimitReader(r, 256<<20)).Decode(&m); err != nil {
+		return fmt.Errorf("the ETag cache is not one keylease wrote: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.m = m
+	return nil
+}
+
+// Save writes the cache as JSON.
+func (e *ETags) Save(w io.Writer) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return json.NewEncoder(w).Encode(e.m)
+}
+
+// Len is the number of remembered answers.
+func (e *ETags) Len() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.m)
+}
+
+func (e *ETags) get(u string) (etagEntry, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v, ok := e.m[u]
+	return v, ok
+}
+
+// conditional returns r with If-None-Match when an answer is remembered.
+func (e *ETags) conditional(r *http.Request) (*http.Request, *etagEntry) {
+	if e == nil || r.Method != http.MethodGet || r.Header.Get("If-None-Match") != "" {
+		return r, nil
+	}
+	v, ok := e.get(r.URL.String())
+	if !ok {
+		return r, nil
+	}
+	c := r.Clone(r.Context())
+	c.Header.Set("If-None-Match", v.ETag)
+	return c, &v
+}
+
+// answer turns a 304 into the remembered 200, and remembers a new 200.
+func (e *ETags) answer(r *http.Request, resp *http.Response, was *etagEntry) (*http.Response, error) {
+	if e == nil || r.Method != http.MethodGet {
+		return resp, nil
+	}
+	if resp.StatusCode == http.StatusNotModified && was != nil {
+		_ = resp.Body.Close()
+		resp.StatusCode, resp.Status = http.StatusOK, "200 OK (not modified)"
+		resp.Header.Set("Content-Type", was.ContentType)
+		if was.Link != "" {
+			resp.Header.Set("Link", was.Link)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(was.Body))
+		resp.ContentLength = int64(len(was.Body))
+		return resp, nil
+	}
+	tag := resp.Header.Get("ETag")
+	if resp.StatusCode != http.StatusOK || tag == "" || resp.ContentLength > maxETagBody {
+		return resp, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxETagBody+1))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	if len(b) <= maxETagBody {
+		e.mu.Lock()
+		e.m[r.URL.String()] = etagEntry{ETag: tag, ContentType: resp.Header.Get("Content-Type"), Link: resp.Header.Get("Link"), Body: b}
+		e.mu.Unlock()
+	}
+	return resp, nil
+}

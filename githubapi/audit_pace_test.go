@@ -1,0 +1,123 @@
+package githubapi_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keylease/keylease/githubapi"
+	"github.com/keylease/keylease/internal/fault"
+	"github.com/keylease/keylease/internal/githubfake"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return nil
+}
+
+func paced(t *testing.T, p *githubapi.Pace) (*githubfake.Server, *githubapi.Client) {
+	t.Helper()
+	p.Next = http.DefaultTransport
+	return start(t, "", githubapi.Options{HTTPClient: &http.Client{Transport: p}, Sleep: p.Sleep, Now: p.Now})
+}
+
+// TestPaceKeepsThePrimaryBudget: 25 calls against 10 an hour wait for the
+// resets (on the fake clock) and are never refused.
+func TestPaceKeepsThePrimaryBudget(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	p := &githubapi.Pace{Now: c.now, Sleep: c.sleep}
+	f, gc := paced(t, p)
+	f.AddRepo(repo.Owner, repo.Name, "main")
+	f.SetLimits(githubfake.Limits{PerHour: 10, Now: c.now})
+	for i := range 25 {
+		if _, err := gc.RepoSecretNames(context.Background(), repo); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	n := f.Counters()
+	if n.OverBudget != 0 || n.WindowsStarted < 3 || p.Waited() < 2*time.Hour {
+		t.Fatalf("over budget %d, windows %d, waited %s", n.OverBudget, n.WindowsStarted, p.Waited())
+	}
+}
+
+// TestPaceRetryAfterAndDeadline: a secondary limit is waited out and the
+// GET sent again; a wait past the deadline fails with ErrBudget instead.
+func TestPaceRetryAfterAndDeadline(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	p := &githubapi.Pace{Now: c.now, Sleep: c.sleep, Deadline: c.t.Add(2 * time.Minute)}
+	f, gc := paced(t, p)
+	f.AddRepo(repo.Owner, repo.Name, "main")
+	f.Faults.Add(fault.Rule{Op: githubfake.OpListSecrets, Times: 2, Kind: fault.Throttle, Delay: 30 * time.Second})
+	if _, err := gc.RepoSecretNames(context.Background(), repo); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Faults.Count(githubfake.OpListSecrets); got != 3 || p.Waited() != time.Minute {
+		t.Fatalf("%d calls, waited %s; want 3 calls after two 30 s waits", got, p.Waited())
+	}
+	f.Faults.Add(fault.Rule{Op: githubfake.OpListSecrets, Times: 1, Kind: fault.Throttle, Delay: 5 * time.Minute})
+	_, err := gc.RepoSecretNames(context.Background(), repo)
+	if !errors.Is(err, githubapi.ErrBudget) {
+		t.Fatalf("err %v, want ErrBudget", err)
+	}
+}
+
+// TestETagsAnswer304: the second identical GET is conditional, answered
+// 304 by GitHub and served from the remembered answer.
+func TestETagsAnswer304(t *testing.T) {
+	t.Parallel()
+	p := &githubapi.Pace{ETags: githubapi.NewETags()}
+	f, gc := paced(t, p)
+	r := f.AddRepo(repo.Owner, repo.Name, "main")
+	f.Lock()
+	r.Secrets = []string{"A", "B"}
+	f.Unlock()
+	for i := range 2 {
+		names, err := gc.RepoSecretNames(context.Background(), repo)
+		if err != nil || len(names) != 2 {
+			t.Fatalf("call %d: %v %v", i, names, err)
+		}
+	}
+	if n := f.Counters().NotModified; n != 1 {
+		t.Fatalf("%d answers were 304, want 1", n)
+	}
+	f.Lock()
+	r.Secrets = []string{"A", "B", "C"}
+	f.Unlock()
+	names, err := gc.RepoSecretNames(context.Background(), repo)
+	if err != nil || len(names) != 3 {
+		t.Fatalf("a changed list was served stale: %v %v", names, err)
+	}
+}
+
+// TestPaceGivingUpDoesNotBlockLaterCalls: when the pacer gives up on a GET
+// it returns ErrLimited and never hands GitHub's refusal to go-github,
+// which would refuse every later call until Retry-After on the wall clock
+// (a regression: the org audit's later repositories all went unreached).
+func TestPaceGivingUpDoesNotBlockLaterCalls(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	p := &githubapi.Pace{Now: c.now, Sleep: c.sleep, MaxRetries: 1}
+	f, gc := paced(t, p)
+	f.AddRepo(repo.Owner, repo.Name, "main")
+	f.Faults.Add(fault.Rule{Op: githubfake.OpListSecrets, Times: 3, Kind: fault.Throttle, Delay: time.Hour})
+	if _, err := gc.RepoSecretNames(context.Background(), repo); !errors.Is(err, githubapi.ErrLimited) {
+		t.Fatalf("err %v, want ErrLimited", err)
+	}
+	if _, err := gc.Environments(context.Background(), repo); err != nil {
+		t.Fatalf("a later call was refused: %v", err)
+	}
+}
