@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/keylease/keylease/detect"
@@ -95,13 +96,22 @@ func checkSettings(fs *flag.FlagSet, names []string, source map[string]string, e
 // keyInSetting reports whether a setting's value looks like a key. The
 // shape-only rules (40 characters of base64, high entropy) also match a
 // path component such as a test's temp directory; a value that names an
-// existing file or directory is a path, whatever its shape. A vendor
-// prefix (sk-…, AKIA…) is refused even then.
+// existing file or directory is a path, whatever its shape, and so is a
+// file to be written (a record) in an existing directory when its own name
+// is clean. A vendor prefix (sk-…, AKIA…) is refused even then.
 func keyInSetting(v string) (string, bool) {
 	det, bad := safetext.Hit(v)
-	if bad && (det == detect.AWSSecretKey || det == detect.HighEntropy) {
-		if _, err := os.Lstat(v); err == nil {
-			return "", false
+	if !bad || (det != detect.AWSSecretKey && det != detect.HighEntropy) {
+		return det, bad
+	}
+	if _, err := os.Lstat(v); err == nil {
+		return "", false
+	}
+	if dir := filepath.Dir(v); dir != "." && dir != v {
+		if _, err := os.Lstat(dir); err == nil {
+			if _, baseBad := safetext.Hit(filepath.Base(v)); !baseBad {
+				return "", false
+			}
 		}
 	}
 	return det, bad
