@@ -7,9 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -285,65 +283,36 @@ func (p *pool) wait() error {
 	return p.err
 }
 
-// batch is how many files a worker takes at once: handing each file to a
-// goroutine over a channel cost more (futex wake-ups, scheduler spins)
-// than reading a typical source file.
+// batch is how many files of a directory a worker takes at once: handing
+// each file to a goroutine over a channel cost more (futex wake-ups,
+// scheduler spins) than reading a typical source file.
 const batch = 64
 
 // paths walks roots and scans every regular file not excluded. With one
-// job the walk scans each file itself; with more, it hands out batches.
+// job the walk scans each batch itself; with more, workers take them.
 func (s *scanRun) paths(roots []string) error {
 	var p *pool
-	var todo []string
-	flush := func() {
-		if len(todo) > 0 {
-			files := todo
-			p.work <- func() error {
-				for _, f := range files {
-					if err := s.file(f); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			todo = make([]string, 0, batch)
-		}
-	}
-	scan := func(path string) error { return s.file(path) }
 	if s.jobs > 1 {
 		p = newPool(s.jobs)
-		scan = func(path string) error {
-			if err := p.failed(); err != nil {
-				return err
-			}
-			if todo = append(todo, path); len(todo) == batch {
-				flush()
-			}
-			return nil
-		}
-	}
-	finish := func() error {
-		if p == nil {
-			return nil
-		}
-		flush()
-		return p.wait()
 	}
 	for _, root := range roots {
-		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
+		err := scansource.Walk(root, s.ex, batch, func(b *scansource.Batch) error {
+			if p == nil {
+				defer b.Close()
+				return s.batch(b)
+			}
+			if err := p.failed(); err != nil {
+				b.Close()
 				return err
 			}
-			if path != root && s.ex.Excluded(relPath(root, path), d.IsDir()) {
-				if d.IsDir() {
-					return filepath.SkipDir
+			p.work <- func() error {
+				defer b.Close()
+				if p.failed() != nil {
+					return nil // the scan has failed already
 				}
-				return nil
+				return s.batch(b)
 			}
-			if d.IsDir() || !d.Type().IsRegular() {
-				return nil
-			}
-			return scan(path)
+			return nil
 		})
 		if err != nil {
 			if p != nil {
@@ -352,19 +321,21 @@ func (s *scanRun) paths(roots []string) error {
 			return scanPathError(root, err)
 		}
 	}
-	if err := finish(); err != nil {
-		return scanPathError("", err)
+	if p != nil {
+		if err := p.wait(); err != nil {
+			return scanPathError("", err)
+		}
 	}
 	return nil
 }
 
-// relPath is path relative to the walked root, for the excludes.
-func relPath(root, path string) string {
-	rel, err := filepath.Rel(root, path)
-	if err != nil || rel == "." {
-		return filepath.Base(path)
+func (s *scanRun) batch(b *scansource.Batch) error {
+	for i := range b.Names {
+		if err := s.file(b, i); err != nil {
+			return err
+		}
 	}
-	return rel
+	return nil
 }
 
 func scanPathError(root string, err error) error {
@@ -381,18 +352,19 @@ func scanPathError(root string, err error) error {
 // allocation (and a collection) per file.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
 
-// file scans one file: whole in memory up to maxInMemory (and always for
-// a zip archive, which needs random access), streamed beyond.
-func (s *scanRun) file(path string) error {
-	zipped := scansource.IsZip(path)
+// file scans file i of b: whole in memory up to maxInMemory (and always
+// for a zip archive, which needs random access), streamed beyond.
+func (s *scanRun) file(b *scansource.Batch, i int) error {
+	zipped := scansource.IsZip(b.Names[i])
 	limit := int64(maxInMemory)
 	if zipped {
 		limit = scansource.DefaultLimits.TotalBytes
 	}
+	path := b.Path(i)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	b, big, err := scansource.ReadFile(path, (*bp)[:0], limit)
-	*bp = b[:0]
+	data, big, err := b.Read(i, (*bp)[:0], limit)
+	*bp = data[:0]
 	switch {
 	case err != nil:
 		return err
@@ -406,7 +378,7 @@ func (s *scanRun) file(path string) error {
 		defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 		return s.largeFile(path, f)
 	}
-	return s.item(scansource.Item{Path: path, Data: b})
+	return s.item(scansource.Item{Path: path, Data: data})
 }
 
 func (s *scanRun) largeFile(path string, f io.Reader) error {

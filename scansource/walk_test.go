@@ -1,0 +1,100 @@
+package scansource
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// walkAll returns "path=content" for every file Walk hands out, checking
+// each batch is of one directory and at most n files.
+func walkAll(t *testing.T, root string, ex *Excluder, n int) []string {
+	t.Helper()
+	var got []string
+	err := Walk(root, ex, n, func(b *Batch) error {
+		defer b.Close()
+		if len(b.Names) == 0 || len(b.Names) > n {
+			t.Errorf("batch of %d files, want 1 to %d", len(b.Names), n)
+		}
+		for i := range b.Names {
+			data, big, err := b.Read(i, nil, 1<<20)
+			if err != nil || big {
+				return err
+			}
+			if filepath.Dir(b.Path(i)) != filepath.Clean(b.Dir) {
+				t.Errorf("file %s is not in its batch's directory %s", b.Path(i), b.Dir)
+			}
+			got = append(got, filepath.ToSlash(b.Path(i))+"="+string(data))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	return got
+}
+
+// TestWalk: every regular file once, in batches of one directory, with
+// the paths filepath.WalkDir gives; excluded files and directories, links
+// and an excluded root's children are left out; a file as root is read.
+func TestWalk(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	files := map[string]string{"a.txt": "a", "sub/b.go": "b", "sub/c.log": "c", "sub/deep/d.txt": "d", "skip/e.txt": "e", "sub/f_test.go": "f"}
+	for i := range 7 {
+		files[filepath.Join("many", string(rune('a'+i))+".txt")] = "m"
+	}
+	for p, c := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runtime.GOOS != "windows" {
+		if err := os.Symlink(filepath.Join(root, "a.txt"), filepath.Join(root, "link.txt")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join(root, "sub"), filepath.Join(root, "linkdir")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	for p, c := range files {
+		want = append(want, filepath.ToSlash(filepath.Join(root, p))+"="+c)
+	}
+	slices.Sort(want)
+	if got := walkAll(t, root, NewExcluder(nil), 3); !slices.Equal(got, want) {
+		t.Errorf("walk found\n%q\nwant\n%q", got, want)
+	}
+	// The same with a trailing separator on the root: the paths are clean.
+	if got := walkAll(t, root+string(filepath.Separator), nil, 64); !slices.Equal(got, want) {
+		t.Errorf("walk of root/ found\n%q\nwant\n%q", got, want)
+	}
+	got := walkAll(t, root, NewExcluder([]string{"skip/", "*_test.go", "/sub/deep/"}), 64)
+	for _, g := range got {
+		if strings.Contains(g, "/skip/") || strings.Contains(g, "_test.go") || strings.Contains(g, "/deep/") {
+			t.Errorf("excluded file walked: %s", g)
+		}
+	}
+	if len(got) != len(want)-3 {
+		t.Errorf("with excludes: %d files, want %d", len(got), len(want)-3)
+	}
+	one := filepath.Join(root, "sub", "b.go")
+	if got := walkAll(t, one, nil, 64); !slices.Equal(got, []string{filepath.ToSlash(one) + "=b"}) {
+		t.Errorf("a file as root: %q", got)
+	}
+	if err := Walk(filepath.Join(root, "missing"), nil, 64, func(b *Batch) error { b.Close(); return nil }); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing root: %v, want not-exist", err)
+	}
+	boom := errors.New("boom")
+	if err := Walk(root, nil, 1, func(b *Batch) error { b.Close(); return boom }); !errors.Is(err, boom) {
+		t.Errorf("emit's error: %v, want it returned", err)
+	}
+}
