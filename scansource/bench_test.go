@@ -115,8 +115,7 @@ func BenchmarkReadTree(b *testing.B) {
 		buf := make([]byte, 0, 1<<20)
 		for b.Loop() {
 			var n int64
-			err := Walk(root, nil, 64, func(bt *Batch) error {
-				defer bt.Close()
+			err := Walk(root, nil, 1, func(bt *Batch) error {
 				for i := range bt.Names {
 					data, _, err := bt.Read(i, buf, 64<<20)
 					if err != nil {

@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 )
 
-// Batch is up to a walk's batch size of regular files of one directory.
-// Read them with Read; Close it when done (it may hold the directory
-// open, so its files are opened by name, not by path).
+// Batch is regular files of one directory, handed to Walk's visit. It is
+// valid only during that call: it may hold the directory open, so that its
+// files are opened by name, not by path.
 type Batch struct {
 	Dir   string   // the directory as walked: root, or root joined with its path
 	Names []string // the files' names in Dir
@@ -31,10 +31,7 @@ func (b *Batch) Read(i int, buf []byte, limit int64) (data []byte, big bool, err
 	return b.dir.read(b, i, buf, limit)
 }
 
-// Close releases the batch's hold on its directory.
-func (b *Batch) Close() { b.dir.close() }
-
-// rel is a path relative to the walked root, slash-separated, for the
+// relJoin is a path relative to the walked root, slash-separated, for the
 // excludes; root itself is never excluded.
 func relJoin(dir, name string) string {
 	if dir == "" {

@@ -7,19 +7,22 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// walkAll returns "path=content" for every file Walk hands out, checking
-// each batch is of one directory and at most n files.
-func walkAll(t *testing.T, root string, ex *Excluder, n int) []string {
+// walkAll returns "path=content" for every file Walk hands out with jobs
+// goroutines, checking each batch is of one directory.
+func walkAll(t *testing.T, root string, ex *Excluder, jobs int) []string {
 	t.Helper()
+	var mu sync.Mutex
 	var got []string
-	err := Walk(root, ex, n, func(b *Batch) error {
-		defer b.Close()
-		if len(b.Names) == 0 || len(b.Names) > n {
-			t.Errorf("batch of %d files, want 1 to %d", len(b.Names), n)
+	err := Walk(root, ex, jobs, func(b *Batch) error {
+		if len(b.Names) == 0 {
+			t.Error("a batch of no files")
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		for i := range b.Names {
 			data, big, err := b.Read(i, nil, 1<<20)
 			if err != nil || big {
@@ -40,8 +43,9 @@ func walkAll(t *testing.T, root string, ex *Excluder, n int) []string {
 }
 
 // TestWalk: every regular file once, in batches of one directory, with
-// the paths filepath.WalkDir gives; excluded files and directories, links
-// and an excluded root's children are left out; a file as root is read.
+// the paths filepath.WalkDir gives, by one goroutine or several; excluded
+// files and directories and links are left out; a file as root is read;
+// the first error stops the walk.
 func TestWalk(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
@@ -70,14 +74,16 @@ func TestWalk(t *testing.T) {
 		want = append(want, filepath.ToSlash(filepath.Join(root, p))+"="+c)
 	}
 	slices.Sort(want)
-	if got := walkAll(t, root, NewExcluder(nil), 3); !slices.Equal(got, want) {
-		t.Errorf("walk found\n%q\nwant\n%q", got, want)
+	for _, jobs := range []int{1, 2, 8} {
+		if got := walkAll(t, root, NewExcluder(nil), jobs); !slices.Equal(got, want) {
+			t.Errorf("walk with %d jobs found\n%q\nwant\n%q", jobs, got, want)
+		}
 	}
 	// The same with a trailing separator on the root: the paths are clean.
-	if got := walkAll(t, root+string(filepath.Separator), nil, 64); !slices.Equal(got, want) {
+	if got := walkAll(t, root+string(filepath.Separator), nil, 2); !slices.Equal(got, want) {
 		t.Errorf("walk of root/ found\n%q\nwant\n%q", got, want)
 	}
-	got := walkAll(t, root, NewExcluder([]string{"skip/", "*_test.go", "/sub/deep/"}), 64)
+	got := walkAll(t, root, NewExcluder([]string{"skip/", "*_test.go", "/sub/deep/"}), 2)
 	for _, g := range got {
 		if strings.Contains(g, "/skip/") || strings.Contains(g, "_test.go") || strings.Contains(g, "/deep/") {
 			t.Errorf("excluded file walked: %s", g)
@@ -87,14 +93,19 @@ func TestWalk(t *testing.T) {
 		t.Errorf("with excludes: %d files, want %d", len(got), len(want)-3)
 	}
 	one := filepath.Join(root, "sub", "b.go")
-	if got := walkAll(t, one, nil, 64); !slices.Equal(got, []string{filepath.ToSlash(one) + "=b"}) {
+	if got := walkAll(t, one, nil, 2); !slices.Equal(got, []string{filepath.ToSlash(one) + "=b"}) {
 		t.Errorf("a file as root: %q", got)
 	}
-	if err := Walk(filepath.Join(root, "missing"), nil, 64, func(b *Batch) error { b.Close(); return nil }); !errors.Is(err, os.ErrNotExist) {
+	if err := Walk(filepath.Join(root, "missing"), nil, 2, func(*Batch) error { return nil }); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a missing root: %v, want not-exist", err)
 	}
 	boom := errors.New("boom")
-	if err := Walk(root, nil, 1, func(b *Batch) error { b.Close(); return boom }); !errors.Is(err, boom) {
-		t.Errorf("emit's error: %v, want it returned", err)
+	for _, jobs := range []int{1, 2} {
+		var mu sync.Mutex
+		calls := 0
+		err := Walk(root, nil, jobs, func(*Batch) error { mu.Lock(); calls++; mu.Unlock(); return boom })
+		if !errors.Is(err, boom) || calls > jobs {
+			t.Errorf("visit's error with %d jobs: %v after %d visits, want it returned after at most %d", jobs, err, calls, jobs)
+		}
 	}
 }

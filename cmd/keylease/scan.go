@@ -283,47 +283,12 @@ func (p *pool) wait() error {
 	return p.err
 }
 
-// batch is how many files of a directory a worker takes at once: handing
-// each file to a goroutine over a channel cost more (futex wake-ups,
-// scheduler spins) than reading a typical source file.
-const batch = 64
-
-// paths walks roots and scans every regular file not excluded. With one
-// job the walk scans each batch itself; with more, workers take them.
+// paths scans every regular file under roots not excluded; s.jobs
+// goroutines walk and scan at once.
 func (s *scanRun) paths(roots []string) error {
-	var p *pool
-	if s.jobs > 1 {
-		p = newPool(s.jobs)
-	}
 	for _, root := range roots {
-		err := scansource.Walk(root, s.ex, batch, func(b *scansource.Batch) error {
-			if p == nil {
-				defer b.Close()
-				return s.batch(b)
-			}
-			if err := p.failed(); err != nil {
-				b.Close()
-				return err
-			}
-			p.work <- func() error {
-				defer b.Close()
-				if p.failed() != nil {
-					return nil // the scan has failed already
-				}
-				return s.batch(b)
-			}
-			return nil
-		})
-		if err != nil {
-			if p != nil {
-				_ = p.wait()
-			}
+		if err := scansource.Walk(root, s.ex, s.jobs, s.batch); err != nil {
 			return scanPathError(root, err)
-		}
-	}
-	if p != nil {
-		if err := p.wait(); err != nil {
-			return scanPathError("", err)
 		}
 	}
 	return nil
