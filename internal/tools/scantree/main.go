@@ -117,7 +117,7 @@ func build(out string, budget int64) error {
 			if err := os.MkdirAll(filepath.Dir(to), 0o750); err != nil {
 				return err
 			}
-			if err := os.WriteFile(to, b, 0o600); err != nil {
+			if err := os.WriteFile(to, b, 0o600); err != nil { //nolint:gosec // G703: a path under -out, from the module cache
 				return err
 			}
 			total += int64(len(b))
@@ -140,7 +140,7 @@ func build(out string, budget int64) error {
 		}
 		line := bytes.Count(b, []byte("\n")) + 2
 		b = append(b, "\n"+detecttest.Expand(p.line)+"\n"...)
-		if err := os.WriteFile(path, b, 0o600); err != nil {
+		if err := os.WriteFile(path, b, 0o600); err != nil { //nolint:gosec // G703: a file of the tree just written
 			return err
 		}
 		total += int64(len(p.line))
@@ -158,8 +158,11 @@ func moduleDir(m string) (string, error) {
 	b, err := cmd.Output()
 	var info struct{ Dir, Error string }
 	_ = json.Unmarshal(b, &info)
-	if err != nil || info.Dir == "" {
-		return "", fmt.Errorf("go mod download %s: %v %s", m, err, info.Error)
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s: %w %s", m, err, info.Error)
+	}
+	if info.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: no directory in its answer %s", m, info.Error)
 	}
 	return info.Dir, nil
 }
