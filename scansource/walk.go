@@ -12,12 +12,16 @@ type Batch struct {
 	Dir   string   // the directory as walked: root, or root joined with its path
 	Names []string // the files' names in Dir
 	dir   dirHandle
+	root  string // when the walk's root is this batch's one file: its path as given
 }
 
-// Path returns the path of file i, as filepath.Join(Dir, name) would
-// (Dir is clean: no Clean per file).
+// Path returns the path of file i, as filepath.WalkDir gives it:
+// filepath.Join(Dir, name) (Dir is clean: no Clean per file), or the root
+// as given when the root is a file.
 func (b *Batch) Path(i int) string {
 	switch {
+	case b.root != "":
+		return b.root // as filepath.WalkDir gives it: "./a.txt" stays so
 	case b.Dir == ".":
 		return b.Names[i]
 	case os.IsPathSeparator(b.Dir[len(b.Dir)-1]):

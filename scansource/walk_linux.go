@@ -47,7 +47,7 @@ func Walk(root string, ex *Excluder, jobs int, visit func(*Batch) error) error {
 			return err
 		}
 		defer func() { _ = unix.Close(fd) }() // read-only: nothing lost
-		return visit(&Batch{Dir: dir, Names: []string{filepath.Base(root)}, dir: dirHandle{fd}})
+		return visit(&Batch{Dir: dir, Names: []string{filepath.Base(root)}, dir: dirHandle{fd}, root: root})
 	case unix.S_IFDIR:
 	default:
 		return nil // a link or a device: filepath.WalkDir skips it too

@@ -89,6 +89,9 @@ func Walk(root string, ex *Excluder, jobs int, visit func(*Batch) error) error {
 		if cur == nil {
 			cur = &Batch{Dir: dir}
 		}
+		if path == root {
+			cur.root = root
+		}
 		cur.Names = append(cur.Names, name)
 		return nil
 	})

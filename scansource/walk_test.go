@@ -109,3 +109,18 @@ func TestWalk(t *testing.T) {
 		}
 	}
 }
+
+// TestWalkRootFileAsGiven: a file as root keeps its path as given, as
+// filepath.WalkDir gave it, so a baseline written before still matches.
+// Not parallel: it changes directory.
+func TestWalkRootFileAsGiven(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "b.go"), []byte("b"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	dotted := "." + string(filepath.Separator) + "b.go"
+	if got := walkAll(t, dotted, nil, 1); !slices.Equal(got, []string{"./b.go=b"}) {
+		t.Errorf("./b.go as root: %q", got)
+	}
+}
