@@ -324,7 +324,7 @@ func (x *incident) scanPaths() {
 	found := len(x.rec.Findings)
 	var errs []string
 	for _, root := range x.o.ScanPaths {
-		err := scansource.Walk(root, nil, func(path string) error {
+		err := scansource.WalkFiles(root, nil, func(path string) error {
 			x.rec.Scanned.Files++
 			if err := x.scanFile(sc, path); err != nil {
 				errs = append(errs, err.Error())

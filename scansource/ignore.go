@@ -45,6 +45,10 @@ func ReadIgnoreFile(path string) ([]string, error) {
 	return strings.Split(string(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))), "\n"), nil
 }
 
+// active reports whether x excludes anything at all: a walk then need not
+// build relative paths.
+func (x *Excluder) active() bool { return x != nil && x.n > 0 }
+
 // Excluded reports whether rel (a slash- or OS-separated path relative to
 // the scanned root) is excluded; a directory is matched with a trailing
 // slash so "dir/" patterns apply.

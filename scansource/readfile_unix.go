@@ -22,9 +22,15 @@ import (
 // not a regular file. The content is the file as it was at fstat: bytes
 // appended later are not read.
 func ReadFile(path string, buf []byte, limit int64) (data []byte, big bool, err error) {
+	return readAt(unix.AT_FDCWD, path, path, buf, limit)
+}
+
+// readAt is ReadFile of name in the directory dirfd; path names the file
+// in errors.
+func readAt(dirfd int, name, path string, buf []byte, limit int64) (data []byte, big bool, err error) {
 	var fd int
 	for {
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 		if !errors.Is(err, unix.EINTR) {
 			break
 		}

@@ -1,74 +1,59 @@
 package scansource
 
 import (
-	"io/fs"
+	"os"
 	"path/filepath"
-	"slices"
-	"unicode/utf8"
 )
 
-// Walk calls visit with the path of every regular file under root (root
-// itself when it is a file), skipping what ex excludes (patterns match the
-// path relative to root). An error from visit, or from reading a
-// directory, stops the walk and is returned.
-func Walk(root string, ex *Excluder, visit func(path string) error) error {
-	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, rerr := filepath.Rel(root, path)
-		if rerr != nil || rel == "." {
-			rel = filepath.Base(path)
-		}
-		if path != root && ex.Excluded(rel, d.IsDir()) {
-			if d.IsDir() {
-				return filepath.SkipDir
+// Batch is regular files of one directory, handed to Walk's visit. It is
+// valid only during that call: it may hold the directory open, so that its
+// files are opened by name, not by path.
+type Batch struct {
+	Dir   string   // the directory as walked: root, or root joined with its path
+	Names []string // the files' names in Dir
+	dir   dirHandle
+	root  string // when the walk's root is this batch's one file: its path as given
+}
+
+// Path returns the path of file i, as filepath.WalkDir gives it:
+// filepath.Join(Dir, name) (Dir is clean: no Clean per file), or the root
+// as given when the root is a file.
+func (b *Batch) Path(i int) string {
+	switch {
+	case b.root != "":
+		return b.root // as filepath.WalkDir gives it: "./a.txt" stays so
+	case b.Dir == ".":
+		return b.Names[i]
+	case os.IsPathSeparator(b.Dir[len(b.Dir)-1]):
+		return b.Dir + b.Names[i]
+	}
+	return b.Dir + string(filepath.Separator) + b.Names[i]
+}
+
+// Read reads file i as ReadFile does.
+func (b *Batch) Read(i int, buf []byte, limit int64) (data []byte, big bool, err error) {
+	return b.dir.read(b, i, buf, limit)
+}
+
+// relJoin is a path relative to the walked root, slash-separated, for the
+// excludes; root itself is never excluded.
+func relJoin(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// WalkFiles calls visit with the path of every regular file under root
+// (root itself when it is a file) that ex does not exclude, one at a time;
+// for a caller that reads each file itself.
+func WalkFiles(root string, ex *Excluder, visit func(path string) error) error {
+	return Walk(root, ex, 1, func(b *Batch) error {
+		for i := range b.Names {
+			if err := visit(b.Path(i)); err != nil {
+				return err
 			}
-			return nil
 		}
-		if d.IsDir() || !d.Type().IsRegular() {
-			return nil
-		}
-		return visit(path)
+		return nil
 	})
-}
-
-// Expand calls emit for it, or for each entry when it is a zip archive (an
-// archive inside an archive is emitted as bytes, not opened).
-func Expand(it Item, lim Limits, emit func(Item) error) error {
-	if !IsZip(it.Path) {
-		return emit(it)
-	}
-	return Zip(it.Path, it.Data, lim, func(z Item) error {
-		z.Commit = it.Commit
-		return emit(z)
-	})
-}
-
-// LineCounter turns byte offsets of one text (ascending or not) into
-// 1-based lines and columns in Unicode code points.
-type LineCounter struct {
-	data   []byte
-	starts []int // offset where each line starts
-}
-
-// NewLineCounter indexes the lines of data.
-func NewLineCounter(data []byte) *LineCounter {
-	lc := &LineCounter{data: data, starts: []int{0}}
-	for i, c := range data {
-		if c == '\n' {
-			lc.starts = append(lc.starts, i+1)
-		}
-	}
-	return lc
-}
-
-// At is the line and column of offset off.
-func (lc *LineCounter) At(off int) (line, col int) {
-	off = min(max(off, 0), len(lc.data))
-	i, found := slices.BinarySearch(lc.starts, off)
-	if !found {
-		i--
-	}
-	return i + 1, utf8.RuneCount(lc.data[lc.starts[i]:off]) + 1
 }

@@ -275,61 +275,22 @@ func (p *pool) wait() error {
 	return p.err
 }
 
-// batch is how many files a worker takes at once: handing each file to a
-// goroutine over a channel cost more (futex wake-ups, scheduler spins)
-// than reading a typical source file.
-const batch = 64
-
-// paths walks roots and scans every regular file not excluded. With one
-// job the walk scans each file itself; with more, it hands out batches.
+// paths scans every regular file under roots not excluded; s.jobs
+// goroutines walk and scan at once.
 func (s *scanRun) paths(roots []string) error {
-	var p *pool
-	var todo []string
-	flush := func() {
-		if len(todo) > 0 {
-			files := todo
-			p.work <- func() error {
-				for _, f := range files {
-					if err := s.file(f); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			todo = make([]string, 0, batch)
-		}
-	}
-	scan := func(path string) error { return s.file(path) }
-	if s.jobs > 1 {
-		p = newPool(s.jobs)
-		scan = func(path string) error {
-			if err := p.failed(); err != nil {
-				return err
-			}
-			if todo = append(todo, path); len(todo) == batch {
-				flush()
-			}
-			return nil
-		}
-	}
-	finish := func() error {
-		if p == nil {
-			return nil
-		}
-		flush()
-		return p.wait()
-	}
 	for _, root := range roots {
-		err := scansource.Walk(root, s.ex, scan)
-		if err != nil {
-			if p != nil {
-				_ = p.wait()
-			}
+		if err := scansource.Walk(root, s.ex, s.jobs, s.batch); err != nil {
 			return scanPathError(root, err)
 		}
 	}
-	if err := finish(); err != nil {
-		return scanPathError("", err)
+	return nil
+}
+
+func (s *scanRun) batch(b *scansource.Batch) error {
+	for i := range b.Names {
+		if err := s.file(b, i); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -348,18 +309,19 @@ func scanPathError(root string, err error) error {
 // allocation (and a collection) per file.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
 
-// file scans one file: whole in memory up to maxInMemory (and always for
-// a zip archive, which needs random access), streamed beyond.
-func (s *scanRun) file(path string) error {
-	zipped := scansource.IsZip(path)
+// file scans file i of b: whole in memory up to maxInMemory (and always
+// for a zip archive, which needs random access), streamed beyond.
+func (s *scanRun) file(b *scansource.Batch, i int) error {
+	zipped := scansource.IsZip(b.Names[i])
 	limit := int64(maxInMemory)
 	if zipped {
 		limit = scansource.DefaultLimits.TotalBytes
 	}
+	path := b.Path(i)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	b, big, err := scansource.ReadFile(path, (*bp)[:0], limit)
-	*bp = b[:0]
+	data, big, err := b.Read(i, (*bp)[:0], limit)
+	*bp = data[:0]
 	switch {
 	case err != nil:
 		return err
@@ -373,7 +335,7 @@ func (s *scanRun) file(path string) error {
 		defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 		return s.largeFile(path, f)
 	}
-	return s.item(scansource.Item{Path: path, Data: b})
+	return s.item(scansource.Item{Path: path, Data: data})
 }
 
 func (s *scanRun) largeFile(path string, f io.Reader) error {

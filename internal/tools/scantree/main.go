@@ -117,7 +117,7 @@ func build(out string, budget int64) error {
 			if err := os.MkdirAll(filepath.Dir(to), 0o750); err != nil {
 				return err
 			}
-			if err := os.WriteFile(to, b, 0o600); err != nil { //nolint:gosec // G703: under the -out directory the operator named
+			if err := os.WriteFile(to, b, 0o600); err != nil { //nolint:gosec // G703: a path under -out, from the module cache
 				return err
 			}
 			total += int64(len(b))
@@ -158,11 +158,11 @@ func moduleDir(m string) (string, error) {
 	b, err := cmd.Output()
 	var info struct{ Dir, Error string }
 	_ = json.Unmarshal(b, &info)
-	if err == nil && info.Dir == "" {
-		err = errors.New("no module directory in the answer")
-	}
 	if err != nil {
 		return "", fmt.Errorf("go mod download %s: %w %s", m, err, info.Error)
+	}
+	if info.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: no directory in its answer %s", m, info.Error)
 	}
 	return info.Dir, nil
 }
