@@ -226,7 +226,7 @@ func (x *incident) target(ctx context.Context) string {
 	if err != nil {
 		return VersionCurrent // Revoke's own Describe reports the error
 	}
-	rev, ok := parseRevState(desc.Tags[RevokeTag])
+	rev, ok := revStateOf(desc.Tags, e.Vendor, e.Env)
 	rot, rok := parseState(desc.Tags[StateTag])
 	if ok && rev.Local == progSkipped && rok && rot.Old == rev.Version && desc.VersionWith(stageCurrent) != rev.Version {
 		return rev.Version

@@ -205,12 +205,20 @@ func (x *revocation) revoke(ctx context.Context) error {
 		x.step(StepDisable, OutcomeFailed, err.Error())
 		return err
 	}
-	prev, hasPrev := parseRevState(desc.Tags[RevokeTag])
+	prev, hasPrev := revStateOf(desc.Tags, x.e.Vendor, x.e.Env)
 	vid, err := x.resolve(desc.Stages, prev, hasPrev)
 	if err != nil {
 		return err
 	}
 	x.rec.VersionID = vid
+	if hasPrev && prev.Version == vid && prev.Local == progDone && len(desc.Stages[vid]) > 0 {
+		// The tag says the local step is done, yet the version still has a
+		// label: the tag is not what this revocation left (hand-edited, or
+		// the version was labelled again). Every step is redone; the time
+		// is kept so the tombstone put is the same version.
+		x.say("the revocation tag says version %s keeps no label, but it has %v; redoing every step", vid, desc.Stages[vid])
+		prev.Vendor, prev.Verify, prev.Local, prev.Registry = progPending, progPending, progPending, progPending
+	}
 	if hasPrev && prev.Version == vid {
 		x.s = prev
 		x.rec.Resumed = true
