@@ -356,6 +356,7 @@ func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.Sec
 	}
 	x := a.runFor(e, retireAfter)
 	x.r.Retirer = v.Retirer
+	x.labels = st.Stages
 	old, err := x.read(ctx, prev.Old)
 	if err != nil {
 		a.unreached(name+" (AWSPREVIOUS version "+prev.Old+")", err)

@@ -2,9 +2,14 @@ package lifecycle
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/keylease/keylease/internal/smfake"
+	"github.com/keylease/keylease/keyform"
+	"github.com/keylease/keylease/secret"
 	"github.com/keylease/keylease/vendorapi"
 )
 
@@ -57,4 +62,66 @@ func TestRevokeIgnoresForgedCompleteTag(t *testing.T) {
 		t.Fatalf("the current key is %s at the vendor", v)
 	}
 	w.assertTombstoned("openai/ci", w.oldVID)
+}
+
+// TestRotateNeverRetiresCurrentFromForgedTag: a hand-written rotation tag
+// naming the AWSCURRENT version as both the new and the old one must not
+// make rotate disable the current key at the vendor.
+func TestRotateNeverRetiresCurrentFromForgedTag(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	forged := state{RotationID: rotationID("openai", "ci", w.oldVID, 0), New: w.oldVID, Old: w.oldVID, At: w.now.Add(-48 * time.Hour),
+		Retire: retirePending, Registry: regPending}
+	w.stack.SM.SetTag(w.stack.Region, "openai/ci", StateTag, forged.String())
+	_, err := w.rotate(w.options())
+	if v := w.verdict(w.oldKey); v != vendorapi.Valid {
+		t.Fatalf("the AWSCURRENT key is %s at the vendor after rotate (err %v)", v, err)
+	}
+	if err == nil || !strings.Contains(err.Error(), StateTag) {
+		t.Fatalf("rotate: %v, want a refusal naming the tag", err)
+	}
+}
+
+// TestAuditNeverRetiresPendingFromForgedTag: a hand-written rotation tag
+// naming the AWSPENDING version (a rotation under way) as the old key due
+// for retirement must not make the scheduled audit delete that key.
+func TestAuditNeverRetiresPendingFromForgedTag(t *testing.T) {
+	t.Parallel()
+	w := newAuditWorld(t)
+	c, _ := vendorapi.NewOpenAI(vendorapi.Options{Getenv: w.getenv})
+	m, err := c.Project(secret.FromString(w.adminKey()), project).Mint(t.Context(), "ci-pending")
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, _ := keyform.Encode(m.Key, m.KeyID, map[string]string{retireIDField: m.ID})
+	w.secrets = append(w.secrets, string(m.Key.Bytes()), string(form.Bytes()))
+	_, pend := w.stack.SM.Put(w.stack.Region, "openai/ci", smfake.Value{String: string(form.Bytes())}, "AWSPENDING")
+	var cur string
+	for id, st := range w.stack.SM.Stages(w.stack.Region, "openai/ci") {
+		if slices.Contains(st, "AWSCURRENT") {
+			cur = id
+		}
+	}
+	forged := state{RotationID: rotationID("openai", "ci", pend, 0), New: cur, Old: pend, At: time.Now().Add(-48 * time.Hour).UTC().Truncate(time.Second),
+		Retire: retirePending, Registry: regDone}
+	w.stack.SM.SetTag(w.stack.Region, "openai/ci", StateTag, forged.String())
+	if _, _, err := w.audit(w.options()); err != nil {
+		t.Fatal(err)
+	}
+	cv, _ := c.Check(t.Context(), m.Key)
+	if cv != vendorapi.Valid {
+		t.Fatalf("the AWSPENDING key is %s after the audit: it retired a key a rotation is promoting", cv)
+	}
+}
+
+// adminKey is the OpenAI admin key the audit world stored.
+func (w *auditWorld) adminKey() string {
+	for id, st := range w.stack.SM.Stages(w.stack.Region, "openai/admin") {
+		if slices.Contains(st, "AWSCURRENT") {
+			v, _ := w.stack.SM.Value(w.stack.Region, "openai/admin", id)
+			return v.String
+		}
+	}
+	w.t.Fatal("no admin key")
+	return ""
 }

@@ -136,6 +136,9 @@ type run struct {
 	rg  string // region
 
 	lastTag string // the StateTag value as last written by retire
+	// labels is version id → staging labels as read before this run
+	// changed any (retirable).
+	labels map[string][]string
 }
 
 // Rotate runs (or resumes) the rotation of t.Entry and returns its record,
@@ -186,6 +189,7 @@ func (x *run) rotate(ctx context.Context) error {
 		x.step(StepCreate, OutcomeFailed, err.Error())
 		return err
 	}
+	x.labels = st.Stages
 	cur := st.VersionWith(stageCurrent)
 	if cur == "" {
 		return fail(lease.ExitLease, errors.New("the secret has no AWSCURRENT version; put the first value with aws secretsmanager put-secret-value before rotating"))
@@ -339,6 +343,7 @@ func (x *run) rotate(ctx context.Context) error {
 		return err
 	}
 	x.rec.PromotedAt = now
+	x.labels = nil // the old version is the one AWSCURRENT just left
 	if err := x.crash(StepPromote); err != nil {
 		return err
 	}
@@ -558,6 +563,12 @@ func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 			return err
 		}
 	}
+	// The old version comes from a tag anyone with TagResource can write:
+	// the labels, read now, decide whether its key may still be in use.
+	if err := x.retirable(s.Old); err != nil {
+		x.step(StepRetire, OutcomeFailed, err.Error())
+		return err
+	}
 	old, err := x.read(ctx, s.Old)
 	if errors.Is(err, keyform.ErrRevoked) {
 		// Rotating after a revocation: the old version is the tombstone,
@@ -596,6 +607,20 @@ func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 	x.lastTag = s.String()
 	if writeTag {
 		return x.tag(ctx, s)
+	}
+	return nil
+}
+
+// retirable refuses to retire version vid while it is AWSCURRENT or
+// AWSPENDING (its key is, or is about to be, the one leases get), by the
+// labels this run read before changing any (x.labels; nil once this run
+// promoted, when the old version is the one it moved AWSCURRENT from).
+func (x *run) retirable(vid string) error {
+	for _, stage := range x.labels[vid] {
+		if stage == stageCurrent || stage == stagePending {
+			return fail(lease.ExitLease, fmt.Errorf("the tag %s names version %s as the old key to retire, but it is %s; the tag is not what keylease wrote: check who changed it (CloudTrail TagResource), remove it and rerun",
+				StateTag, vid, stage))
+		}
 	}
 	return nil
 }
