@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -124,4 +125,39 @@ func (w *auditWorld) adminKey() string {
 	}
 	w.t.Fatal("no admin key")
 	return ""
+}
+
+// TestStagedTaggedCrashThenNewPendingResumes: a staged rotation is killed
+// between its state tag and the move; the operator then puts another
+// AWSPENDING value. The rerun must rotate to it, not refuse forever with
+// "retire pending" for an old key that is still AWSCURRENT.
+func TestStagedTaggedCrashThenNewPendingResumes(t *testing.T) {
+	t.Parallel()
+	w, an, oldID, _, _ := stagedWorld(t)
+	o := w.options()
+	o.Vendor = "anthropic"
+	o.Crash = func(s string) error {
+		if s == StepPromoteTagged {
+			return ErrCrash
+		}
+		return nil
+	}
+	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
+		t.Fatalf("first run: %v, want the injected crash", err)
+	}
+	id2, key2 := an.AddKey("second")
+	form2, _ := keyform.Encode(secret.FromString(key2), id2, nil)
+	w.secrets = append(w.secrets, key2, string(form2.Bytes()))
+	_, pend2 := w.stack.SM.Put(w.stack.Region, "anthropic/ci", smfake.Value{String: string(form2.Bytes())}, smfake.StagePending)
+	o.Crash = nil
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	st := w.stagesOf("anthropic/ci")
+	if !slices.Equal(st[pend2], []string{"AWSCURRENT"}) || !slices.Equal(st[w.oldVID], []string{"AWSPREVIOUS"}) {
+		t.Fatalf("stages after the rerun: %v", st)
+	}
+	if an.Status(oldID) != "inactive" || an.Status(id2) != "active" {
+		t.Fatalf("old key %s, new key %s; want inactive, active", an.Status(oldID), an.Status(id2))
+	}
 }

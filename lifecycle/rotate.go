@@ -260,9 +260,12 @@ func (x *run) rotate(ctx context.Context) error {
 		}
 	}
 
-	if hasPrev && prev.Retire == retirePending && !inFlight && !x.t.DryRun {
+	if hasPrev && prev.Retire == retirePending && !inFlight && prev.Old != cur && !x.t.DryRun {
 		// Starting another rotation now would drop the label of a key that
-		// is still live at the vendor: it must be retired first.
+		// is still live at the vendor: it must be retired first. (A tag
+		// whose old version is still AWSCURRENT is a promotion that never
+		// happened, its AWSPENDING since replaced or removed: nothing to
+		// retire, and this run starts afresh.)
 		return fail(lease.ExitLease, fmt.Errorf("the previous rotation's old key (version %s) is retire pending until %s; rerun after that, or with a shorter --retire-after once no lease can still hold it",
 			prev.Old, prev.At.Add(x.t.RetireAfter).UTC().Format(time.RFC3339)))
 	}
