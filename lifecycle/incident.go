@@ -219,7 +219,8 @@ func (x *incident) revoke(ctx context.Context) string {
 
 // target is the version to revoke: AWSCURRENT, unless an earlier run of
 // this incident already revoked a version and rotated a replacement in for
-// it (a rerun must not revoke the replacement).
+// it (a rerun must not revoke the replacement), also one killed before the
+// rotation's tag (stateOf).
 func (x *incident) target(ctx context.Context) string {
 	e := x.s.e
 	desc, err := x.s.store.Describe(ctx, e.Ref.SecretID, e.Ref.Region)
@@ -227,7 +228,7 @@ func (x *incident) target(ctx context.Context) string {
 		return VersionCurrent // Revoke's own Describe reports the error
 	}
 	rev, ok := revStateOf(desc.Tags, e.Vendor, e.Env)
-	rot, rok := parseState(desc.Tags[StateTag])
+	rot, rok := stateOf(desc, e.Vendor, e.Env, x.s.now())
 	if ok && rev.Local == progSkipped && rok && rot.Old == rev.Version && desc.VersionWith(stageCurrent) != rev.Version {
 		return rev.Version
 	}
@@ -255,7 +256,7 @@ func (x *incident) rotate(ctx context.Context, vid string) {
 		return
 	}
 	cur := desc.VersionWith(stageCurrent)
-	prev, hasPrev := parseState(desc.Tags[StateTag])
+	prev, hasPrev := stateOf(desc, e.Vendor, e.Env, x.s.now())
 	if cur != vid && (!hasPrev || prev.Old != vid) {
 		x.step(IncStepRotate, OutcomeSkipped, "AWSCURRENT is already version "+cur+", not the compromised one")
 		return

@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/keyform"
+	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/secret"
 	"github.com/keylease/keylease/vendorapi"
 )
@@ -159,5 +162,62 @@ func TestStagedTaggedCrashThenNewPendingResumes(t *testing.T) {
 	}
 	if an.Status(oldID) != "inactive" || an.Status(id2) != "active" {
 		t.Fatalf("old key %s, new key %s; want inactive, active", an.Status(oldID), an.Status(id2))
+	}
+}
+
+// TestIncidentRerunAfterCrashBeforeRotationTag: an incident's revoke is
+// done and its mint rotation was killed between the promotion and the
+// state tag (AWSCURRENT is the replacement, AWSPENDING still on it, no tag
+// naming it). The rerun must keep the leaked version as the revoked one —
+// not revoke the replacement — finish the rotation, and scan for the
+// leaked value.
+func TestIncidentRerunAfterCrashBeforeRotationTag(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	// What the first run left: the vendor step done and verified for the
+	// leaked (then current) version, local steps left to the incident...
+	c, _ := vendorapi.NewOpenAI(vendorapi.Options{Getenv: w.getenv})
+	if err := c.Project(secret.FromString(w.admin), project).Disable(t.Context(), w.oldSA); err != nil {
+		t.Fatal(err)
+	}
+	rev := revState{ID: revocationID("openai", "ci", w.oldVID), Version: w.oldVID, At: w.now,
+		Vendor: progDone, Verify: "invalid", Local: progSkipped, Registry: progSkipped}
+	w.stack.SM.SetTag(w.stack.Region, "openai/ci", RevokeTag, rev.String())
+	// ...and its rotation killed right after the move of AWSCURRENT.
+	o := w.options()
+	o.Force = true
+	o.Crash = func(s string) error {
+		if s == StepPromote {
+			return ErrCrash
+		}
+		return nil
+	}
+	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
+		t.Fatalf("rotation: %v, want the injected crash", err)
+	}
+	newVID, replacement := w.keyAt("AWSCURRENT")
+	scanDir := filepath.Join(w.dir, "repo")
+	if err := os.MkdirAll(scanDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(scanDir, "notes.txt"), "key: "+w.oldKey+"\n")
+	io := w.incidentOptions()
+	io.ScanPaths = []string{scanDir}
+	res, err := w.incident(io)
+	if res == nil {
+		t.Fatalf("incident: %v", err)
+	}
+	if res.Record.RevokedVersionID != w.oldVID {
+		t.Fatalf("the rerun revoked version %s, want the leaked %s (the replacement is %s)", res.Record.RevokedVersionID, w.oldVID, newVID)
+	}
+	if w.verdict(replacement) != vendorapi.Valid {
+		t.Fatal("the rerun disabled the replacement key")
+	}
+	if len(res.Record.Findings) != 1 || res.ExitCode != lease.ExitLeak {
+		t.Fatalf("findings %+v exit %d (%v), want the leaked value found once, exit 4", res.Record.Findings, res.ExitCode, err)
+	}
+	st := w.stagesOf("openai/ci")
+	if !slices.Equal(st[newVID], []string{"AWSCURRENT"}) || len(st[w.oldVID]) != 0 {
+		t.Fatalf("stages %v: the replacement should be AWSCURRENT alone and the leaked version unlabelled", st)
 	}
 }

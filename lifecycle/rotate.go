@@ -199,23 +199,7 @@ func (x *run) rotate(ctx context.Context) error {
 	if pendOnCur {
 		pend = ""
 	}
-	prev, hasPrev := parseState(st.Tags[StateTag])
-	if pendOnCur && (!hasPrev || prev.New != cur) {
-		// A mint rotation writes its state tag only after promotion (one
-		// call fewer); a crash between the move and the tag leaves
-		// AWSCURRENT on the version keylease put (its version id is the
-		// ClientRequestToken of AWSPREVIOUS's rotation id, which nobody
-		// else produces) with AWSPENDING still on it. keylease promoted it
-		// only after the test passed, so the rotation is finished from
-		// here; the promotion time is not known, so retire-after counts
-		// from now (later, never earlier).
-		if old := st.VersionWith(stagePrevious); old != "" {
-			if rid := rotationID(x.e.Vendor, x.e.Env, old, attemptOf(st.Tags, old)); cur == requestToken(rid) {
-				prev = state{RotationID: rid, New: cur, Old: old, At: x.r.Now().UTC().Truncate(time.Second), Retire: retirePending, Registry: regPending}
-				hasPrev = true
-			}
-		}
-	}
+	prev, hasPrev := stateOf(st, x.e.Vendor, x.e.Env, x.r.Now())
 
 	// A finished rotation's old key whose retire-after has passed is retired
 	// first: "retire pending" is performed by the next run. (A rotation

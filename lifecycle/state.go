@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keylease/keylease/exchange"
 )
 
 // StateTag is the secret tag that carries a rotation's progress.
@@ -47,6 +49,29 @@ func parseState(v string) (state, bool) {
 	at, ok := tagTime(f["at"])
 	s := state{RotationID: f["rot"], New: f["new"], Old: f["old"], At: at, Retire: f["retire"], Registry: f["registry"]}
 	return s, ok && s.New != "" && s.RotationID != ""
+}
+
+// stateOf is the rotation state of secret st: its StateTag, or the state of
+// a mint promotion a crash left before its tag. A mint rotation writes its
+// tag only after promotion (one call fewer); a crash between the move and
+// the tag leaves AWSCURRENT on the version keylease put (its version id is
+// the ClientRequestToken of AWSPREVIOUS's rotation id, which nobody else
+// produces) with AWSPENDING still on it. keylease promoted it only after
+// the test passed, so the rotation is finished from there; the promotion
+// time is not known, so retire-after counts from now (later, never
+// earlier).
+func stateOf(st exchange.SecretState, vendor, env string, now time.Time) (state, bool) {
+	prev, ok := parseState(st.Tags[StateTag])
+	cur := st.VersionWith(stageCurrent)
+	if cur == "" || st.VersionWith(stagePending) != cur || (ok && prev.New == cur) {
+		return prev, ok
+	}
+	if old := st.VersionWith(stagePrevious); old != "" {
+		if rid := rotationID(vendor, env, old, attemptOf(st.Tags, old)); cur == requestToken(rid) {
+			return state{RotationID: rid, New: cur, Old: old, At: now.UTC().Truncate(time.Second), Retire: retirePending, Registry: regPending}, true
+		}
+	}
+	return prev, ok
 }
 
 // tagFields reads a tag value of space-separated key=value tokens. ok is
