@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keylease/keylease/internal/smfake"
+	"github.com/keylease/keylease/internal/vendorfake"
 	"github.com/keylease/keylease/keyform"
 	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/secret"
@@ -219,5 +220,43 @@ func TestIncidentRerunAfterCrashBeforeRotationTag(t *testing.T) {
 	st := w.stagesOf("openai/ci")
 	if !slices.Equal(st[newVID], []string{"AWSCURRENT"}) || len(st[w.oldVID]) != 0 {
 		t.Fatalf("stages %v: the replacement should be AWSCURRENT alone and the leaked version unlabelled", st)
+	}
+}
+
+// TestRevokeKeepsARotationsPending: a mint rotation was killed after it put
+// its new key as AWSPENDING; revoking the current key must leave that
+// label where it is (the tombstone's put must not take it), so the minted
+// key stays accounted for and the next rotate promotes it instead of
+// leaving it live at the vendor with no label.
+func TestRevokeKeepsARotationsPending(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.Crash = func(s string) error {
+		if s == StepCreate {
+			return ErrCrash
+		}
+		return nil
+	}
+	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
+		t.Fatalf("rotation: %v, want the injected crash", err)
+	}
+	pend, pendKey := w.keyAt("AWSPENDING")
+	if _, err := w.revoke(w.revokeOptions()); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	w.assertTombstoned("openai/ci", w.oldVID)
+	if st := w.stagesOf("openai/ci"); !slices.Equal(st[pend], []string{"AWSPENDING"}) {
+		t.Fatalf("the rotation's pending version %s has %v after the revoke, want AWSPENDING", pend, st[pend])
+	}
+	res, err := w.rotate(w.options())
+	if err != nil {
+		t.Fatalf("rotate after revoke: %v", err)
+	}
+	if cur, _ := w.keyAt("AWSCURRENT"); cur != pend || !res.Records[0].Resumed {
+		t.Fatalf("AWSCURRENT %s, want the resumed pending %s (record %+v)", cur, pend, res.Records[0])
+	}
+	if w.verdict(pendKey) != vendorapi.Valid || w.oa.ServiceAccounts(project) != 1 || w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount) != 1 {
+		t.Fatalf("want exactly the one minted key live: %d service accounts, %d minted", w.oa.ServiceAccounts(project), w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount))
 	}
 }

@@ -37,6 +37,11 @@ const (
 	VersionPrevious = "previous"
 )
 
+// stageTombstone labels a tombstone version between its put and the move
+// of AWSCURRENT to it (a put needs a label, or Secrets Manager makes the
+// version AWSCURRENT at once, from whichever version holds it then).
+const stageTombstone = "KEYLEASE_TOMBSTONE"
+
 // DefaultVerifyFor is how long verification waits for a disabled key to
 // stop working everywhere at the vendor.
 const DefaultVerifyFor = 60 * time.Second
@@ -401,22 +406,33 @@ func (x *revocation) invalidate(ctx context.Context, vid string, current bool) e
 	}
 	detail := "version " + vid + " keeps no staging label"
 	if current {
+		// The tombstone keeps AWSCURRENT alone: its own put label goes (and
+		// AWSPENDING, where an earlier keylease staged it there).
+		extra := slices.DeleteFunc(slices.Clone(desc.Stages[tomb]), func(s string) bool { return s != stageTombstone && s != stagePending })
 		if !slices.Contains(desc.Stages[tomb], stageCurrent) {
 			b, err := keyform.EncodeTombstone(x.s.At, x.t.Reason)
 			if err != nil {
 				return fail(lease.ExitConfig, err)
 			}
 			// The token is the revocation id and the tombstone's time comes
-			// from the tag: a rerun puts the same version, a no-op.
-			if _, err := x.r.Store.PutPending(ctx, x.id, x.rg, tomb, secret.New(b)); err != nil {
+			// from the tag: a rerun puts the same version, a no-op. Its
+			// own label, not AWSPENDING: a rotation's AWSPENDING stays
+			// where it is (its minted key accounted for, the rotation
+			// resumable).
+			if _, err := x.r.Store.Put(ctx, x.id, x.rg, tomb, stageTombstone, secret.New(b)); err != nil {
 				return err
 			}
 			if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stageCurrent, tomb, vid); err != nil {
 				return err
 			}
+			if !slices.Contains(extra, stageTombstone) {
+				extra = append(extra, stageTombstone)
+			}
 		}
-		if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stagePending, "", tomb); err != nil && !notAttached(err) {
-			return err
+		for _, stage := range extra {
+			if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stage, "", tomb); err != nil && !notAttached(err) {
+				return err
+			}
 		}
 		x.rec.TombstoneVersionID = tomb
 		detail = "AWSCURRENT is the tombstone version " + tomb + "; " + detail

@@ -61,7 +61,7 @@ const retireIDField = "retire_id"
 type Store interface {
 	Describe(ctx context.Context, id, region string) (exchange.SecretState, error)
 	Get(ctx context.Context, id, region, versionID string) (secret.Value, error)
-	PutPending(ctx context.Context, id, region, token string, v secret.Value) (string, error)
+	Put(ctx context.Context, id, region, token, stage string, v secret.Value) (string, error)
 	MoveStage(ctx context.Context, id, region, stage, to, from string) error
 	Tag(ctx context.Context, id, region string, tags map[string]string) error
 }
@@ -461,7 +461,7 @@ func (x *run) mint(ctx context.Context, id string) (string, keyform.Stored, erro
 	if err := x.r.Mask.Register(form); err != nil {
 		return "", keyform.Stored{}, errors.Join(err, x.r.Admin.Disable(ctx, m.ID))
 	}
-	vid, err := x.r.Store.PutPending(ctx, x.id, x.rg, requestToken(id), form)
+	vid, err := x.r.Store.Put(ctx, x.id, x.rg, requestToken(id), stagePending, form)
 	if err != nil {
 		// The key exists at the vendor but not in the store: delete it, or
 		// it would be a live key nobody accounts for.
