@@ -1,6 +1,8 @@
 package lifecycle
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -259,4 +261,43 @@ func TestRevokeKeepsARotationsPending(t *testing.T) {
 	if w.verdict(pendKey) != vendorapi.Valid || w.oa.ServiceAccounts(project) != 1 || w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount) != 1 {
 		t.Fatalf("want exactly the one minted key live: %d service accounts, %d minted", w.oa.ServiceAccounts(project), w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount))
 	}
+}
+
+// TestAuditLeavesAKilledPromotionsOldKey: a mint rotation was killed
+// between its promotion and its tag, and the tag still holds an older
+// rotation's "retire pending" for the version that has just become
+// AWSPREVIOUS. The audit must see the unfinished promotion (as rotate
+// does) and not retire the old key early, while leases may still hold it.
+func TestAuditLeavesAKilledPromotionsOldKey(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	stale := state{RotationID: rotationID("openai", "ci", w.oldVID, 0), New: "00000000-0000-0000-0000-000000000001", Old: w.oldVID,
+		At: w.now.Add(-72 * time.Hour), Retire: retirePending, Registry: regPending}
+	w.stack.SM.SetTag(w.stack.Region, "openai/ci", StateTag, stale.String())
+	o := w.options()
+	o.Crash = func(s string) error {
+		if s == StepPromote {
+			return ErrCrash
+		}
+		return nil
+	}
+	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
+		t.Fatalf("rotation: %v, want the injected crash", err)
+	}
+	ao := AuditOptions{Lease: lease.Options{RegistryPath: w.reg, PolicyPath: w.pol, Env: "admin", RoleARN: w.stack.RoleARN,
+		OIDCIssuer: w.vars["KEYLEASE_OIDC_ISSUER"], Identity: lease.IdentityOIDC, Version: "test"},
+		Now: func() time.Time { return w.now }, Sleep: func(context.Context, time.Duration) error { return nil }}
+	var out bytes.Buffer
+	if _, _, err := RunAudit(t.Context(), ao, lease.IO{Stdout: &out, Stderr: &w.stderr, Getenv: w.getenv, Environ: func() []string { return nil }}); err != nil {
+		t.Fatalf("audit: %v\n%s", err, w.stderr.String())
+	}
+	w.check("stdout", out.Bytes())
+	w.check("stderr", w.stderr.Bytes())
+	if v := w.verdict(w.oldKey); v != vendorapi.Valid {
+		t.Fatalf("the old key is %s after the audit: retired before the killed rotation finished", v)
+	}
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatalf("rotate rerun: %v", err)
+	}
+	w.assertRotated()
 }
