@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keylease/keylease/internal/fault"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/vendorfake"
 	"github.com/keylease/keylease/keyform"
@@ -300,4 +301,29 @@ func TestAuditLeavesAKilledPromotionsOldKey(t *testing.T) {
 		t.Fatalf("rotate rerun: %v", err)
 	}
 	w.assertRotated()
+}
+
+// TestRevokeRerunWithAnotherReason: the first run put the tombstone but
+// could not move AWSCURRENT (throttled past the retries); a rerun with a
+// different --reason must finish with that tombstone, not fail because
+// the tombstone's version id (the revocation's request token) cannot take
+// another value.
+func TestRevokeRerunWithAnotherReason(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpUpdateSecretVersionStage, Kind: fault.Throttle, Times: 10})
+	if _, err := w.revoke(w.revokeOptions()); err == nil {
+		t.Fatal("first run succeeded despite throttling")
+	}
+	w.stack.SM.Faults.Clear()
+	o := w.revokeOptions()
+	o.Reason = "confirmed-leak"
+	res, err := w.revoke(o)
+	if err != nil {
+		t.Fatalf("rerun with another reason: %v", err)
+	}
+	w.assertTombstoned("openai/ci", w.oldVID) // the first run's tombstone (suspected-leak)
+	if res.Record.TombstoneVersionID == "" || w.verdict(w.oldKey) != vendorapi.Invalid {
+		t.Fatalf("record %+v", res.Record)
+	}
 }

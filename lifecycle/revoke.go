@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/keylease/keylease/exchange"
 	"github.com/keylease/keylease/githubapi"
 	"github.com/keylease/keylease/keyform"
 	"github.com/keylease/keylease/lease"
@@ -419,8 +420,20 @@ func (x *revocation) invalidate(ctx context.Context, vid string, current bool) e
 			// own label, not AWSPENDING: a rotation's AWSPENDING stays
 			// where it is (its minted key accounted for, the rotation
 			// resumable).
-			if _, err := x.r.Store.Put(ctx, x.id, x.rg, tomb, stageTombstone, secret.New(b)); err != nil {
-				return err
+			_, listed := desc.Stages[tomb]
+			if !listed {
+				_, err = x.r.Store.Put(ctx, x.id, x.rg, tomb, stageTombstone, secret.New(b))
+				listed = resourceExists(err) // put before, with another --reason
+				if err != nil && !listed {
+					return err
+				}
+			}
+			if listed {
+				// Put by an earlier run: moved to as it is, once it is seen
+				// to be a tombstone (its id is public, its value is not).
+				if err := x.isTombstone(ctx, tomb); err != nil {
+					return err
+				}
 			}
 			if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stageCurrent, tomb, vid); err != nil {
 				return err
@@ -446,6 +459,27 @@ func (x *revocation) invalidate(ctx context.Context, vid string, current bool) e
 	}
 	x.step(StepInvalidate, OutcomeDone, detail)
 	return nil
+}
+
+// isTombstone checks that version vid, which an earlier run put, is a
+// tombstone before it is made AWSCURRENT.
+func (x *revocation) isTombstone(ctx context.Context, vid string) error {
+	st, err := readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid)
+	if errors.Is(err, keyform.ErrRevoked) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the tombstone version %s an earlier run put: %w", vid, err)
+	}
+	st.Key.Wipe()
+	return fail(lease.ExitLease, fmt.Errorf("version %s has the revocation's tombstone id but is not a tombstone; it was not put by keylease revoke: check who put it (CloudTrail PutSecretValue), then make AWSCURRENT a tombstone by hand", vid))
+}
+
+// resourceExists: a put whose ClientRequestToken is already a version with
+// another value.
+func resourceExists(err error) bool {
+	var ee *exchange.Error
+	return errors.As(err, &ee) && ee.Code == "ResourceExistsException"
 }
 
 // unlabel removes every staging label from version vid (AWSCURRENT must
