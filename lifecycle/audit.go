@@ -342,7 +342,7 @@ func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.Sec
 	if retireAfter <= 0 {
 		retireAfter, _ = a.Config.Policy.TTLCap(e.Env)
 	}
-	due := prev.At.Add(retireAfter)
+	due := prev.retireAt(retireAfter)
 	if a.Now().Before(due) {
 		return nil
 	}

@@ -327,3 +327,47 @@ func TestRevokeRerunWithAnotherReason(t *testing.T) {
 		t.Fatalf("record %+v", res.Record)
 	}
 }
+
+// TestRetireAfterKeptForLaterRuns: rotate --retire-after 7d promises in its
+// record "retire pending until" seven days on; an audit (or rotate) run the
+// next day with the default retire-after (the TTL cap, 15 minutes) must
+// keep that promise and leave the old key live.
+func TestRetireAfterKeptForLaterRuns(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.RetireAfter = 7 * 24 * time.Hour
+	res, err := w.rotate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := res.Records[0].RetirePendingUntil
+	if !until.Equal(w.now.Add(7 * 24 * time.Hour)) {
+		t.Fatalf("retire pending until %v", until)
+	}
+	w.now = w.now.Add(24 * time.Hour)
+	ao := AuditOptions{Lease: lease.Options{RegistryPath: w.reg, PolicyPath: w.pol, Env: "admin", RoleARN: w.stack.RoleARN,
+		OIDCIssuer: w.vars["KEYLEASE_OIDC_ISSUER"], Identity: lease.IdentityOIDC, Version: "test"},
+		Now: func() time.Time { return w.now }, Sleep: func(context.Context, time.Duration) error { return nil }}
+	var out bytes.Buffer
+	if _, _, err := RunAudit(t.Context(), ao, lease.IO{Stdout: &out, Stderr: &w.stderr, Getenv: w.getenv, Environ: func() []string { return nil }}); err != nil {
+		t.Fatalf("audit: %v", err)
+	}
+	w.check("stdout", out.Bytes())
+	w.check("stderr", w.stderr.Bytes())
+	if v := w.verdict(w.oldKey); v != vendorapi.Valid {
+		t.Fatalf("the old key is %s a day later: retired six days before the record said", v)
+	}
+	ro := w.options()
+	ro.RetireAfter = -1 // the default: the TTL cap
+	if _, err := w.rotate(ro); err != nil || w.verdict(w.oldKey) != vendorapi.Valid {
+		t.Fatalf("rotate a day later: %v; the old key is %s", err, w.verdict(w.oldKey))
+	}
+	w.now = until
+	if _, err := w.rotate(ro); err != nil {
+		t.Fatalf("rotate at the retire time: %v", err)
+	}
+	if v := w.verdict(w.oldKey); v != vendorapi.Invalid {
+		t.Fatalf("the old key is %s at its retire time", v)
+	}
+}

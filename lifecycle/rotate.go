@@ -251,7 +251,7 @@ func (x *run) rotate(ctx context.Context) error {
 		// happened, its AWSPENDING since replaced or removed: nothing to
 		// retire, and this run starts afresh.)
 		return fail(lease.ExitLease, fmt.Errorf("the previous rotation's old key (version %s) is retire pending until %s; rerun after that, or with a shorter --retire-after once no lease can still hold it",
-			prev.Old, prev.At.Add(x.t.RetireAfter).UTC().Format(time.RFC3339)))
+			prev.Old, prev.retireAt(x.t.RetireAfter).UTC().Format(time.RFC3339)))
 	}
 	attempt := attemptOf(st.Tags, cur)
 	id := rotationID(x.e.Vendor, x.e.Env, cur, attempt)
@@ -315,7 +315,7 @@ func (x *run) rotate(ctx context.Context) error {
 	// between the two calls is seen as a promotion under way, not a fresh
 	// start.
 	now := x.r.Now().UTC().Truncate(time.Second)
-	s := state{RotationID: id, New: pend, Old: cur, At: now, Retire: retirePending, Registry: regPending}
+	s := state{RotationID: id, New: pend, Old: cur, At: now, Due: now.Add(x.t.RetireAfter), Retire: retirePending, Registry: regPending}
 	if pend != requestToken(id) {
 		if err := x.tag(ctx, s); err != nil {
 			x.step(StepPromote, OutcomeFailed, err.Error())
@@ -537,7 +537,7 @@ func retireID(k keyform.Stored) string {
 // (waiting when that is at most MaxWait away and wait is set), else leaves
 // it pending in the tag. x.lastTag holds the new state; writeTag writes it.
 func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
-	due := s.At.Add(x.t.RetireAfter)
+	due := s.retireAt(x.t.RetireAfter)
 	x.lastTag = s.String()
 	if left := due.Sub(x.r.Now()); left > 0 {
 		if !wait || left > MaxWait {

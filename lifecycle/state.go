@@ -24,19 +24,35 @@ const (
 	regDone       = "done"
 )
 
-// state is the parsed StateTag: ids, a time and two flags, never a value.
+// state is the parsed StateTag: ids, times and two flags, never a value.
 type state struct {
 	RotationID string
 	New, Old   string // version ids
 	At         time.Time
-	Retire     string
-	Registry   string
+	// Due is the retire time the promoting run set (zero: not known); a
+	// later run with a shorter --retire-after never retires before it.
+	Due      time.Time
+	Retire   string
+	Registry string
 }
 
 var tagToken = regexp.MustCompile(`^[A-Za-z0-9_.:/+@-]{1,64}$`)
 
 func (s state) String() string {
-	return fmt.Sprintf("rot=%s new=%s old=%s at=%d retire=%s registry=%s", s.RotationID, s.New, s.Old, s.At.Unix(), s.Retire, s.Registry)
+	due := ""
+	if !s.Due.IsZero() {
+		due = fmt.Sprintf(" due=%d", s.Due.Unix())
+	}
+	return fmt.Sprintf("rot=%s new=%s old=%s at=%d%s retire=%s registry=%s", s.RotationID, s.New, s.Old, s.At.Unix(), due, s.Retire, s.Registry)
+}
+
+// retireAt is when the old key may be retired with retire-after d: d after
+// promotion, and never before the promoting run's own retire time.
+func (s state) retireAt(d time.Duration) time.Time {
+	if t := s.At.Add(d); t.After(s.Due) {
+		return t
+	}
+	return s.Due
 }
 
 // parseState reads a StateTag value; ok is false for anything malformed (a
@@ -48,6 +64,10 @@ func parseState(v string) (state, bool) {
 	}
 	at, ok := tagTime(f["at"])
 	s := state{RotationID: f["rot"], New: f["new"], Old: f["old"], At: at, Retire: f["retire"], Registry: f["registry"]}
+	if d, has := f["due"]; has {
+		due, dok := tagTime(d)
+		s.Due, ok = due, ok && dok
+	}
 	return s, ok && s.New != "" && s.RotationID != ""
 }
 
