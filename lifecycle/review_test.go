@@ -371,3 +371,48 @@ func TestRetireAfterKeptForLaterRuns(t *testing.T) {
 		t.Fatalf("the old key is %s at its retire time", v)
 	}
 }
+
+// TestRejectedKeyKeptWhenItsDeleteFails: the new key's test is
+// indeterminate (the vendor fails) and so is the delete of the rejected
+// key. AWSPENDING must keep that key, so it stays accounted for and the
+// rerun deals with it; removing the label left a live key nobody tracks,
+// and the rerun minted a second one beside it.
+func TestRejectedKeyKeptWhenItsDeleteFails(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIModels, Kind: fault.Error, Status: 503})
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIDeleteServiceAccount, Kind: fault.Error, Status: 503})
+	_, err := w.rotate(w.options())
+	if err == nil {
+		t.Fatal("rotate succeeded with an indeterminate test")
+	}
+	if !strings.Contains(err.Error(), "AWSPENDING is kept") {
+		t.Fatalf("error %q does not say the pending key is kept", err)
+	}
+	if pend, _ := w.keyAt("AWSPENDING"); pend == "" {
+		t.Fatal("AWSPENDING removed while its key is still live at the vendor")
+	}
+	w.oa.Faults.Clear()
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	w.assertRotated()
+}
+
+// TestStagedRejectedKeySaysDeleteIt: a staged rotation whose new key is
+// refused removes AWSPENDING but cannot delete the operator's key; the
+// error names that key and says it is still at the vendor.
+func TestStagedRejectedKeySaysDeleteIt(t *testing.T) {
+	t.Parallel()
+	w, an, _, newID, _ := stagedWorld(t)
+	an.Faults.Add(fault.Rule{Op: vendorfake.OpAnthropicModels, Kind: fault.Error, Status: 401, Code: "authentication_error"})
+	o := w.options()
+	o.Vendor = "anthropic"
+	_, err := w.rotate(o)
+	if err == nil {
+		t.Fatal("rotate succeeded with a refused key")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "the rejected key "+newID+" is still at the vendor") || strings.Contains(msg, "rerun to try again") {
+		t.Fatalf("error %q", msg)
+	}
+}

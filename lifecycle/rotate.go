@@ -301,8 +301,15 @@ func (x *run) rotate(ctx context.Context) error {
 			detail += ": " + verr.Error()
 		}
 		x.step(StepTest, OutcomeFailed, detail)
-		cerr := x.discard(ctx, cur, attempt, pend, pendKey)
-		return fail(lease.ExitLease, errors.Join(fmt.Errorf("the new key did not pass the vendor's validity check (%s); AWSCURRENT is untouched, AWSPENDING removed; rerun to try again", verdict), cerr))
+		kept, cerr := x.discard(ctx, cur, attempt, pend, pendKey)
+		what := "AWSPENDING removed; rerun to try again"
+		switch {
+		case kept:
+			what = "AWSPENDING is kept (its key could not be deleted at the vendor): the rerun tests it again, or deletes it"
+		case x.e.Rotation.Method == registry.MethodStaged:
+			what = "AWSPENDING removed; the rejected key " + orUnknown(pendKey.KeyID) + " is still at the vendor (keylease does not delete an operator's key): delete or fix it there, put a new AWSPENDING value and rerun"
+		}
+		return fail(lease.ExitLease, errors.Join(fmt.Errorf("the new key did not pass the vendor's validity check (%s); AWSCURRENT is untouched, %s", verdict, what), cerr))
 	}
 	x.step(StepTest, OutcomeDone, "valid at the vendor")
 	if err := x.crash(StepTest); err != nil {
@@ -507,23 +514,24 @@ func (x *run) awaitPropagation(ctx context.Context, k keyform.Stored) error {
 // discard undoes a create whose key failed the test: the next attempt is
 // counted first (the rejected version keeps this attempt's id), then the
 // minted key is deleted and AWSPENDING removed; AWSCURRENT is never
-// touched. A crash in between leaves AWSPENDING, which the rerun resumes.
-func (x *run) discard(ctx context.Context, cur string, attempt int, pend string, k keyform.Stored) error {
+// touched. A crash in between leaves AWSPENDING, which the rerun resumes;
+// so does a failed delete (kept), or the key would be live at the vendor
+// with nothing left that names it.
+func (x *run) discard(ctx context.Context, cur string, attempt int, pend string, k keyform.Stored) (kept bool, err error) {
 	if err := x.r.Store.Tag(ctx, x.id, x.rg, map[string]string{AttemptTag: cur + " " + strconv.Itoa(attempt+1)}); err != nil {
-		return fmt.Errorf("count the rejected attempt (tag %s): %w; AWSPENDING is kept and the rerun tests it again", AttemptTag, err)
+		return true, fmt.Errorf("count the rejected attempt (tag %s): %w; AWSPENDING is kept and the rerun tests it again", AttemptTag, err)
 	}
-	var errs []error
 	if x.e.Rotation.Method == registry.MethodMint && x.r.Admin != nil {
 		if rid := retireID(k); rid != "" {
 			if err := x.r.Admin.Disable(ctx, rid); err != nil && !gone(err) {
-				errs = append(errs, fmt.Errorf("delete the rejected key %s: %w", k.KeyID, err))
+				return true, fmt.Errorf("delete the rejected key %s: %w", k.KeyID, err)
 			}
 		}
 	}
 	if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stagePending, "", pend); err != nil {
-		errs = append(errs, err)
+		return true, fmt.Errorf("remove AWSPENDING from the rejected version %s: %w; the rerun tests it again", pend, err)
 	}
-	return errors.Join(errs...)
+	return false, nil
 }
 
 func retireID(k keyform.Stored) string {
