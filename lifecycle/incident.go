@@ -229,7 +229,11 @@ func (x *incident) target(ctx context.Context) string {
 	}
 	rev, ok := revStateOf(desc.Tags, e.Vendor, e.Env)
 	rot, rok := stateOf(desc, e.Vendor, e.Env, x.s.now())
-	if ok && rev.Local == progSkipped && rok && rot.Old == rev.Version && desc.VersionWith(stageCurrent) != rev.Version {
+	if cur := desc.VersionWith(stageCurrent); ok && rev.Local == progSkipped && rok && rot.Old == rev.Version && cur != rev.Version {
+		// Nothing in the secret tells a rerun from a new leak of the
+		// replacement: say what this run does, and what to run for that.
+		x.say("resuming the incident of version %s; the replacement (AWSCURRENT, version %s) is not revoked", rev.Version, cur)
+		x.byHand("if the replacement (version " + cur + ") leaked as well, revoke it: keylease revoke --vendor " + e.Vendor + " --env " + e.Env + " --reason " + x.o.Type + ", then keylease rotate --vendor " + e.Vendor + " --env " + e.Env)
 		return rev.Version
 	}
 	return VersionCurrent

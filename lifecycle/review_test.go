@@ -416,3 +416,29 @@ func TestStagedRejectedKeySaysDeleteIt(t *testing.T) {
 		t.Fatalf("error %q", msg)
 	}
 }
+
+// TestIncidentRerunSaysReplacementNotRevoked: a second incident run on an
+// entry whose first incident finished resumes that one (it revokes nothing
+// new) and says so, with the command for the case that the replacement
+// itself leaked, instead of only "already revoked".
+func TestIncidentRerunSaysReplacementNotRevoked(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	if _, err := w.incident(w.incidentOptions()); err != nil {
+		t.Fatalf("first: %v", err)
+	}
+	cur, replacement := w.keyAt("AWSCURRENT")
+	w.stderr.Reset()
+	res, err := w.incident(w.incidentOptions())
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if w.verdict(replacement) != vendorapi.Valid {
+		t.Fatal("the rerun revoked the replacement")
+	}
+	want := "if the replacement (version " + cur + ") leaked as well, revoke it: keylease revoke --vendor openai --env ci"
+	if !slices.ContainsFunc(res.Record.LeftByHand, func(s string) bool { return strings.Contains(s, want) }) ||
+		!strings.Contains(w.stderr.String(), "the replacement (AWSCURRENT, version "+cur+") is not revoked") {
+		t.Fatalf("left by hand %q; stderr:\n%s", res.Record.LeftByHand, w.stderr.String())
+	}
+}
