@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keylease/keylease/auditreport"
 	"github.com/keylease/keylease/internal/fault"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/vendorfake"
@@ -440,5 +441,37 @@ func TestIncidentRerunSaysReplacementNotRevoked(t *testing.T) {
 	if !slices.ContainsFunc(res.Record.LeftByHand, func(s string) bool { return strings.Contains(s, want) }) ||
 		!strings.Contains(w.stderr.String(), "the replacement (AWSCURRENT, version "+cur+") is not revoked") {
 		t.Fatalf("left by hand %q; stderr:\n%s", res.Record.LeftByHand, w.stderr.String())
+	}
+}
+
+// auditBase runs the audit over the rotation world's registry and returns
+// its findings by id.
+func (w *world) auditBase() map[string]int {
+	w.t.Helper()
+	ao := AuditOptions{Lease: lease.Options{RegistryPath: w.reg, PolicyPath: w.pol, Env: "admin", RoleARN: w.stack.RoleARN,
+		OIDCIssuer: w.vars["KEYLEASE_OIDC_ISSUER"], Identity: lease.IdentityOIDC, Version: "test"},
+		Now: func() time.Time { return w.now }, Sleep: func(context.Context, time.Duration) error { return nil }}
+	var out bytes.Buffer
+	rep, _, err := RunAudit(context.Background(), ao, lease.IO{Stdout: &out, Stderr: &w.stderr, Getenv: w.getenv, Environ: func() []string { return nil }})
+	w.check("stdout", out.Bytes())
+	w.check("stderr", w.stderr.Bytes())
+	if err != nil {
+		w.t.Fatalf("audit: %v", err)
+	}
+	return ids(rep)
+}
+
+// TestAuditAfterRevokeNotAccessedAfter: keylease revoke reads the version
+// it revokes (for its key id) on the revocation day; the audit must not
+// report that read as accessed-after-revocation.
+func TestAuditAfterRevokeNotAccessedAfter(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	if _, err := w.revoke(w.revokeOptions()); err != nil {
+		t.Fatal(err)
+	}
+	got := w.auditBase()
+	if got[auditreport.AccessedAfterRevocation] != 0 {
+		t.Fatalf("findings %v: revoke's own read reported as a read after revocation", got)
 	}
 }

@@ -127,6 +127,9 @@ type revocation struct {
 	id  string
 	rg  string
 	s   revState
+	// read is the audit's own-reads tag with this run's read of the
+	// revoked version ("" before it).
+	read string
 }
 
 // Revoke runs (or resumes) the revocation of t's version and returns its
@@ -166,7 +169,23 @@ func (r *Revoker) Revoke(ctx context.Context, t RevokeTarget) (*RevocationRecord
 }
 
 func (x *revocation) tag(ctx context.Context) error {
-	return x.r.Store.Tag(ctx, x.id, x.rg, map[string]string{RevokeTag: x.s.String()})
+	tags := map[string]string{RevokeTag: x.s.String()}
+	if x.read != "" {
+		tags[auditReadTag] = x.read
+	}
+	return x.r.Store.Tag(ctx, x.id, x.rg, tags)
+}
+
+// readRevoked reads the version being revoked and notes the read (the day
+// and the version) in the audit's own-reads tag, written with the next
+// revocation tag: Secrets Manager keeps only the day of a read, and this
+// one, on the revocation day, is not a read after the revocation.
+func (x *revocation) readRevoked(ctx context.Context, vid string, tags map[string]string) (keyform.Stored, error) {
+	st, err := readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid)
+	if err == nil && !x.t.DryRun {
+		x.read = parseAuditRead(tags[auditReadTag]).with(x.r.Now(), []string{vid}).String()
+	}
+	return st, err
 }
 
 // resolve picks the version to revoke by its label or id, never by a
@@ -236,9 +255,12 @@ func (x *revocation) revoke(ctx context.Context) error {
 			if x.r.OnKey != nil {
 				// The incident still scans for the value: read it if the
 				// version is still there (a deprecated version may be gone).
-				if st, err := readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid); err == nil {
+				if st, err := x.readRevoked(ctx, vid, desc.Tags); err == nil {
 					x.r.OnKey(st.Key)
 					st.Key.Wipe()
+					if err := x.tag(ctx); err != nil {
+						return err
+					}
 				}
 			}
 			x.step(StepDisable, OutcomeSkipped, "already revoked at "+prev.At.Format(time.RFC3339)+" (version "+vid+")")
@@ -258,7 +280,7 @@ func (x *revocation) revoke(ctx context.Context) error {
 	tomb := requestToken(x.s.ID)
 	current := slices.Contains(desc.Stages[vid], stageCurrent) || slices.Contains(desc.Stages[tomb], stageCurrent)
 
-	st, err := readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid)
+	st, err := x.readRevoked(ctx, vid, desc.Tags)
 	if err != nil {
 		var re *keyform.RevokedError
 		if errors.As(err, &re) {
