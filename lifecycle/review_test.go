@@ -475,3 +475,33 @@ func TestAuditAfterRevokeNotAccessedAfter(t *testing.T) {
 		t.Fatalf("findings %v: revoke's own read reported as a read after revocation", got)
 	}
 }
+
+// TestRotateAfterRevokingItsPending: a mint rotation was killed after
+// putting AWSPENDING, and that pending version was then revoked (or its
+// label removed by hand). The version keeps the rotation's id, which
+// Secrets Manager refuses for another value; the next rotate must still
+// rotate (as the next attempt), not fail on every rerun.
+func TestRotateAfterRevokingItsPending(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.Crash = func(s string) error {
+		if s == StepCreate {
+			return ErrCrash
+		}
+		return nil
+	}
+	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
+		t.Fatalf("rotation: %v, want the injected crash", err)
+	}
+	pend, _ := w.keyAt("AWSPENDING")
+	ro := w.revokeOptions()
+	ro.Version = pend
+	if _, err := w.revoke(ro); err != nil {
+		t.Fatalf("revoke --version %s: %v", pend, err)
+	}
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatalf("rotate after the pending version was revoked: %v", err)
+	}
+	w.assertRotated()
+}

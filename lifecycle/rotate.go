@@ -49,6 +49,14 @@ const (
 	UpdateNone  = "none"
 )
 
+// errMintedKeyLeft marks a mint whose key could not be deleted after its
+// put failed: the run stops there.
+var errMintedKeyLeft = errors.New("left live at the vendor")
+
+// maxTakenIDs bounds the attempts one run tries when an attempt's version
+// id is already taken.
+const maxTakenIDs = 3
+
 // MaxWait is the longest retire-after that Rotate waits out itself; a longer
 // one is left to the next rotate or audit.
 const MaxWait = 15 * time.Minute
@@ -276,6 +284,22 @@ func (x *run) rotate(ctx context.Context) error {
 			return fail(lease.ExitLease, fmt.Errorf("staged rotation: no AWSPENDING value yet; create the new key at the vendor, then run:\n  %s\nand rerun keylease rotate", stagedCommand(x.e)))
 		}
 		pend, pendKey, err = x.mint(ctx, id)
+		for try := 1; resourceExists(err) && !errors.Is(err, errMintedKeyLeft) && try < maxTakenIDs; try++ {
+			// This attempt's version id is an earlier version that lost
+			// its AWSPENDING without a test (keylease revoke --version, or
+			// by hand); Secrets Manager never gives that id to another
+			// value. It counts as a rejected attempt (the minted key is
+			// already deleted); the next attempt's id is fresh.
+			attempt++
+			if terr := x.r.Store.Tag(ctx, x.id, x.rg, map[string]string{AttemptTag: cur + " " + strconv.Itoa(attempt)}); terr != nil {
+				err = fmt.Errorf("count the attempt whose version id is taken (tag %s): %w; rerun", AttemptTag, terr)
+				break
+			}
+			x.say("version id %s is an earlier version's (its AWSPENDING was removed); minting as attempt %d", requestToken(id), attempt)
+			id = rotationID(x.e.Vendor, x.e.Env, cur, attempt)
+			x.rec.RotationID = id
+			pend, pendKey, err = x.mint(ctx, id)
+		}
 		if err != nil {
 			x.step(StepCreate, OutcomeFailed, err.Error())
 			return err
@@ -472,7 +496,10 @@ func (x *run) mint(ctx context.Context, id string) (string, keyform.Stored, erro
 	if err != nil {
 		// The key exists at the vendor but not in the store: delete it, or
 		// it would be a live key nobody accounts for.
-		return "", keyform.Stored{}, errors.Join(err, x.r.Admin.Disable(ctx, m.ID))
+		if derr := x.r.Admin.Disable(ctx, m.ID); derr != nil {
+			return "", keyform.Stored{}, errors.Join(err, fmt.Errorf("delete the minted key %s (%w): %w; delete it at the vendor by hand", m.KeyID, errMintedKeyLeft, derr))
+		}
+		return "", keyform.Stored{}, err
 	}
 	return vid, keyform.Stored{Key: secret.New(m.Key.Bytes()), KeyID: m.KeyID, IDs: ids, JSON: true}, nil
 }
