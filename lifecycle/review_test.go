@@ -144,20 +144,11 @@ func TestStagedTaggedCrashThenNewPendingResumes(t *testing.T) {
 	w, an, oldID, _, _ := stagedWorld(t)
 	o := w.options()
 	o.Vendor = "anthropic"
-	o.Crash = func(s string) error {
-		if s == StepPromoteTagged {
-			return ErrCrash
-		}
-		return nil
-	}
-	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
-		t.Fatalf("first run: %v, want the injected crash", err)
-	}
+	w.killedAt(o, StepPromoteTagged)
 	id2, key2 := an.AddKey("second")
 	form2, _ := keyform.Encode(secret.FromString(key2), id2, nil)
 	w.secrets = append(w.secrets, key2, string(form2.Bytes()))
 	_, pend2 := w.stack.SM.Put(w.stack.Region, "anthropic/ci", smfake.Value{String: string(form2.Bytes())}, smfake.StagePending)
-	o.Crash = nil
 	if _, err := w.rotate(o); err != nil {
 		t.Fatalf("rerun: %v", err)
 	}
@@ -191,15 +182,7 @@ func TestIncidentRerunAfterCrashBeforeRotationTag(t *testing.T) {
 	// ...and its rotation killed right after the move of AWSCURRENT.
 	o := w.options()
 	o.Force = true
-	o.Crash = func(s string) error {
-		if s == StepPromote {
-			return ErrCrash
-		}
-		return nil
-	}
-	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
-		t.Fatalf("rotation: %v, want the injected crash", err)
-	}
+	w.killedAt(o, StepPromote)
 	newVID, replacement := w.keyAt("AWSCURRENT")
 	scanDir := filepath.Join(w.dir, "repo")
 	if err := os.MkdirAll(scanDir, 0o700); err != nil {
@@ -235,16 +218,7 @@ func TestIncidentRerunAfterCrashBeforeRotationTag(t *testing.T) {
 func TestRevokeKeepsARotationsPending(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	o := w.options()
-	o.Crash = func(s string) error {
-		if s == StepCreate {
-			return ErrCrash
-		}
-		return nil
-	}
-	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
-		t.Fatalf("rotation: %v, want the injected crash", err)
-	}
+	w.killedAt(w.options(), StepCreate)
 	pend, pendKey := w.keyAt("AWSPENDING")
 	if _, err := w.revoke(w.revokeOptions()); err != nil {
 		t.Fatalf("revoke: %v", err)
@@ -276,25 +250,8 @@ func TestAuditLeavesAKilledPromotionsOldKey(t *testing.T) {
 	stale := state{RotationID: rotationID("openai", "ci", w.oldVID, 0), New: "00000000-0000-0000-0000-000000000001", Old: w.oldVID,
 		At: w.now.Add(-72 * time.Hour), Retire: retirePending, Registry: regPending}
 	w.stack.SM.SetTag(w.stack.Region, "openai/ci", StateTag, stale.String())
-	o := w.options()
-	o.Crash = func(s string) error {
-		if s == StepPromote {
-			return ErrCrash
-		}
-		return nil
-	}
-	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
-		t.Fatalf("rotation: %v, want the injected crash", err)
-	}
-	ao := AuditOptions{Lease: lease.Options{RegistryPath: w.reg, PolicyPath: w.pol, Env: "admin", RoleARN: w.stack.RoleARN,
-		OIDCIssuer: w.vars["KEYLEASE_OIDC_ISSUER"], Identity: lease.IdentityOIDC, Version: "test"},
-		Now: func() time.Time { return w.now }, Sleep: func(context.Context, time.Duration) error { return nil }}
-	var out bytes.Buffer
-	if _, _, err := RunAudit(t.Context(), ao, lease.IO{Stdout: &out, Stderr: &w.stderr, Getenv: w.getenv, Environ: func() []string { return nil }}); err != nil {
-		t.Fatalf("audit: %v\n%s", err, w.stderr.String())
-	}
-	w.check("stdout", out.Bytes())
-	w.check("stderr", w.stderr.Bytes())
+	w.killedAt(w.options(), StepPromote)
+	w.auditBase()
 	if v := w.verdict(w.oldKey); v != vendorapi.Valid {
 		t.Fatalf("the old key is %s after the audit: retired before the killed rotation finished", v)
 	}
@@ -347,15 +304,7 @@ func TestRetireAfterKeptForLaterRuns(t *testing.T) {
 		t.Fatalf("retire pending until %v", until)
 	}
 	w.now = w.now.Add(24 * time.Hour)
-	ao := AuditOptions{Lease: lease.Options{RegistryPath: w.reg, PolicyPath: w.pol, Env: "admin", RoleARN: w.stack.RoleARN,
-		OIDCIssuer: w.vars["KEYLEASE_OIDC_ISSUER"], Identity: lease.IdentityOIDC, Version: "test"},
-		Now: func() time.Time { return w.now }, Sleep: func(context.Context, time.Duration) error { return nil }}
-	var out bytes.Buffer
-	if _, _, err := RunAudit(t.Context(), ao, lease.IO{Stdout: &out, Stderr: &w.stderr, Getenv: w.getenv, Environ: func() []string { return nil }}); err != nil {
-		t.Fatalf("audit: %v", err)
-	}
-	w.check("stdout", out.Bytes())
-	w.check("stderr", w.stderr.Bytes())
+	w.auditBase()
 	if v := w.verdict(w.oldKey); v != vendorapi.Valid {
 		t.Fatalf("the old key is %s a day later: retired six days before the record said", v)
 	}
@@ -484,16 +433,7 @@ func TestAuditAfterRevokeNotAccessedAfter(t *testing.T) {
 func TestRotateAfterRevokingItsPending(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	o := w.options()
-	o.Crash = func(s string) error {
-		if s == StepCreate {
-			return ErrCrash
-		}
-		return nil
-	}
-	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
-		t.Fatalf("rotation: %v, want the injected crash", err)
-	}
+	w.killedAt(w.options(), StepCreate)
 	pend, _ := w.keyAt("AWSPENDING")
 	ro := w.revokeOptions()
 	ro.Version = pend
@@ -504,4 +444,23 @@ func TestRotateAfterRevokingItsPending(t *testing.T) {
 		t.Fatalf("rotate after the pending version was revoked: %v", err)
 	}
 	w.assertRotated()
+}
+
+// crashAt is a Crash hook that ends the run after step, as a kill would.
+func crashAt(step string) func(string) error {
+	return func(s string) error {
+		if s == step {
+			return ErrCrash
+		}
+		return nil
+	}
+}
+
+// killedAt runs rotation o until it is killed after step.
+func (w *world) killedAt(o RotateOptions, step string) {
+	w.t.Helper()
+	o.Crash = crashAt(step)
+	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
+		w.t.Fatalf("rotation: %v, want the injected crash at %s", err, step)
+	}
 }
