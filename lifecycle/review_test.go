@@ -464,3 +464,53 @@ func (w *world) killedAt(o RotateOptions, step string) {
 		w.t.Fatalf("rotation: %v, want the injected crash at %s", err, step)
 	}
 }
+
+// TestRotateForceFinishesThenRotates: --force over a mint promotion killed
+// before its tag finishes that rotation (the old key retired) and then
+// rotates again, as --force says; it used to stop after finishing, leaving
+// the version it was asked to replace AWSCURRENT (the incident relies on
+// --force to replace a leaked current key).
+func TestRotateForceFinishesThenRotates(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.killedAt(w.options(), StepPromote)
+	leaked, leakedKey := w.keyAt("AWSCURRENT")
+	o := w.options()
+	o.Force = true
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rotate --force: %v", err)
+	}
+	cur, curKey := w.keyAt("AWSCURRENT")
+	if cur == leaked {
+		t.Fatalf("AWSCURRENT is still version %s after rotate --force", leaked)
+	}
+	if w.verdict(w.oldKey) != vendorapi.Invalid || w.verdict(leakedKey) != vendorapi.Invalid || w.verdict(curKey) != vendorapi.Valid {
+		t.Fatal("want both earlier keys retired and the new one valid")
+	}
+	if n := w.oa.ServiceAccounts(project); n != 1 {
+		t.Fatalf("%d service accounts live, want 1", n)
+	}
+}
+
+// TestRevokeDuringUntaggedPromotionKeepsOldKeyTracked: a mint rotation was
+// killed between the promotion and its tag, then the (new) current key is
+// revoked. Revoking moves AWSPREVIOUS off the rotation's old version, which
+// only that label tied to the rotation; the old key must stay tracked and
+// be retired by the next rotate, not stay live at the vendor forever.
+func TestRevokeDuringUntaggedPromotionKeepsOldKeyTracked(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.killedAt(w.options(), StepPromote)
+	if _, err := w.revoke(w.revokeOptions()); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatalf("rotate after revoke: %v", err)
+	}
+	if v := w.verdict(w.oldKey); v != vendorapi.Invalid {
+		t.Fatalf("the first rotation's old key is %s: nothing tracks it any more", v)
+	}
+	if n := w.oa.ServiceAccounts(project); n != 1 {
+		t.Fatalf("%d service accounts live, want only the replacement", n)
+	}
+}

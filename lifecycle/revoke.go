@@ -427,6 +427,9 @@ func (x *revocation) invalidate(ctx context.Context, vid string, current bool) e
 	if err != nil {
 		return err
 	}
+	if err := x.keepRotation(ctx, desc); err != nil {
+		return err
+	}
 	detail := "version " + vid + " keeps no staging label"
 	if current {
 		// The tombstone keeps AWSCURRENT alone: its own put label goes (and
@@ -480,6 +483,22 @@ func (x *revocation) invalidate(ctx context.Context, vid string, current bool) e
 		return err
 	}
 	x.step(StepInvalidate, OutcomeDone, detail)
+	return nil
+}
+
+// keepRotation writes the rotation tag of a mint promotion killed before
+// its tag (stateOf) before any label moves: until then only AWSPREVIOUS
+// ties that rotation to its old key, and moving AWSCURRENT takes it off, so
+// the old key would stay live at the vendor with nothing that names it.
+func (x *revocation) keepRotation(ctx context.Context, desc exchange.SecretState) error {
+	rs, ok := stateOf(desc, x.e.Vendor, x.e.Env, x.r.Now())
+	if tagged, tok := parseState(desc.Tags[StateTag]); !ok || (tok && tagged.New == rs.New) {
+		return nil
+	}
+	if err := x.r.Store.Tag(ctx, x.id, x.rg, map[string]string{StateTag: rs.String()}); err != nil {
+		return fmt.Errorf("record the unfinished rotation (tag %s) before moving labels: %w", StateTag, err)
+	}
+	x.say("a rotation promoted version %s and was stopped before its tag; recorded it, so its old key (version %s) is retired by the next rotate or audit", rs.New, rs.Old)
 	return nil
 }
 

@@ -248,7 +248,13 @@ func (x *run) rotate(ctx context.Context) error {
 				x.step(StepCreate, OutcomeSkipped, "dry run: nothing changed")
 				return nil
 			}
-			return x.finish(ctx, prev, pendOnCur)
+			if err := x.finish(ctx, prev, pendOnCur); err != nil || !x.t.Force {
+				return err
+			}
+			// --force replaces the current version: the finished rotation's
+			// was only brought to an end; now the rotation asked for.
+			x.say("rotation %s finished; --force: rotating again", prev.RotationID)
+			return x.rotate(ctx)
 		}
 	}
 
