@@ -514,3 +514,23 @@ func TestRevokeDuringUntaggedPromotionKeepsOldKeyTracked(t *testing.T) {
 		t.Fatalf("%d service accounts live, want only the replacement", n)
 	}
 }
+
+// TestRecognisedPromotionKeepsRetireAfter: the run that finishes a mint
+// promotion killed before its tag, with --retire-after 7d, records that
+// retire time too; an audit a day later (default retire-after) leaves the
+// old key live.
+func TestRecognisedPromotionKeepsRetireAfter(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.killedAt(w.options(), StepPromote)
+	o := w.options()
+	o.RetireAfter = 7 * 24 * time.Hour
+	if _, err := w.rotate(o); err != nil {
+		t.Fatal(err)
+	}
+	w.now = w.now.Add(24 * time.Hour)
+	w.auditBase()
+	if v := w.verdict(w.oldKey); v != vendorapi.Valid {
+		t.Fatalf("the old key is %s a day later: retired before the rerun's retire time", v)
+	}
+}

@@ -380,6 +380,11 @@ func (x *run) rotate(ctx context.Context) error {
 // in Rotate's caller.
 func (x *run) finish(ctx context.Context, s state, pendingOn bool) error {
 	x.step(StepPromote, OutcomeDone, "AWSCURRENT is version "+s.New+", AWSPREVIOUS "+s.Old)
+	if s.Due.IsZero() {
+		// A promotion recognised by its id (stateOf): this run's
+		// retire-after is the one the tag keeps.
+		s.Due = s.At.Add(x.t.RetireAfter)
+	}
 	if s.Retire == retirePending {
 		// The tag is written once, with the registry step: a crash before
 		// it retires again on the rerun, and a key already deleted at the
