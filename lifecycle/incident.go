@@ -236,6 +236,11 @@ func (x *incident) target(ctx context.Context) string {
 		x.byHand("if the replacement (version " + cur + ") leaked as well, revoke it: keylease revoke --vendor " + e.Vendor + " --env " + e.Env + " --reason " + x.o.Type + ", then keylease rotate --vendor " + e.Vendor + " --env " + e.Env)
 		return rev.Version
 	}
+	if cur := desc.VersionWith(stageCurrent); ok && cur != "" && cur != rev.Version && cur != requestToken(rev.ID) && !rev.complete() {
+		// An unfinished revocation of another version: revoke asks which
+		// one "current" means; an incident is about the current key.
+		return cur
+	}
 	return VersionCurrent
 }
 

@@ -534,3 +534,66 @@ func TestRecognisedPromotionKeepsRetireAfter(t *testing.T) {
 		t.Fatalf("the old key is %s a day later: retired before the rerun's retire time", v)
 	}
 }
+
+// TestRevokeRerunAfterRotateDoesNotRevokeReplacement: a revocation killed
+// before its local step, then a rotate (the replacement is now
+// AWSCURRENT). Rerunning "keylease revoke" with the default --version
+// current must not revoke the replacement as if it were the unfinished
+// one: it refuses and names the version to finish, and --version that
+// finishes it.
+func TestRevokeRerunAfterRotateDoesNotRevokeReplacement(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.revokeOptions()
+	o.Crash = crashAt(StepInvalidateTagged)
+	if _, err := w.revoke(o); !errors.Is(err, ErrCrash) {
+		t.Fatalf("revoke: %v, want the injected crash", err)
+	}
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	_, replacement := w.keyAt("AWSCURRENT")
+	_, err := w.revoke(w.revokeOptions())
+	if w.verdict(replacement) != vendorapi.Valid {
+		t.Fatalf("the rerun revoked the replacement (err %v)", err)
+	}
+	if code := codeOf(err); err == nil || code != lease.ExitConfig || !strings.Contains(err.Error(), "--version "+w.oldVID) {
+		t.Fatalf("rerun: exit %d %v, want exit 2 naming --version %s", code, err, w.oldVID)
+	}
+	fin := w.revokeOptions()
+	fin.Version = w.oldVID
+	if _, err := w.revoke(fin); err != nil {
+		t.Fatalf("revoke --version %s: %v", w.oldVID, err)
+	}
+	if st := w.stagesOf("openai/ci"); len(st[w.oldVID]) != 0 || w.verdict(replacement) != vendorapi.Valid {
+		t.Fatalf("stages %v after finishing the revocation", st)
+	}
+}
+
+// TestIncidentAfterUnfinishedRevokeOfAnotherVersion: with an unfinished
+// revocation of an earlier version in the tags, an incident (about the
+// current key, by definition) revokes and replaces the current key rather
+// than stopping at revoke's question of which version is meant.
+func TestIncidentAfterUnfinishedRevokeOfAnotherVersion(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.revokeOptions()
+	o.Crash = crashAt(StepInvalidateTagged)
+	if _, err := w.revoke(o); !errors.Is(err, ErrCrash) {
+		t.Fatalf("revoke: %v, want the injected crash", err)
+	}
+	if _, err := w.rotate(w.options()); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	leakedVID, leaked := w.keyAt("AWSCURRENT")
+	res, err := w.incident(w.incidentOptions())
+	if err != nil {
+		t.Fatalf("incident: %v\n%s", err, w.stderr.String())
+	}
+	if res.Record.RevokedVersionID != leakedVID || w.verdict(leaked) != vendorapi.Invalid {
+		t.Fatalf("revoked version %s (want %s); the leaked key is %s", res.Record.RevokedVersionID, leakedVID, w.verdict(leaked))
+	}
+	if cur, key := w.keyAt("AWSCURRENT"); cur == leakedVID || w.verdict(key) != vendorapi.Valid {
+		t.Fatal("no valid replacement is AWSCURRENT")
+	}
+}

@@ -206,6 +206,12 @@ func (x *revocation) resolve(st map[string][]string, prev revState, hasPrev bool
 		if cur == "" {
 			return "", fail(lease.ExitLease, errors.New("the secret has no AWSCURRENT version; name the version with --version VERSION_ID"))
 		}
+		if hasPrev && prev.Version != cur && !prev.complete() {
+			// AWSCURRENT moved (a rotation) since a revocation started: a
+			// rerun meant to finish that one must not revoke the new key.
+			return "", fail(lease.ExitConfig, fmt.Errorf("the revocation of version %s (started %s) is unfinished and AWSCURRENT is now version %s: finish it with --version %s, or revoke the current key with --version %s",
+				prev.Version, prev.At.Format(time.RFC3339), cur, prev.Version, cur))
+		}
 		return cur, nil
 	case VersionPrevious:
 		for v := range st {
