@@ -544,14 +544,7 @@ func TestRecognisedPromotionKeepsRetireAfter(t *testing.T) {
 func TestRevokeRerunAfterRotateDoesNotRevokeReplacement(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	o := w.revokeOptions()
-	o.Crash = crashAt(StepInvalidateTagged)
-	if _, err := w.revoke(o); !errors.Is(err, ErrCrash) {
-		t.Fatalf("revoke: %v, want the injected crash", err)
-	}
-	if _, err := w.rotate(w.options()); err != nil {
-		t.Fatalf("rotate: %v", err)
-	}
+	w.revokeKilledThenRotated()
 	_, replacement := w.keyAt("AWSCURRENT")
 	_, err := w.revoke(w.revokeOptions())
 	if w.verdict(replacement) != vendorapi.Valid {
@@ -577,14 +570,7 @@ func TestRevokeRerunAfterRotateDoesNotRevokeReplacement(t *testing.T) {
 func TestIncidentAfterUnfinishedRevokeOfAnotherVersion(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	o := w.revokeOptions()
-	o.Crash = crashAt(StepInvalidateTagged)
-	if _, err := w.revoke(o); !errors.Is(err, ErrCrash) {
-		t.Fatalf("revoke: %v, want the injected crash", err)
-	}
-	if _, err := w.rotate(w.options()); err != nil {
-		t.Fatalf("rotate: %v", err)
-	}
+	w.revokeKilledThenRotated()
 	leakedVID, leaked := w.keyAt("AWSCURRENT")
 	res, err := w.incident(w.incidentOptions())
 	if err != nil {
@@ -595,5 +581,19 @@ func TestIncidentAfterUnfinishedRevokeOfAnotherVersion(t *testing.T) {
 	}
 	if cur, key := w.keyAt("AWSCURRENT"); cur == leakedVID || w.verdict(key) != vendorapi.Valid {
 		t.Fatal("no valid replacement is AWSCURRENT")
+	}
+}
+
+// revokeKilledThenRotated leaves a revocation of the current version
+// killed before its local step, then rotates a replacement in.
+func (w *world) revokeKilledThenRotated() {
+	w.t.Helper()
+	o := w.revokeOptions()
+	o.Crash = crashAt(StepInvalidateTagged)
+	if _, err := w.revoke(o); !errors.Is(err, ErrCrash) {
+		w.t.Fatalf("revoke: %v, want the injected crash", err)
+	}
+	if _, err := w.rotate(w.options()); err != nil {
+		w.t.Fatalf("rotate: %v", err)
 	}
 }
