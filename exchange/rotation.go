@@ -12,7 +12,7 @@ import (
 )
 
 // RotationStore is the Secrets Manager calls of a rotation (describe, read a
-// version, put AWSPENDING, move a label, tag), on the same bounded, retrying
+// version, put a labelled version, move a label, tag), on the same bounded, retrying
 // clients as Fetcher. Errors are *Error: code and hint, never a value.
 type RotationStore struct{ f *Fetcher }
 
@@ -80,17 +80,17 @@ func (r *RotationStore) Get(ctx context.Context, id, region, versionID string) (
 	return v, nil
 }
 
-// PutPending is PutSecretValue with VersionStages [AWSPENDING] and token as
+// Put is PutSecretValue with VersionStages [stage] and token as
 // ClientRequestToken: a retry with the same token and value is a no-op, so
 // a rerun after a crash cannot create a second version. It returns the
 // version id (the token).
-func (r *RotationStore) PutPending(ctx context.Context, id, region, token string, v secret.Value) (string, error) {
+func (r *RotationStore) Put(ctx context.Context, id, region, token, stage string, v secret.Value) (string, error) {
 	const op = "secretsmanager:PutSecretValue"
 	s := string(v.Bytes())
 	out, err := r.client(id, region).PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(id),
-		SecretString: &s, ClientRequestToken: aws.String(token), VersionStages: []string{"AWSPENDING"}})
+		SecretString: &s, ClientRequestToken: aws.String(token), VersionStages: []string{stage}})
 	if err != nil {
-		return "", smError(ctx, op, err, r.f.regionOf(Request{SecretID: id, Region: region}), "AWSPENDING")
+		return "", smError(ctx, op, err, r.f.regionOf(Request{SecretID: id, Region: region}), stage)
 	}
 	return aws.ToString(out.VersionId), nil
 }

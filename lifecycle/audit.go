@@ -329,7 +329,9 @@ func (a *Auditor) runFor(e *registry.Entry, retireAfter time.Duration) *run {
 // retirement is performed with rotate's own retire step. It returns the
 // versions it read.
 func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.SecretState, cur string) []string {
-	prev, ok := parseState(st.Tags[StateTag])
+	// stateOf, as rotate reads it: a promotion killed before its tag is
+	// unfinished, not an older rotation's retirement come due.
+	prev, ok := stateOf(st, e.Vendor, e.Env, a.Now())
 	pend := st.VersionWith(stagePending)
 	unfinished := ok && prev.New == cur && prev.Registry != regDone
 	inFlight := ok && pend != "" && pend != cur && prev.New == pend
@@ -340,7 +342,7 @@ func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.Sec
 	if retireAfter <= 0 {
 		retireAfter, _ = a.Config.Policy.TTLCap(e.Env)
 	}
-	due := prev.At.Add(retireAfter)
+	due := prev.retireAt(retireAfter)
 	if a.Now().Before(due) {
 		return nil
 	}
@@ -356,6 +358,7 @@ func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.Sec
 	}
 	x := a.runFor(e, retireAfter)
 	x.r.Retirer = v.Retirer
+	x.labels = st.Stages
 	old, err := x.read(ctx, prev.Old)
 	if err != nil {
 		a.unreached(name+" (AWSPREVIOUS version "+prev.Old+")", err)

@@ -219,17 +219,27 @@ func (x *incident) revoke(ctx context.Context) string {
 
 // target is the version to revoke: AWSCURRENT, unless an earlier run of
 // this incident already revoked a version and rotated a replacement in for
-// it (a rerun must not revoke the replacement).
+// it (a rerun must not revoke the replacement), also one killed before the
+// rotation's tag (stateOf).
 func (x *incident) target(ctx context.Context) string {
 	e := x.s.e
 	desc, err := x.s.store.Describe(ctx, e.Ref.SecretID, e.Ref.Region)
 	if err != nil {
 		return VersionCurrent // Revoke's own Describe reports the error
 	}
-	rev, ok := parseRevState(desc.Tags[RevokeTag])
-	rot, rok := parseState(desc.Tags[StateTag])
-	if ok && rev.Local == progSkipped && rok && rot.Old == rev.Version && desc.VersionWith(stageCurrent) != rev.Version {
+	rev, ok := revStateOf(desc.Tags, e.Vendor, e.Env)
+	rot, rok := stateOf(desc, e.Vendor, e.Env, x.s.now())
+	if cur := desc.VersionWith(stageCurrent); ok && rev.Local == progSkipped && rok && rot.Old == rev.Version && cur != rev.Version {
+		// Nothing in the secret tells a rerun from a new leak of the
+		// replacement: say what this run does, and what to run for that.
+		x.say("resuming the incident of version %s; the replacement (AWSCURRENT, version %s) is not revoked", rev.Version, cur)
+		x.byHand("if the replacement (version " + cur + ") leaked as well, revoke it: keylease revoke --vendor " + e.Vendor + " --env " + e.Env + " --reason " + x.o.Type + ", then keylease rotate --vendor " + e.Vendor + " --env " + e.Env)
 		return rev.Version
+	}
+	if cur := desc.VersionWith(stageCurrent); ok && cur != "" && cur != rev.Version && cur != requestToken(rev.ID) && !rev.complete() {
+		// An unfinished revocation of another version: revoke asks which
+		// one "current" means; an incident is about the current key.
+		return cur
 	}
 	return VersionCurrent
 }
@@ -255,7 +265,7 @@ func (x *incident) rotate(ctx context.Context, vid string) {
 		return
 	}
 	cur := desc.VersionWith(stageCurrent)
-	prev, hasPrev := parseState(desc.Tags[StateTag])
+	prev, hasPrev := stateOf(desc, e.Vendor, e.Env, x.s.now())
 	if cur != vid && (!hasPrev || prev.Old != vid) {
 		x.step(IncStepRotate, OutcomeSkipped, "AWSCURRENT is already version "+cur+", not the compromised one")
 		return

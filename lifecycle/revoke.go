@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/keylease/keylease/exchange"
 	"github.com/keylease/keylease/githubapi"
 	"github.com/keylease/keylease/keyform"
 	"github.com/keylease/keylease/lease"
@@ -36,6 +37,11 @@ const (
 	VersionCurrent  = "current"
 	VersionPrevious = "previous"
 )
+
+// stageTombstone labels a tombstone version between its put and the move
+// of AWSCURRENT to it (a put needs a label, or Secrets Manager makes the
+// version AWSCURRENT at once, from whichever version holds it then).
+const stageTombstone = "KEYLEASE_TOMBSTONE"
 
 // DefaultVerifyFor is how long verification waits for a disabled key to
 // stop working everywhere at the vendor.
@@ -121,6 +127,9 @@ type revocation struct {
 	id  string
 	rg  string
 	s   revState
+	// read is the audit's own-reads tag with this run's read of the
+	// revoked version ("" before it).
+	read string
 }
 
 // Revoke runs (or resumes) the revocation of t's version and returns its
@@ -160,7 +169,23 @@ func (r *Revoker) Revoke(ctx context.Context, t RevokeTarget) (*RevocationRecord
 }
 
 func (x *revocation) tag(ctx context.Context) error {
-	return x.r.Store.Tag(ctx, x.id, x.rg, map[string]string{RevokeTag: x.s.String()})
+	tags := map[string]string{RevokeTag: x.s.String()}
+	if x.read != "" {
+		tags[auditReadTag] = x.read
+	}
+	return x.r.Store.Tag(ctx, x.id, x.rg, tags)
+}
+
+// readRevoked reads the version being revoked and notes the read (the day
+// and the version) in the audit's own-reads tag, written with the next
+// revocation tag: Secrets Manager keeps only the day of a read, and this
+// one, on the revocation day, is not a read after the revocation.
+func (x *revocation) readRevoked(ctx context.Context, vid string, tags map[string]string) (keyform.Stored, error) {
+	st, err := readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid)
+	if err == nil && !x.t.DryRun {
+		x.read = parseAuditRead(tags[auditReadTag]).with(x.r.Now(), []string{vid}).String()
+	}
+	return st, err
 }
 
 // resolve picks the version to revoke by its label or id, never by a
@@ -180,6 +205,12 @@ func (x *revocation) resolve(st map[string][]string, prev revState, hasPrev bool
 		}
 		if cur == "" {
 			return "", fail(lease.ExitLease, errors.New("the secret has no AWSCURRENT version; name the version with --version VERSION_ID"))
+		}
+		if hasPrev && prev.Version != cur && !prev.complete() {
+			// AWSCURRENT moved (a rotation) since a revocation started: a
+			// rerun meant to finish that one must not revoke the new key.
+			return "", fail(lease.ExitConfig, fmt.Errorf("the revocation of version %s (started %s) is unfinished and AWSCURRENT is now version %s: finish it with --version %s, or revoke the current key with --version %s",
+				prev.Version, prev.At.Format(time.RFC3339), cur, prev.Version, cur))
 		}
 		return cur, nil
 	case VersionPrevious:
@@ -205,12 +236,20 @@ func (x *revocation) revoke(ctx context.Context) error {
 		x.step(StepDisable, OutcomeFailed, err.Error())
 		return err
 	}
-	prev, hasPrev := parseRevState(desc.Tags[RevokeTag])
+	prev, hasPrev := revStateOf(desc.Tags, x.e.Vendor, x.e.Env)
 	vid, err := x.resolve(desc.Stages, prev, hasPrev)
 	if err != nil {
 		return err
 	}
 	x.rec.VersionID = vid
+	if hasPrev && prev.Version == vid && prev.Local == progDone && len(desc.Stages[vid]) > 0 {
+		// The tag says the local step is done, yet the version still has a
+		// label: the tag is not what this revocation left (hand-edited, or
+		// the version was labelled again). Every step is redone; the time
+		// is kept so the tombstone put is the same version.
+		x.say("the revocation tag says version %s keeps no label, but it has %v; redoing every step", vid, desc.Stages[vid])
+		prev.Vendor, prev.Verify, prev.Local, prev.Registry = progPending, progPending, progPending, progPending
+	}
 	if hasPrev && prev.Version == vid {
 		x.s = prev
 		x.rec.Resumed = true
@@ -222,9 +261,12 @@ func (x *revocation) revoke(ctx context.Context) error {
 			if x.r.OnKey != nil {
 				// The incident still scans for the value: read it if the
 				// version is still there (a deprecated version may be gone).
-				if st, err := readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid); err == nil {
+				if st, err := x.readRevoked(ctx, vid, desc.Tags); err == nil {
 					x.r.OnKey(st.Key)
 					st.Key.Wipe()
+					if err := x.tag(ctx); err != nil {
+						return err
+					}
 				}
 			}
 			x.step(StepDisable, OutcomeSkipped, "already revoked at "+prev.At.Format(time.RFC3339)+" (version "+vid+")")
@@ -244,7 +286,7 @@ func (x *revocation) revoke(ctx context.Context) error {
 	tomb := requestToken(x.s.ID)
 	current := slices.Contains(desc.Stages[vid], stageCurrent) || slices.Contains(desc.Stages[tomb], stageCurrent)
 
-	st, err := readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid)
+	st, err := x.readRevoked(ctx, vid, desc.Tags)
 	if err != nil {
 		var re *keyform.RevokedError
 		if errors.As(err, &re) {
@@ -391,24 +433,50 @@ func (x *revocation) invalidate(ctx context.Context, vid string, current bool) e
 	if err != nil {
 		return err
 	}
+	if err := x.keepRotation(ctx, desc); err != nil {
+		return err
+	}
 	detail := "version " + vid + " keeps no staging label"
 	if current {
+		// The tombstone keeps AWSCURRENT alone: its own put label goes (and
+		// AWSPENDING, where an earlier keylease staged it there).
+		extra := slices.DeleteFunc(slices.Clone(desc.Stages[tomb]), func(s string) bool { return s != stageTombstone && s != stagePending })
 		if !slices.Contains(desc.Stages[tomb], stageCurrent) {
 			b, err := keyform.EncodeTombstone(x.s.At, x.t.Reason)
 			if err != nil {
 				return fail(lease.ExitConfig, err)
 			}
 			// The token is the revocation id and the tombstone's time comes
-			// from the tag: a rerun puts the same version, a no-op.
-			if _, err := x.r.Store.PutPending(ctx, x.id, x.rg, tomb, secret.New(b)); err != nil {
-				return err
+			// from the tag: a rerun puts the same version, a no-op. Its
+			// own label, not AWSPENDING: a rotation's AWSPENDING stays
+			// where it is (its minted key accounted for, the rotation
+			// resumable).
+			_, listed := desc.Stages[tomb]
+			if !listed {
+				_, err = x.r.Store.Put(ctx, x.id, x.rg, tomb, stageTombstone, secret.New(b))
+				listed = resourceExists(err) // put before, with another --reason
+				if err != nil && !listed {
+					return err
+				}
+			}
+			if listed {
+				// Put by an earlier run: moved to as it is, once it is seen
+				// to be a tombstone (its id is public, its value is not).
+				if err := x.isTombstone(ctx, tomb); err != nil {
+					return err
+				}
 			}
 			if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stageCurrent, tomb, vid); err != nil {
 				return err
 			}
+			if !slices.Contains(extra, stageTombstone) {
+				extra = append(extra, stageTombstone)
+			}
 		}
-		if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stagePending, "", tomb); err != nil && !notAttached(err) {
-			return err
+		for _, stage := range extra {
+			if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stage, "", tomb); err != nil && !notAttached(err) {
+				return err
+			}
 		}
 		x.rec.TombstoneVersionID = tomb
 		detail = "AWSCURRENT is the tombstone version " + tomb + "; " + detail
@@ -422,6 +490,43 @@ func (x *revocation) invalidate(ctx context.Context, vid string, current bool) e
 	}
 	x.step(StepInvalidate, OutcomeDone, detail)
 	return nil
+}
+
+// keepRotation writes the rotation tag of a mint promotion killed before
+// its tag (stateOf) before any label moves: until then only AWSPREVIOUS
+// ties that rotation to its old key, and moving AWSCURRENT takes it off, so
+// the old key would stay live at the vendor with nothing that names it.
+func (x *revocation) keepRotation(ctx context.Context, desc exchange.SecretState) error {
+	rs, ok := stateOf(desc, x.e.Vendor, x.e.Env, x.r.Now())
+	if tagged, tok := parseState(desc.Tags[StateTag]); !ok || (tok && tagged.New == rs.New) {
+		return nil
+	}
+	if err := x.r.Store.Tag(ctx, x.id, x.rg, map[string]string{StateTag: rs.String()}); err != nil {
+		return fmt.Errorf("record the unfinished rotation (tag %s) before moving labels: %w", StateTag, err)
+	}
+	x.say("a rotation promoted version %s and was stopped before its tag; recorded it, so its old key (version %s) is retired by the next rotate or audit", rs.New, rs.Old)
+	return nil
+}
+
+// isTombstone checks that version vid, which an earlier run put, is a
+// tombstone before it is made AWSCURRENT.
+func (x *revocation) isTombstone(ctx context.Context, vid string) error {
+	st, err := readVersion(ctx, x.r.Store, x.r.Mask, x.id, x.rg, vid)
+	if errors.Is(err, keyform.ErrRevoked) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the tombstone version %s an earlier run put: %w", vid, err)
+	}
+	st.Key.Wipe()
+	return fail(lease.ExitLease, fmt.Errorf("version %s has the revocation's tombstone id but is not a tombstone; it was not put by keylease revoke: check who put it (CloudTrail PutSecretValue), then make AWSCURRENT a tombstone by hand", vid))
+}
+
+// resourceExists: a put whose ClientRequestToken is already a version with
+// another value.
+func resourceExists(err error) bool {
+	var ee *exchange.Error
+	return errors.As(err, &ee) && ee.Code == "ResourceExistsException"
 }
 
 // unlabel removes every staging label from version vid (AWSCURRENT must

@@ -47,6 +47,18 @@ func parseRevState(v string) (revState, bool) {
 	return s, ok && s.ID != "" && s.Version != ""
 }
 
+// revStateOf reads the RevokeTag of tags for vendor.env. A tag whose id is
+// not the revocation id of its version is ignored: the tag is hand-editable
+// (TagResource), and the id decides which version is taken for the
+// tombstone, so it must be one only keylease's own revocation produces.
+func revStateOf(tags map[string]string, vendor, env string) (revState, bool) {
+	s, ok := parseRevState(tags[RevokeTag])
+	if !ok || s.ID != revocationID(vendor, env, s.Version) {
+		return revState{}, false
+	}
+	return s, true
+}
+
 // complete: every step of the revocation is done; a rerun has nothing left.
 func (s revState) complete() bool {
 	return (s.Vendor == progDone || s.Vendor == progManual) && s.Verify == "invalid" && (s.Local == progDone || s.Local == progSkipped) && s.Registry != progPending

@@ -49,6 +49,14 @@ const (
 	UpdateNone  = "none"
 )
 
+// errMintedKeyLeft marks a mint whose key could not be deleted after its
+// put failed: the run stops there.
+var errMintedKeyLeft = errors.New("left live at the vendor")
+
+// maxTakenIDs bounds the attempts one run tries when an attempt's version
+// id is already taken.
+const maxTakenIDs = 3
+
 // MaxWait is the longest retire-after that Rotate waits out itself; a longer
 // one is left to the next rotate or audit.
 const MaxWait = 15 * time.Minute
@@ -61,7 +69,7 @@ const retireIDField = "retire_id"
 type Store interface {
 	Describe(ctx context.Context, id, region string) (exchange.SecretState, error)
 	Get(ctx context.Context, id, region, versionID string) (secret.Value, error)
-	PutPending(ctx context.Context, id, region, token string, v secret.Value) (string, error)
+	Put(ctx context.Context, id, region, token, stage string, v secret.Value) (string, error)
 	MoveStage(ctx context.Context, id, region, stage, to, from string) error
 	Tag(ctx context.Context, id, region string, tags map[string]string) error
 }
@@ -136,6 +144,9 @@ type run struct {
 	rg  string // region
 
 	lastTag string // the StateTag value as last written by retire
+	// labels is version id → staging labels as read before this run
+	// changed any (retirable).
+	labels map[string][]string
 }
 
 // Rotate runs (or resumes) the rotation of t.Entry and returns its record,
@@ -186,6 +197,7 @@ func (x *run) rotate(ctx context.Context) error {
 		x.step(StepCreate, OutcomeFailed, err.Error())
 		return err
 	}
+	x.labels = st.Stages
 	cur := st.VersionWith(stageCurrent)
 	if cur == "" {
 		return fail(lease.ExitLease, errors.New("the secret has no AWSCURRENT version; put the first value with aws secretsmanager put-secret-value before rotating"))
@@ -195,23 +207,7 @@ func (x *run) rotate(ctx context.Context) error {
 	if pendOnCur {
 		pend = ""
 	}
-	prev, hasPrev := parseState(st.Tags[StateTag])
-	if pendOnCur && (!hasPrev || prev.New != cur) {
-		// A mint rotation writes its state tag only after promotion (one
-		// call fewer); a crash between the move and the tag leaves
-		// AWSCURRENT on the version keylease put (its version id is the
-		// ClientRequestToken of AWSPREVIOUS's rotation id, which nobody
-		// else produces) with AWSPENDING still on it. keylease promoted it
-		// only after the test passed, so the rotation is finished from
-		// here; the promotion time is not known, so retire-after counts
-		// from now (later, never earlier).
-		if old := st.VersionWith(stagePrevious); old != "" {
-			if rid := rotationID(x.e.Vendor, x.e.Env, old, attemptOf(st.Tags, old)); cur == requestToken(rid) {
-				prev = state{RotationID: rid, New: cur, Old: old, At: x.r.Now().UTC().Truncate(time.Second), Retire: retirePending, Registry: regPending}
-				hasPrev = true
-			}
-		}
-	}
+	prev, hasPrev := stateOf(st, x.e.Vendor, x.e.Env, x.r.Now())
 
 	// A finished rotation's old key whose retire-after has passed is retired
 	// first: "retire pending" is performed by the next run. (A rotation
@@ -252,15 +248,24 @@ func (x *run) rotate(ctx context.Context) error {
 				x.step(StepCreate, OutcomeSkipped, "dry run: nothing changed")
 				return nil
 			}
-			return x.finish(ctx, prev, pendOnCur)
+			if err := x.finish(ctx, prev, pendOnCur); err != nil || !x.t.Force {
+				return err
+			}
+			// --force replaces the current version: the finished rotation's
+			// was only brought to an end; now the rotation asked for.
+			x.say("rotation %s finished; --force: rotating again", prev.RotationID)
+			return x.rotate(ctx)
 		}
 	}
 
-	if hasPrev && prev.Retire == retirePending && !inFlight && !x.t.DryRun {
+	if hasPrev && prev.Retire == retirePending && !inFlight && prev.Old != cur && !x.t.DryRun {
 		// Starting another rotation now would drop the label of a key that
-		// is still live at the vendor: it must be retired first.
+		// is still live at the vendor: it must be retired first. (A tag
+		// whose old version is still AWSCURRENT is a promotion that never
+		// happened, its AWSPENDING since replaced or removed: nothing to
+		// retire, and this run starts afresh.)
 		return fail(lease.ExitLease, fmt.Errorf("the previous rotation's old key (version %s) is retire pending until %s; rerun after that, or with a shorter --retire-after once no lease can still hold it",
-			prev.Old, prev.At.Add(x.t.RetireAfter).UTC().Format(time.RFC3339)))
+			prev.Old, prev.retireAt(x.t.RetireAfter).UTC().Format(time.RFC3339)))
 	}
 	attempt := attemptOf(st.Tags, cur)
 	id := rotationID(x.e.Vendor, x.e.Env, cur, attempt)
@@ -285,6 +290,22 @@ func (x *run) rotate(ctx context.Context) error {
 			return fail(lease.ExitLease, fmt.Errorf("staged rotation: no AWSPENDING value yet; create the new key at the vendor, then run:\n  %s\nand rerun keylease rotate", stagedCommand(x.e)))
 		}
 		pend, pendKey, err = x.mint(ctx, id)
+		for try := 1; resourceExists(err) && !errors.Is(err, errMintedKeyLeft) && try < maxTakenIDs; try++ {
+			// This attempt's version id is an earlier version that lost
+			// its AWSPENDING without a test (keylease revoke --version, or
+			// by hand); Secrets Manager never gives that id to another
+			// value. It counts as a rejected attempt (the minted key is
+			// already deleted); the next attempt's id is fresh.
+			attempt++
+			if terr := x.r.Store.Tag(ctx, x.id, x.rg, map[string]string{AttemptTag: cur + " " + strconv.Itoa(attempt)}); terr != nil {
+				err = fmt.Errorf("count the attempt whose version id is taken (tag %s): %w; rerun", AttemptTag, terr)
+				break
+			}
+			x.say("version id %s is an earlier version's (its AWSPENDING was removed); minting as attempt %d", requestToken(id), attempt)
+			id = rotationID(x.e.Vendor, x.e.Env, cur, attempt)
+			x.rec.RotationID = id
+			pend, pendKey, err = x.mint(ctx, id)
+		}
 		if err != nil {
 			x.step(StepCreate, OutcomeFailed, err.Error())
 			return err
@@ -310,8 +331,15 @@ func (x *run) rotate(ctx context.Context) error {
 			detail += ": " + verr.Error()
 		}
 		x.step(StepTest, OutcomeFailed, detail)
-		cerr := x.discard(ctx, cur, attempt, pend, pendKey)
-		return fail(lease.ExitLease, errors.Join(fmt.Errorf("the new key did not pass the vendor's validity check (%s); AWSCURRENT is untouched, AWSPENDING removed; rerun to try again", verdict), cerr))
+		kept, cerr := x.discard(ctx, cur, attempt, pend, pendKey)
+		what := "AWSPENDING removed; rerun to try again"
+		switch {
+		case kept:
+			what = "AWSPENDING is kept (its key could not be deleted at the vendor): the rerun tests it again, or deletes it"
+		case x.e.Rotation.Method == registry.MethodStaged:
+			what = "AWSPENDING removed; the rejected key " + orUnknown(pendKey.KeyID) + " is still at the vendor (keylease does not delete an operator's key): delete or fix it there, put a new AWSPENDING value and rerun"
+		}
+		return fail(lease.ExitLease, errors.Join(fmt.Errorf("the new key did not pass the vendor's validity check (%s); AWSCURRENT is untouched, %s", verdict, what), cerr))
 	}
 	x.step(StepTest, OutcomeDone, "valid at the vendor")
 	if err := x.crash(StepTest); err != nil {
@@ -324,7 +352,7 @@ func (x *run) rotate(ctx context.Context) error {
 	// between the two calls is seen as a promotion under way, not a fresh
 	// start.
 	now := x.r.Now().UTC().Truncate(time.Second)
-	s := state{RotationID: id, New: pend, Old: cur, At: now, Retire: retirePending, Registry: regPending}
+	s := state{RotationID: id, New: pend, Old: cur, At: now, Due: now.Add(x.t.RetireAfter), Retire: retirePending, Registry: regPending}
 	if pend != requestToken(id) {
 		if err := x.tag(ctx, s); err != nil {
 			x.step(StepPromote, OutcomeFailed, err.Error())
@@ -339,6 +367,7 @@ func (x *run) rotate(ctx context.Context) error {
 		return err
 	}
 	x.rec.PromotedAt = now
+	x.labels = nil // the old version is the one AWSCURRENT just left
 	if err := x.crash(StepPromote); err != nil {
 		return err
 	}
@@ -351,6 +380,11 @@ func (x *run) rotate(ctx context.Context) error {
 // in Rotate's caller.
 func (x *run) finish(ctx context.Context, s state, pendingOn bool) error {
 	x.step(StepPromote, OutcomeDone, "AWSCURRENT is version "+s.New+", AWSPREVIOUS "+s.Old)
+	if s.Due.IsZero() {
+		// A promotion recognised by its id (stateOf): this run's
+		// retire-after is the one the tag keeps.
+		s.Due = s.At.Add(x.t.RetireAfter)
+	}
 	if s.Retire == retirePending {
 		// The tag is written once, with the registry step: a crash before
 		// it retires again on the rerun, and a key already deleted at the
@@ -469,11 +503,14 @@ func (x *run) mint(ctx context.Context, id string) (string, keyform.Stored, erro
 	if err := x.r.Mask.Register(form); err != nil {
 		return "", keyform.Stored{}, errors.Join(err, x.r.Admin.Disable(ctx, m.ID))
 	}
-	vid, err := x.r.Store.PutPending(ctx, x.id, x.rg, requestToken(id), form)
+	vid, err := x.r.Store.Put(ctx, x.id, x.rg, requestToken(id), stagePending, form)
 	if err != nil {
 		// The key exists at the vendor but not in the store: delete it, or
 		// it would be a live key nobody accounts for.
-		return "", keyform.Stored{}, errors.Join(err, x.r.Admin.Disable(ctx, m.ID))
+		if derr := x.r.Admin.Disable(ctx, m.ID); derr != nil {
+			return "", keyform.Stored{}, errors.Join(err, fmt.Errorf("delete the minted key %s (%w): %w; delete it at the vendor by hand", m.KeyID, errMintedKeyLeft, derr))
+		}
+		return "", keyform.Stored{}, err
 	}
 	return vid, keyform.Stored{Key: secret.New(m.Key.Bytes()), KeyID: m.KeyID, IDs: ids, JSON: true}, nil
 }
@@ -515,23 +552,24 @@ func (x *run) awaitPropagation(ctx context.Context, k keyform.Stored) error {
 // discard undoes a create whose key failed the test: the next attempt is
 // counted first (the rejected version keeps this attempt's id), then the
 // minted key is deleted and AWSPENDING removed; AWSCURRENT is never
-// touched. A crash in between leaves AWSPENDING, which the rerun resumes.
-func (x *run) discard(ctx context.Context, cur string, attempt int, pend string, k keyform.Stored) error {
+// touched. A crash in between leaves AWSPENDING, which the rerun resumes;
+// so does a failed delete (kept), or the key would be live at the vendor
+// with nothing left that names it.
+func (x *run) discard(ctx context.Context, cur string, attempt int, pend string, k keyform.Stored) (kept bool, err error) {
 	if err := x.r.Store.Tag(ctx, x.id, x.rg, map[string]string{AttemptTag: cur + " " + strconv.Itoa(attempt+1)}); err != nil {
-		return fmt.Errorf("count the rejected attempt (tag %s): %w; AWSPENDING is kept and the rerun tests it again", AttemptTag, err)
+		return true, fmt.Errorf("count the rejected attempt (tag %s): %w; AWSPENDING is kept and the rerun tests it again", AttemptTag, err)
 	}
-	var errs []error
 	if x.e.Rotation.Method == registry.MethodMint && x.r.Admin != nil {
 		if rid := retireID(k); rid != "" {
 			if err := x.r.Admin.Disable(ctx, rid); err != nil && !gone(err) {
-				errs = append(errs, fmt.Errorf("delete the rejected key %s: %w", k.KeyID, err))
+				return true, fmt.Errorf("delete the rejected key %s: %w", k.KeyID, err)
 			}
 		}
 	}
 	if err := x.r.Store.MoveStage(ctx, x.id, x.rg, stagePending, "", pend); err != nil {
-		errs = append(errs, err)
+		return true, fmt.Errorf("remove AWSPENDING from the rejected version %s: %w; the rerun tests it again", pend, err)
 	}
-	return errors.Join(errs...)
+	return false, nil
 }
 
 func retireID(k keyform.Stored) string {
@@ -545,7 +583,7 @@ func retireID(k keyform.Stored) string {
 // (waiting when that is at most MaxWait away and wait is set), else leaves
 // it pending in the tag. x.lastTag holds the new state; writeTag writes it.
 func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
-	due := s.At.Add(x.t.RetireAfter)
+	due := s.retireAt(x.t.RetireAfter)
 	x.lastTag = s.String()
 	if left := due.Sub(x.r.Now()); left > 0 {
 		if !wait || left > MaxWait {
@@ -557,6 +595,12 @@ func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 		if err := x.r.Sleep(ctx, left); err != nil {
 			return err
 		}
+	}
+	// The old version comes from a tag anyone with TagResource can write:
+	// the labels, read now, decide whether its key may still be in use.
+	if err := x.retirable(s.Old); err != nil {
+		x.step(StepRetire, OutcomeFailed, err.Error())
+		return err
 	}
 	old, err := x.read(ctx, s.Old)
 	if errors.Is(err, keyform.ErrRevoked) {
@@ -596,6 +640,20 @@ func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 	x.lastTag = s.String()
 	if writeTag {
 		return x.tag(ctx, s)
+	}
+	return nil
+}
+
+// retirable refuses to retire version vid while it is AWSCURRENT or
+// AWSPENDING (its key is, or is about to be, the one leases get), by the
+// labels this run read before changing any (x.labels; nil once this run
+// promoted, when the old version is the one it moved AWSCURRENT from).
+func (x *run) retirable(vid string) error {
+	for _, stage := range x.labels[vid] {
+		if stage == stageCurrent || stage == stagePending {
+			return fail(lease.ExitLease, fmt.Errorf("the tag %s names version %s as the old key to retire, but it is %s; the tag is not what keylease wrote: check who changed it (CloudTrail TagResource), remove it and rerun",
+				StateTag, vid, stage))
+		}
 	}
 	return nil
 }

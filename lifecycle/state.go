@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keylease/keylease/exchange"
 )
 
 // StateTag is the secret tag that carries a rotation's progress.
@@ -22,19 +24,35 @@ const (
 	regDone       = "done"
 )
 
-// state is the parsed StateTag: ids, a time and two flags, never a value.
+// state is the parsed StateTag: ids, times and two flags, never a value.
 type state struct {
 	RotationID string
 	New, Old   string // version ids
 	At         time.Time
-	Retire     string
-	Registry   string
+	// Due is the retire time the promoting run set (zero: not known); a
+	// later run with a shorter --retire-after never retires before it.
+	Due      time.Time
+	Retire   string
+	Registry string
 }
 
 var tagToken = regexp.MustCompile(`^[A-Za-z0-9_.:/+@-]{1,64}$`)
 
 func (s state) String() string {
-	return fmt.Sprintf("rot=%s new=%s old=%s at=%d retire=%s registry=%s", s.RotationID, s.New, s.Old, s.At.Unix(), s.Retire, s.Registry)
+	due := ""
+	if !s.Due.IsZero() {
+		due = fmt.Sprintf(" due=%d", s.Due.Unix())
+	}
+	return fmt.Sprintf("rot=%s new=%s old=%s at=%d%s retire=%s registry=%s", s.RotationID, s.New, s.Old, s.At.Unix(), due, s.Retire, s.Registry)
+}
+
+// retireAt is when the old key may be retired with retire-after d: d after
+// promotion, and never before the promoting run's own retire time.
+func (s state) retireAt(d time.Duration) time.Time {
+	if t := s.At.Add(d); t.After(s.Due) {
+		return t
+	}
+	return s.Due
 }
 
 // parseState reads a StateTag value; ok is false for anything malformed (a
@@ -46,7 +64,34 @@ func parseState(v string) (state, bool) {
 	}
 	at, ok := tagTime(f["at"])
 	s := state{RotationID: f["rot"], New: f["new"], Old: f["old"], At: at, Retire: f["retire"], Registry: f["registry"]}
+	if d, has := f["due"]; has {
+		due, dok := tagTime(d)
+		s.Due, ok = due, ok && dok
+	}
 	return s, ok && s.New != "" && s.RotationID != ""
+}
+
+// stateOf is the rotation state of secret st: its StateTag, or the state of
+// a mint promotion a crash left before its tag. A mint rotation writes its
+// tag only after promotion (one call fewer); a crash between the move and
+// the tag leaves AWSCURRENT on the version keylease put (its version id is
+// the ClientRequestToken of AWSPREVIOUS's rotation id, which nobody else
+// produces) with AWSPENDING still on it. keylease promoted it only after
+// the test passed, so the rotation is finished from there; the promotion
+// time is not known, so retire-after counts from now (later, never
+// earlier).
+func stateOf(st exchange.SecretState, vendor, env string, now time.Time) (state, bool) {
+	prev, ok := parseState(st.Tags[StateTag])
+	cur := st.VersionWith(stageCurrent)
+	if cur == "" || st.VersionWith(stagePending) != cur || (ok && prev.New == cur) {
+		return prev, ok
+	}
+	if old := st.VersionWith(stagePrevious); old != "" {
+		if rid := rotationID(vendor, env, old, attemptOf(st.Tags, old)); cur == requestToken(rid) {
+			return state{RotationID: rid, New: cur, Old: old, At: now.UTC().Truncate(time.Second), Retire: retirePending, Registry: regPending}, true
+		}
+	}
+	return prev, ok
 }
 
 // tagFields reads a tag value of space-separated key=value tokens. ok is
