@@ -511,3 +511,30 @@ func TestKeychainRefusedUnderCI(t *testing.T) {
 		}
 	}
 }
+
+// A Vault that answers the JWT login with a redirect to another server is
+// not followed: the job's OIDC token (in the login body) never reaches the
+// other server, and the lease fails naming the ref.
+func TestVaultStoreRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
+	r, v := vaultE2E(t, "vault://secret/openai/ci#api_key", "")
+	other, err := vaultfake.Start(r.stack.OIDC.Issuer(), "jwt", "")
+	testkit.Must(t, err)
+	t.Cleanup(func() { _ = other.Close() })
+	other.AddRole("keylease-ci", vaultfake.Role{Audience: "vault", Paths: []string{"secret/openai"}})
+	key := r.newKey()
+	other.Put("secret", "openai/ci", map[string]any{"api_key": key})
+	v.RedirectTo(other.URL())
+	res := r.run("stores", "--vendor", "openai")
+	vaultCanary(r, v, res)
+	vaultCanary(r, other, res)
+	if all, _ := other.Requests(); all != 0 || len(other.Secrets()) != 0 {
+		t.Fatalf("the redirect was followed: %d request(s) reached the other server", all)
+	}
+	if res.code != 3 || !bytes.Contains(res.stderr, []byte("vault://secret/openai/ci#api_key")) || !bytes.Contains(res.stderr, []byte("redirect")) {
+		t.Fatalf("exit %d, want 3 naming the ref and the redirect; stderr %s", res.code, res.stderr)
+	}
+	if r.childRan() {
+		t.Error("the child ran without its lease")
+	}
+}

@@ -4,7 +4,8 @@
 // unchanged: JWT auth login (the token verified against the OIDC issuer's
 // discovery and JWKS with go-oidc, its audience and bound claims checked),
 // KV v2 reads, token self-revocation and namespaces. Faults: sealed (503),
-// a token policy that denies a path (403), missing secrets (404).
+// a token policy that denies a path (403), missing secrets (404), a redirect
+// to another server (307).
 package vaultfake
 
 import (
@@ -52,6 +53,9 @@ type Server struct {
 	kv      map[string][]map[string]any // "MOUNT/PATH" → versions
 	tokens  map[string]*token
 	sealed  bool
+	redir   string // RedirectTo's base URL; "" serves
+	reqs    int    // requests received
+	tokReqs int    // of which carried X-Vault-Token
 	logins  int
 	revokes int
 	seen    []string // every JWT presented and token issued, for leak checks
@@ -151,6 +155,22 @@ func (s *Server) SetSealed(v bool) {
 	s.sealed = v
 }
 
+// RedirectTo makes every request answer 307 with the same path at base, as
+// a standby node or a proxy pointing elsewhere would; "" serves again.
+func (s *Server) RedirectTo(base string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.redir = base
+}
+
+// Requests are how many requests reached the server and how many of them
+// carried an X-Vault-Token header.
+func (s *Server) Requests() (all, withToken int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reqs, s.tokReqs
+}
+
 // Secrets are every JWT presented to login and every token issued, so a
 // test can check that none of them leaked.
 func (s *Server) Secrets() []string {
@@ -184,8 +204,17 @@ func errorsBody(msgs ...string) map[string]any {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	sealed := s.sealed
+	sealed, redir := s.sealed, s.redir
+	s.reqs++
+	if r.Header.Get("X-Vault-Token") != "" {
+		s.tokReqs++
+	}
 	s.mu.Unlock()
+	if redir != "" {
+		w.Header().Set("Location", redir+r.URL.RequestURI())
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
 	if sealed {
 		writeJSON(w, http.StatusServiceUnavailable, errorsBody("Vault is sealed"))
 		return

@@ -3,9 +3,11 @@ package vault
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/oidcfake"
 	"github.com/keylease/keylease/internal/vaultfake"
 	"github.com/keylease/keylease/registry"
 	"github.com/keylease/keylease/secret"
@@ -50,4 +52,123 @@ func TestLocalToken(t *testing.T) {
 		t.Fatalf("no OIDC and no VAULT_TOKEN: %v", err)
 	}
 	leakcheck.Assert(t, "error", []byte(err.Error()), append(v.Secrets(), key)...)
+}
+
+func mustRef(t *testing.T, raw string) registry.Ref {
+	t.Helper()
+	ref, err := registry.ParseRef(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+func noOIDC(context.Context, string) (secret.Value, bool, error) {
+	return secret.Value{}, false, nil
+}
+
+// A Vault that redirects (a standby, a proxy pointing elsewhere) is not
+// followed: the official client would resend X-Vault-Token (and a login's
+// OIDC token) to whatever host the Location names.
+func TestRedirectNotFollowed(t *testing.T) {
+	other, err := vaultfake.Start("http://127.0.0.1:1/unused-issuer", "jwt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Close() }()
+	v, err := vaultfake.Start("http://127.0.0.1:1/unused-issuer", "jwt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = v.Close() }()
+	v.AddRole("dev", vaultfake.Role{Paths: []string{"secret/openai"}})
+	tok := v.IssueToken("dev")
+	v.RedirectTo(other.URL())
+	t.Setenv("VAULT_ADDR", v.URL())
+	t.Setenv("VAULT_TOKEN", "")
+	t.Setenv("VAULT_DISABLE_REDIRECTS", "false")
+	ref := mustRef(t, "vault://secret/openai/dev#api_key")
+
+	_, _, err = New(Options{Backend: registry.StoreBackend{Role: "dev"}, JWT: noOIDC, LocalToken: tok}).Fetch(context.Background(), ref)
+	if all, withToken := other.Requests(); all != 0 {
+		t.Fatalf("the redirect was followed: the other server got %d request(s), %d with the Vault token", all, withToken)
+	}
+	var se *store.Error
+	if !errors.As(err, &se) || se.Code != store.CodeUnavailable || !strings.Contains(err.Error(), "redirect") {
+		t.Fatalf("Fetch through a redirect: %v; want StoreUnavailable saying it was a redirect", err)
+	}
+	leakcheck.Assert(t, "error", []byte(err.Error()), tok)
+}
+
+// Settings under which the tokens and the key would travel unprotected are
+// refused before anything is sent.
+func TestInsecureSettingsRefused(t *testing.T) {
+	v, _, err := vaultfake.StartTLS("http://127.0.0.1:1/unused-issuer", "jwt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = v.Close() }()
+	v.AddRole("dev", vaultfake.Role{Paths: []string{"secret/openai"}})
+	v.Put("secret", "openai/dev", map[string]any{"api_key": "sk-proj-tls-0123456789abcdefghij"})
+	tok := v.IssueToken("dev")
+	ref := mustRef(t, "vault://secret/openai/dev#api_key")
+	for name, env := range map[string]map[string]string{
+		"skip verify":          {"VAULT_ADDR": v.URL(), "VAULT_SKIP_VERIFY": "true"},
+		"plain http elsewhere": {"VAULT_ADDR": "http://vault.invalid:8200", "VAULT_SKIP_VERIFY": ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for k, val := range env {
+				t.Setenv(k, val)
+			}
+			t.Setenv("VAULT_TOKEN", "")
+			got, _, err := New(Options{Backend: registry.StoreBackend{Role: "dev"}, JWT: noOIDC, LocalToken: tok}).Fetch(context.Background(), ref)
+			var se *store.Error
+			if !errors.As(err, &se) || se.Code != store.CodeRefused {
+				t.Fatalf("Fetch = %d bytes, %v; want Refused", got.Len(), err)
+			}
+			leakcheck.Assert(t, "error", []byte(err.Error()), tok, "sk-proj-tls-0123456789abcdefghij")
+		})
+	}
+	if all, _ := v.Requests(); all != 0 {
+		t.Errorf("%d request(s) reached Vault over an unverified connection", all)
+	}
+}
+
+// A login whose token cannot be registered with the maskers fails the
+// fetch, and Release still revokes that token.
+func TestTokenRevokedWhenRegistrationFails(t *testing.T) {
+	iss, err := oidcfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = iss.Close() }()
+	v, err := vaultfake.Start(iss.Issuer(), "jwt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = v.Close() }()
+	v.AddRole("ci", vaultfake.Role{Audience: "vault", Paths: []string{"secret/openai"}})
+	const key = "sk-proj-ci-0123456789abcdefghijkl"
+	v.Put("secret", "openai/ci", map[string]any{"api_key": key})
+	t.Setenv("VAULT_ADDR", v.URL())
+	t.Setenv("VAULT_TOKEN", "")
+	jwt := func(_ context.Context, aud string) (secret.Value, bool, error) {
+		tok, err := iss.Mint(aud, false)
+		return secret.FromString(tok), true, err
+	}
+	errRegister := errors.New("register a value with the runner's masker: write /dev/stdout: broken pipe")
+	s := New(Options{Backend: registry.StoreBackend{Role: "ci", AuthMount: "jwt", Audience: "vault"}, JWT: jwt,
+		OnToken: func(secret.Value) error { return errRegister }})
+	ref := mustRef(t, "vault://secret/openai/ci#api_key")
+	for range 2 { // a second fetch must not read with the unregistered token either
+		if got, _, err := s.Fetch(context.Background(), ref); !errors.Is(err, errRegister) || !got.IsZero() {
+			t.Fatalf("Fetch = %d bytes, %v; want the registration error", got.Len(), err)
+		}
+	}
+	if err := s.Release(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if logins, revoked, live := v.Stats(); logins != 1 || revoked != 1 || live != 0 {
+		t.Errorf("%d login(s), %d revoked, %d live: the token keylease logged in for must be revoked", logins, revoked, live)
+	}
 }
