@@ -335,6 +335,9 @@ func registryFromTree(t *tree, pol *Policy, polTree *tree) *Registry {
 	}
 	checkLifecycle(t, r)
 	checkStoreEntries(t, r)
+	if kvPolicy != nil {
+		checkAdminStores(t, &Config{Registry: r, Policy: kvPolicy})
+	}
 	return r
 }
 

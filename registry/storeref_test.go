@@ -191,3 +191,48 @@ func TestWorkflowStoreRefs(t *testing.T) {
 		t.Errorf("an env:// ref in ci is refused: %v", ps)
 	}
 }
+
+// A minted entry's admin key is read during the minted entry's lease: its
+// store must be allowed in that environment too, not only in the admin
+// entry's own. Otherwise a keychain:// admin entry named local would be read
+// by a CI lease of a minted entry, and an env:// one in an environment the
+// policy never listed for env://.
+func TestAdminStoreInLeaseEnvironment(t *testing.T) {
+	t.Parallel()
+	minted := func(adminEnv, adminRef, env string) string {
+		return "openai:\n  " + adminEnv + ":\n    secret_ref: \"" + adminRef + "\"\n    scope: [admin]\n    max_ttl_seconds: 300\n    role: admin\n" +
+			"  " + env + ":\n    mode: minted\n    admin: " + adminEnv + "\n    project_id: proj_1\n    scope: [llm:chat]\n    max_ttl_seconds: 300\n"
+	}
+	envPolicy := func(envs string) string {
+		p := strings.Replace(storesPolicy, `"env": {"environments": ["ci"]}`, `"env": {"environments": [`+envs+`]}`, 1)
+		return strings.Replace(p, `"flags": {`, `"ttl_caps_seconds": {"admin": 300, "local": 3600, "ci": 900, "eval": 900}, "flags": {`, 1)
+	}
+	cases := []struct{ name, reg, policy, want string }{
+		{"keychain admin of a ci lease", minted("local", "keychain://keylease/openai-admin", "ci"), envPolicy(`"ci"`),
+			"r.yaml:9:5: openai.ci.admin: its admin key (openai.local, keychain://keylease/openai-admin) is read during this lease: keychain:// refs are for local runs only (--env local), not ci"},
+		{"env admin outside env's environments", minted("admin", "env://OPENAI_ADMIN_KEY", "eval"), envPolicy(`"admin"`),
+			"r.yaml:9:5: openai.eval.admin: its admin key (openai.admin, env://OPENAI_ADMIN_KEY) is read during this lease: the policy does not allow env:// refs in eval"},
+		{"env admin allowed in both", minted("admin", "env://OPENAI_ADMIN_KEY", "eval"), envPolicy(`"admin", "eval"`), ""},
+		{"secrets manager admin", minted("admin", "kv://openai/admin", "eval"), envPolicy(`"ci"`), ""},
+	}
+	for _, c := range cases {
+		_, err := Parse("r.yaml", []byte(c.reg), "p.json", []byte(c.policy))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
+		}
+	}
+	// Resolve refuses the same on a config whose policy changed after the
+	// check (or was built by hand).
+	cfg, err := Parse("r.yaml", []byte(minted("admin", "env://OPENAI_ADMIN_KEY", "eval")), "p.json", []byte(envPolicy(`"admin", "eval"`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Policy.Backends.Stores[StoreEnv] = StoreBackend{Environments: []string{"admin"}}
+	var re *RefusedError
+	if _, err := cfg.Resolve("openai", "eval"); !errors.As(err, &re) || re.Reason != ReasonStore || !strings.Contains(re.Hint, "admin key (openai.admin, env://OPENAI_ADMIN_KEY)") {
+		t.Errorf("Resolve(openai, eval) = %v; want a store refusal naming the admin entry", err)
+	}
+}

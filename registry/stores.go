@@ -131,6 +131,38 @@ func checkStoreEntries(t *tree, r *Registry) {
 	}
 }
 
+// adminStoreAllowed says why the admin key of minted entry e may not be read
+// in e's environment ("" when it may): the key is read during e's lease, so
+// its store must be allowed there too, not only in the admin entry's own
+// environment (a keychain:// admin key would otherwise be read under CI).
+func (c *Config) adminStoreAllowed(e *Entry, env string) string {
+	if e.Mode != ModeMinted || e.Admin == "" {
+		return ""
+	}
+	a, ok := c.Registry.Entry(e.Vendor, e.Admin)
+	if !ok || a.Ref.Raw == "" {
+		return ""
+	}
+	if why := c.Policy.StoreAllowed(a.Ref, env); why != "" {
+		return fmt.Sprintf("its admin key (%s.%s, %s) is read during this lease: %s", e.Vendor, e.Admin, a.Ref.Raw, why)
+	}
+	return ""
+}
+
+// checkAdminStores reports each minted entry whose admin key's store the
+// policy does not allow in the minted entry's environment.
+func checkAdminStores(t *tree, c *Config) {
+	for _, e := range c.Registry.entries {
+		fp := ptrOf(ptrOf(ptrOf("", e.Vendor), e.Env), "admin")
+		if t.hit[fp] || t.suppressed(fp) {
+			continue
+		}
+		if why := c.adminStoreAllowed(e, e.Env); why != "" {
+			t.addAt(fp, why)
+		}
+	}
+}
+
 // storeNames lists the stores besides Secrets Manager, for hints.
 func storeNames() string {
 	names := make([]string, 0, len(storeParsers))
