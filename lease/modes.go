@@ -301,8 +301,16 @@ func (l *Lease) mint(ctx context.Context, i int, s registry.LeaseSpec, admin sec
 			err = rerr
 		}
 	}
+	// The record names the key whatever happened: a mint whose answer was
+	// lost or lacked the id leaves a key only its name can find.
+	ml := &modeLease{mode: registry.ModeMinted, name: name, vendorID: k.ID, keyID: k.KeyID}
 	if k.ID != "" {
-		l.modes.byIdx[i] = &modeLease{mode: registry.ModeMinted, name: name, vendorID: k.ID, keyID: k.KeyID, del: m}
+		ml.del = m
+	}
+	l.modes.byIdx[i] = ml
+	if err == nil && k.ID == "" {
+		// A key keylease cannot name it cannot delete: never hand it out.
+		err = fmt.Errorf("the vendor's answer has no id for the new key, so keylease could not delete it; delete the key named %s at the vendor now (keylease audit reports it as orphaned-minted-key)", name)
 	}
 	if err != nil {
 		k.Key.Wipe()

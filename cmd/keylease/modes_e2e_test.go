@@ -589,3 +589,46 @@ func TestExecMintedSignalDuringSetup(t *testing.T) {
 		}
 	}
 }
+
+// TestExecMintedBadAnswer: a create answer that lacks the key still names
+// the key it made, which keylease deletes; one that lacks the id names a key
+// keylease could never delete, which it therefore never hands out.
+func TestExecMintedBadAnswer(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, vendor, op, field string
+		left                    int    // minted keys left at the vendor (only a missing id leaves one)
+		want                    string // on stderr
+	}{
+		{"openai without the key", "openai", vendorfake.OpOpenAICreateServiceAccount, "api_key", 0, "the answer has no api_key.value"},
+		{"xai without the key", "xai", vendorfake.OpXAICreateKey, "apiKey", 0, "the answer has no apiKey"},
+		{"openai without the id", "openai", vendorfake.OpOpenAICreateServiceAccount, "id", 1, "delete the key named keylease-lease-openai-eval-4242a1-exp"},
+		{"xai without the id", "xai", vendorfake.OpXAICreateKey, "apiKeyId", 1, "delete the key named keylease-lease-xai-eval-4242a1-exp"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newModes(t, modesRegistry)
+			w.env["E2E_AFTER"] = "exit:0"
+			f := &w.oa.Faults
+			if tc.vendor == "xai" {
+				f = &w.xa.Faults
+			}
+			f.Add(fault.Rule{Op: tc.op, Kind: fault.Field, Field: tc.field})
+			res := w.run("vendors", "--env", "eval", "--vendor", tc.vendor)
+			if res.code != 3 || !bytes.Contains(res.stderr, []byte(tc.want)) {
+				t.Fatalf("exit %d, want 3 saying %q; stderr %s", res.code, tc.want, res.stderr)
+			}
+			if w.childRan() {
+				t.Error("the child ran with a key keylease could not account for")
+			}
+			if n := w.liveMinted(); n != tc.left {
+				t.Errorf("%d minted key(s) left at the vendor, want %d", n, tc.left)
+			}
+			if l := w.record().Leases[0]; l.Outcome != record.OutcomeFailed || (tc.left == 0) == l.DeletedAt.IsZero() ||
+				l.Mode != "minted" || !strings.HasPrefix(l.MintedName, "keylease-lease-"+tc.vendor+"-eval-4242a1-exp") {
+				t.Errorf("record lease %+v", l)
+			}
+		})
+	}
+}
