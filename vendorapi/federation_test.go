@@ -3,6 +3,7 @@ package vendorapi_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,41 @@ func TestXAIWaitLive(t *testing.T) {
 		out.secret(string(m2.Key.Bytes()))
 		out.add(err)
 		out.check(t)
+	}
+}
+
+// slowAnswers delivers each response late, as a slow network does after the
+// vendor has issued the token.
+type slowAnswers struct{ delay time.Duration }
+
+func (s slowAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	time.Sleep(s.delay)
+	return resp, err
+}
+
+// TestFederationExpiryFromRequest: expires_in counts from when the vendor
+// answered, so a token's expiry is taken from the request, not from when
+// the slow answer arrived (which would put the lease's deadline after the
+// token's real end).
+func TestFederationExpiryFromRequest(t *testing.T) {
+	t.Parallel()
+	idp := issuer(t)
+	f, _, _ := startOpenAI(t, vendorapi.Options{})
+	const aud = "https://openai.example/federation"
+	f.SetFederation("idp_1", "svc_acct_9", vendorfake.FederationRule{Issuer: idp.Issuer(), Audience: aud, TokenTTL: 2 * time.Second})
+	fed, err := vendorapi.NewOpenAIFederation(vendorapi.Options{Getenv: env(map[string]string{"OPENAI_AUTH_URL": f.URL() + "/oauth/token"}),
+		HTTPClient: &http.Client{Transport: slowAnswers{delay: 1500 * time.Millisecond}}}, "idp_1", "svc_acct_9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	tok, err := fed.Exchange(context.Background(), secret.FromString(mint(t, idp, aud, false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Value.Wipe()
+	if tok.Expires.After(before.Add(2*time.Second+300*time.Millisecond)) || tok.Expires.Before(before.Add(time.Second)) {
+		t.Errorf("expires %v after the request, want at most the 2 s expires_in", tok.Expires.Sub(before))
 	}
 }
