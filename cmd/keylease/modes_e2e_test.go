@@ -632,3 +632,41 @@ func TestExecMintedBadAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestExecMintedDeleteFails: a minted key the vendor will not delete is a
+// lease error (exit 3) although the command succeeded, named by id and name
+// on stderr and in the record's delete_error; the other minted key is still
+// deleted, and nothing of either key or the admin keys is printed.
+func TestExecMintedDeleteFails(t *testing.T) {
+	t.Parallel()
+	w := newModes(t, modesRegistry)
+	w.check("OPENAI_API_KEY:openai", "XAI_API_KEY:xai")
+	w.env["E2E_AFTER"] = "exit:0"
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIDeleteServiceAccount, Kind: fault.Error, Status: 500})
+	res := w.run("vendors", "--env", "eval", "--vendor", "openai", "--vendor", "xai")
+	if res.code != 3 {
+		t.Fatalf("exit %d, want 3 (a key left at the vendor); stderr %s", res.code, res.stderr)
+	}
+	if w.verdict("OPENAI_API_KEY") != "valid" {
+		t.Error("the command did not get a working key")
+	}
+	if n := w.oa.ServiceAccounts("proj_eval"); n != 1 {
+		t.Errorf("%d OpenAI service account(s) left, want the one the vendor would not delete", n)
+	}
+	if n := w.xa.Keys("team-eval"); n != 0 {
+		t.Errorf("%d xAI key(s) left: one failed deletion must not stop the others", n)
+	}
+	rec := w.record()
+	oa := rec.Leases[0]
+	if oa.DeleteError == "" || !oa.DeletedAt.IsZero() || !strings.Contains(oa.DeleteError, "http 500") {
+		t.Errorf("openai record lease %+v, want delete_error and no deleted_at", oa)
+	}
+	for _, want := range []string{oa.VendorID, oa.MintedName, "orphaned-minted-key"} {
+		if want == "" || !bytes.Contains(res.stderr, []byte(want)) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	if xl := rec.Leases[1]; xl.DeletedAt.IsZero() || xl.DeleteError != "" {
+		t.Errorf("xai record lease %+v, want deleted", xl)
+	}
+}
