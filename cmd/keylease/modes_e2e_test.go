@@ -629,6 +629,11 @@ func TestExecMintedBadAnswer(t *testing.T) {
 				l.Mode != "minted" || !strings.HasPrefix(l.MintedName, "keylease-lease-"+tc.vendor+"-eval-4242a1-exp") {
 				t.Errorf("record lease %+v", l)
 			}
+			sum, err := os.ReadFile(w.files["GITHUB_STEP_SUMMARY"])
+			testkit.Must(t, err)
+			if want := map[int]string{0: ", deleted ", 1: "no key id known"}[tc.left]; !strings.Contains(string(sum), want) {
+				t.Errorf("summary lacks %q:\n%s", want, sum)
+			}
 		})
 	}
 }
