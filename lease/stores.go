@@ -117,8 +117,10 @@ func (l *Lease) openStore(_ context.Context, ref registry.Ref) (store.Store, err
 	case registry.StoreEnv:
 		st = envstore.New(l.io.Getenv)
 	case registry.StoreOP:
-		if err := l.registerOwn(secret.FromString(l.io.Getenv(opstore.TokenVar))); err != nil {
-			return nil, err
+		for _, k := range storeCredentials[registry.StoreOP] {
+			if err := l.registerOwn(secret.FromString(l.io.Getenv(k))); err != nil {
+				return nil, err
+			}
 		}
 		st = opstore.New(l.io.Environ)
 	case registry.StoreKeychain:
@@ -199,6 +201,12 @@ var storeCredentials = map[string][]string{
 	registry.StoreVault: {"VAULT_TOKEN"},
 }
 
+// storeCredentialPrefixes are such variables by prefix: `op signin` exports
+// a session token as OP_SESSION_<account>.
+var storeCredentialPrefixes = map[string][]string{
+	registry.StoreOP: {"OP_SESSION_"},
+}
+
 // withoutSources drops from the parent's environment what the child must
 // not inherit because of the stores: each env:// value's source variable
 // (the child has the value under the leased name only), the action's
@@ -208,10 +216,12 @@ func (l *Lease) withoutSources(parent []string) []string {
 	for _, s := range l.st.sources {
 		drop[envKey(s)] = true
 	}
+	var prefixes []string
 	for name := range l.st.open {
 		for _, k := range storeCredentials[name] {
 			drop[envKey(k)] = true
 		}
+		prefixes = append(prefixes, storeCredentialPrefixes[name]...)
 	}
 	for k := range l.Values() {
 		delete(drop, envKey(k)) // the leased name itself is set by childEnv
@@ -219,11 +229,21 @@ func (l *Lease) withoutSources(parent []string) []string {
 	out := make([]string, 0, len(parent))
 	for _, kv := range parent {
 		k, _, _ := strings.Cut(kv, "=")
-		if !drop[envKey(k)] {
-			out = append(out, kv)
+		if drop[envKey(k)] || hasAnyPrefix(envKey(k), prefixes) {
+			continue
 		}
+		out = append(out, kv)
 	}
 	return out
+}
+
+func hasAnyPrefix(k string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // refuseUnderCI refuses keychain:// refs on a CI runner whatever --env says:

@@ -232,6 +232,14 @@ func TestOPStore(t *testing.T) {
 	key := r.newKey()
 	b, _ := json.Marshal(map[string]any{"token": r.env["OP_SERVICE_ACCOUNT_TOKEN"], "items": map[string]string{ref: key}})
 	testkit.WriteFile(t, r.env["OP_FAKE_DB"], string(b))
+	// A local `op signin` session and a Connect token are op's too.
+	for _, k := range []string{"OP_SESSION_my", "OP_CONNECT_TOKEN"} {
+		tok, err := fakeKey("opsess", 43)
+		testkit.Must(t, err)
+		r.env[k] = tok
+		r.extra = append(r.extra, tok)
+	}
+	r.env["E2E_ABSENT"] += ",OP_SESSION_my,OP_CONNECT_TOKEN"
 	res := r.run("stores", "--vendor", "openai")
 	if res.code != 0 {
 		t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
