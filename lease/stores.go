@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -237,6 +238,12 @@ func (l *Lease) withoutSources(parent []string) []string {
 	return out
 }
 
+// isTrue reads a CI flag as CI systems set it: true, True, TRUE or 1.
+func isTrue(v string) bool {
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
+}
+
 func hasAnyPrefix(k string, prefixes []string) bool {
 	for _, p := range prefixes {
 		if strings.HasPrefix(k, p) {
@@ -249,13 +256,13 @@ func hasAnyPrefix(k string, prefixes []string) bool {
 // refuseUnderCI refuses keychain:// refs on a CI runner whatever --env says:
 // a runner has no user keychain, and a job must never read a developer's.
 func (l *Lease) refuseUnderCI() error {
-	ci := l.onActions || os.Getenv("CI") == "true" || l.io.Getenv("CI") == "true"
+	ci := l.onActions || isTrue(os.Getenv("CI")) || isTrue(l.io.Getenv("CI"))
 	if !ci {
 		return nil
 	}
 	for _, s := range l.specs {
 		if s.Ref.Store() == registry.StoreKeychain {
-			return store.NewError(registry.StoreKeychain, s.Ref.Raw, store.CodeRefused, "keychain:// refs are refused under CI (GITHUB_ACTIONS or CI is true)", "lease a kv:// ref in CI; keychain:// is for local runs", nil)
+			return store.NewError(registry.StoreKeychain, s.Ref.Raw, store.CodeRefused, "keychain:// refs are refused under CI (GITHUB_ACTIONS is true, or CI is true or 1)", "lease a kv:// ref in CI; keychain:// is for local runs", nil)
 		}
 	}
 	return nil

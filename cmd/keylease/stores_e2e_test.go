@@ -504,7 +504,7 @@ func TestKeychainStore(t *testing.T) {
 // keychain is asked.
 func TestKeychainRefusedUnderCI(t *testing.T) {
 	t.Parallel()
-	for _, ci := range []map[string]string{{"GITHUB_ACTIONS": "true"}, {"CI": "true"}} {
+	for _, ci := range []map[string]string{{"GITHUB_ACTIONS": "true"}, {"CI": "true"}, {"CI": "1"}, {"CI": "True"}} {
 		r := keychainE2E(t, "keychain://keylease/dev")
 		r.newKey()
 		for k, v := range ci {
