@@ -192,6 +192,12 @@ func (l *Lease) federate(ctx context.Context, i int, s registry.LeaseSpec) (leas
 	if f == nil {
 		return leased{}, fmt.Errorf("federated lease of %s: the entry has no federation block; add one to %s", what, l.cfg.RegistryPath)
 	}
+	if use := l.ownAudience(f.Audience); use != "" {
+		// A token for that audience in the vendor's hands would be a
+		// credential for keylease's own session there.
+		return leased{}, fmt.Errorf("federated lease of %s: its federation audience %s is the audience of %s; a token sent to %s for it could be used there too: give the vendor's federation rule an audience of its own and set it in %s",
+			what, registry.ShownName("audience", f.Audience), use, s.Vendor, l.cfg.RegistryPath)
+	}
 	oc, err := exchange.OIDCConfigFromEnv(l.io.Getenv)
 	if err != nil {
 		return leased{}, fmt.Errorf("federated lease of %s needs the job's OIDC token: %w", what, err)
@@ -244,6 +250,22 @@ func (l *Lease) federate(ctx context.Context, i int, s registry.LeaseSpec) (leas
 			JobWorkflowRef: id.JobWorkflowRef, Environment: id.Environment, IssuedAt: id.IssuedAt.UTC(), ExpiresAt: id.Expiry.UTC()}
 	}
 	return leased{spec: s, value: tok.Value, issued: time.Now()}, nil
+}
+
+// ownAudience names what keylease itself logs in to with an OIDC token of
+// audience aud (the AWS session, Vault), or "".
+func (l *Lease) ownAudience(aud string) string {
+	sts := l.o.Audience
+	if sts == "" {
+		sts = exchange.DefaultAudience
+	}
+	if aud == sts {
+		return "keylease's AWS session (--audience)"
+	}
+	if b, ok := l.cfg.Policy.Store(registry.StoreVault); ok && aud == b.Audience {
+		return "keylease's Vault login (backends.vault.audience)"
+	}
+	return ""
 }
 
 // federator is the vendor's token exchange for s.

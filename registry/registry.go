@@ -336,7 +336,9 @@ func registryFromTree(t *tree, pol *Policy, polTree *tree) *Registry {
 	checkLifecycle(t, r)
 	checkStoreEntries(t, r)
 	if kvPolicy != nil {
-		checkAdminStores(t, &Config{Registry: r, Policy: kvPolicy})
+		c := &Config{Registry: r, Policy: kvPolicy}
+		checkAdminStores(t, c)
+		checkFederationAudiences(t, c)
 	}
 	return r
 }

@@ -163,6 +163,33 @@ func checkAdminStores(t *tree, c *Config) {
 	}
 }
 
+// awsAudience is the OIDC audience AWS STS expects by default (exec's
+// --audience default).
+const awsAudience = "sts.amazonaws.com"
+
+// checkFederationAudiences reports a federation whose audience is one
+// keylease logs in with itself (AWS STS's default, backends.vault.audience):
+// the vendor would receive a token good for that login too.
+func checkFederationAudiences(t *tree, c *Config) {
+	vault, hasVault := c.Policy.Store(StoreVault)
+	for _, e := range c.Registry.entries {
+		f := e.Federation
+		if f == nil || f.Audience == "" {
+			continue
+		}
+		fp := ptrOf(ptrOf(ptrOf(ptrOf("", e.Vendor), e.Env), "federation"), "audience")
+		if t.hit[fp] || t.suppressed(fp) {
+			continue
+		}
+		switch {
+		case f.Audience == awsAudience:
+			t.addAt(fp, "is AWS STS's audience, which keylease's own session uses; a token sent to the vendor for it could assume the role: give the vendor's federation rule an audience of its own")
+		case hasVault && f.Audience == vault.Audience:
+			t.addAt(fp, "is backends.vault.audience, which keylease's Vault login uses; give the vendor's federation rule an audience of its own")
+		}
+	}
+}
+
 // storeNames lists the stores besides Secrets Manager, for hints.
 func storeNames() string {
 	names := make([]string, 0, len(storeParsers))

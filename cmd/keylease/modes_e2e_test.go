@@ -675,3 +675,22 @@ func TestExecMintedDeleteFails(t *testing.T) {
 		t.Errorf("xai record lease %+v, want deleted", xl)
 	}
 }
+
+// TestExecFederatedOwnAudience: a federation whose audience is the AWS
+// session's (or Vault's) is refused before any token is requested for it:
+// the vendor would hold a token good for assuming keylease's role.
+func TestExecFederatedOwnAudience(t *testing.T) {
+	t.Parallel()
+	w := newModes(t, modesRegistry)
+	w.check("ANTHROPIC_AUTH_TOKEN:anthropic-oauth")
+	res := w.run("vendors", "--env", "prod", "--vendor", "anthropic", "--audience", "https://api.anthropic.com")
+	if res.code != 3 || !bytes.Contains(res.stderr, []byte("is the audience of keylease's AWS session (--audience)")) {
+		t.Fatalf("exit %d, want 3 refusing the AWS audience; stderr %s", res.code, res.stderr)
+	}
+	if ex := w.an.Exchanged(); len(ex) != 0 {
+		t.Errorf("anthropic was sent %d token(s) for the AWS audience", len(ex))
+	}
+	if w.childRan() {
+		t.Error("the child ran")
+	}
+}
