@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keylease/keylease/exchange"
@@ -434,24 +436,47 @@ func (l *Lease) release() error {
 	if base == nil {
 		base = context.Background()
 	}
-	var errs []error
+	// All at once: a cancelled job is killed seconds after its first
+	// signal, and one slow vendor must not hold up the other deletions.
+	idx := make([]int, 0, len(st.byIdx))
 	for i, m := range st.byIdx {
-		if m.del == nil {
+		if m.del != nil {
+			idx = append(idx, i)
+		}
+	}
+	sort.Ints(idx)
+	errs := make([]error, len(idx))
+	var wg sync.WaitGroup
+	for j, i := range idx {
+		m := st.byIdx[i]
+		wg.Go(func() {
+			// A panic here would end the process past every deferred
+			// cleanup (the other deletions, the record): it is this key's
+			// error instead, its value never printed (it may hold a key).
+			defer func() {
+				if recover() != nil {
+					errs[j] = errors.New("internal error (panic) while deleting it")
+				}
+			}()
+			ctx, cancel := context.WithTimeout(base, ReleaseTimeout)
+			defer cancel()
+			if err := m.del.Disable(ctx, m.vendorID); err != nil {
+				errs[j] = err
+				return
+			}
+			m.deletedAt = time.Now()
+		})
+	}
+	wg.Wait()
+	for j, i := range idx {
+		m, s := st.byIdx[i], l.specs[i]
+		if errs[j] == nil {
+			l.rn.debugf("%s.%s: deleted minted %s", s.Vendor, s.Env, m.vendorID)
 			continue
 		}
-		ctx, cancel := context.WithTimeout(base, ReleaseTimeout)
-		err := m.del.Disable(ctx, m.vendorID)
-		cancel()
-		if err != nil {
-			s := l.specs[i]
-			err = fmt.Errorf("minted lease of %s.%s: delete %s (named %s): %w; delete it at the vendor now (keylease audit reports it as orphaned-minted-key)",
-				s.Vendor, s.Env, m.vendorID, m.name, err)
-			m.deleteErr = l.set.Sanitize(err.Error())
-			errs = append(errs, err)
-			continue
-		}
-		m.deletedAt = time.Now()
-		l.rn.debugf("%s.%s: deleted minted %s", l.specs[i].Vendor, l.specs[i].Env, m.vendorID)
+		errs[j] = fmt.Errorf("minted lease of %s.%s: delete %s (named %s): %w; delete it at the vendor now (keylease audit reports it as orphaned-minted-key)",
+			s.Vendor, s.Env, m.vendorID, m.name, errs[j])
+		m.deleteErr = l.set.Sanitize(errs[j].Error())
 	}
 	if l.rec != nil && len(st.byIdx) > 0 {
 		l.markModes()

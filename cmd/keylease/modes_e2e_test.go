@@ -694,3 +694,44 @@ func TestExecFederatedOwnAudience(t *testing.T) {
 		t.Error("the child ran")
 	}
 }
+
+// TestExecMintedDeletesAtOnce: the minted keys are deleted concurrently, so
+// a slow vendor does not delay another's deletion past the seconds a
+// cancelled job has before it is killed.
+func TestExecMintedDeletesAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newModes(t, modesRegistry)
+	w.check("OPENAI_API_KEY:openai", "XAI_API_KEY:xai")
+	w.env["E2E_AFTER"] = "exit:0"
+	const slow = 3 * time.Second
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIDeleteServiceAccount, Kind: fault.Latency, Delay: slow})
+	w.xa.Faults.Add(fault.Rule{Op: vendorfake.OpXAIDeleteKey, Kind: fault.Latency, Delay: slow})
+	cmd := w.command("vendors", "--env", "eval", "--vendor", "openai", "--vendor", "xai")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	testkit.Must(t, cmd.Start())
+	deletes := func() (int, int) {
+		return w.oa.Faults.Count(vendorfake.OpOpenAIDeleteServiceAccount), w.xa.Faults.Count(vendorfake.OpXAIDeleteKey)
+	}
+	for i := 0; ; i++ {
+		if a, b := deletes(); a+b > 0 {
+			break
+		}
+		if i > 3000 {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no deletion started; stderr %s", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(slow / 2)
+	a, b := deletes()
+	_ = cmd.Wait()
+	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: w.outputs()}
+	w.canary(res)
+	if a != 1 || b != 1 {
+		t.Errorf("%d OpenAI and %d xAI deletion(s) under way %s after the first began: one waited for the other", a, b, slow/2)
+	}
+	if res.code != 0 || w.liveMinted() != 0 {
+		t.Errorf("exit %d, %d minted key(s) left; stderr %s", res.code, w.liveMinted(), res.stderr)
+	}
+}
