@@ -75,6 +75,27 @@ func TestSameSecretAcrossStores(t *testing.T) {
 	}
 }
 
+// A ref that differs from an admin entry's only in case names the same
+// value where the store ignores case (env:// on Windows, op:// always), so
+// it is refused as the admin entry is.
+func TestAdminRefCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	reg := "openai:\n  admin:\n    secret_ref: \"env://OPENAI_ADMIN_KEY\"\n    scope: [admin]\n    max_ttl_seconds: 300\n    role: admin\n" +
+		"  dev:\n    secret_ref: \"op://Keys/OpenAI Admin/credential\"\n    scope: [admin]\n    max_ttl_seconds: 300\n    role: admin\n"
+	pol := strings.Replace(storesPolicy, `"env": {"environments": ["ci"]}`, `"env": {"environments": ["ci", "admin"]}, "op": {"environments": ["ci", "dev"]}`, 1)
+	pol = strings.Replace(pol, `"flags": {`, `"ttl_caps_seconds": {"admin": 300, "ci": 900, "dev": 900}, "flags": {`, 1)
+	cfg, err := Parse("r.yaml", []byte(reg), "p.json", []byte(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"env://openai_admin_key", "env://OpenAI_Admin_Key", "op://keys/openai admin/CREDENTIAL"} {
+		var re *RefusedError
+		if _, err := cfg.ResolveRef("OPENAI_API_KEY", ref, "ci"); !errors.As(err, &re) || re.Reason != ReasonAdmin {
+			t.Errorf("ResolveRef(%s) = %v; want the admin refusal", ref, err)
+		}
+	}
+}
+
 const storesPolicy = `{"version": 1, "allowed_secrets": ["openai"], "required_prefix": {"openai": "sk-"},
  "flags": {"no_logging": true, "no_persistence": true},
  "backends": {"kv": {"type": "aws-secretsmanager"}, "env": {"environments": ["ci"]},
