@@ -56,6 +56,7 @@ type Server struct {
 	redir   string // RedirectTo's base URL; "" serves
 	reqs    int    // requests received
 	tokReqs int    // of which carried X-Vault-Token
+	wrapped int    // of which asked for response wrapping
 	logins  int
 	revokes int
 	seen    []string // every JWT presented and token issued, for leak checks
@@ -171,6 +172,14 @@ func (s *Server) Requests() (all, withToken int) {
 	return s.reqs, s.tokReqs
 }
 
+// Wrapped is how many requests asked for response wrapping
+// (X-Vault-Wrap-TTL), which the emulator does not serve.
+func (s *Server) Wrapped() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wrapped
+}
+
 // Secrets are every JWT presented to login and every token issued, so a
 // test can check that none of them leaked.
 func (s *Server) Secrets() []string {
@@ -208,6 +217,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.reqs++
 	if r.Header.Get("X-Vault-Token") != "" {
 		s.tokReqs++
+	}
+	if r.Header.Get("X-Vault-Wrap-TTL") != "" {
+		s.wrapped++
 	}
 	s.mu.Unlock()
 	if redir != "" {

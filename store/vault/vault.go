@@ -124,6 +124,9 @@ func (s *Store) login(ctx context.Context, ref registry.Ref) error {
 			s.redirected = r.StatusCode
 		}
 	})
+	// VAULT_WRAP_TTL would wrap the login's token and the secret in
+	// response-wrapping tokens that keylease neither unwraps nor revokes.
+	c.SetWrappingLookupFunc(func(string, string) string { return "" })
 	c.ClearToken() // NewClient took VAULT_TOKEN; the JWT login decides
 	jwt, ok, err := s.o.JWT(ctx, s.o.Backend.Audience)
 	if err != nil {

@@ -28,6 +28,9 @@ func TestLocalToken(t *testing.T) {
 	v.Put("secret", "openai/dev", map[string]any{"api_key": key})
 	t.Setenv("VAULT_ADDR", v.URL())
 	t.Setenv("VAULT_TOKEN", "")
+	// Response wrapping would hide the value in a token keylease never
+	// unwraps or revokes: it is never asked for.
+	t.Setenv("VAULT_WRAP_TTL", "5m")
 	noOIDC := func(context.Context, string) (secret.Value, bool, error) { return secret.Value{}, false, nil }
 	ref, err := registry.ParseRef("vault://secret/openai/dev#api_key", nil)
 	if err != nil {
@@ -41,6 +44,9 @@ func TestLocalToken(t *testing.T) {
 	}
 	if err := s.Release(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if n := v.Wrapped(); n != 0 {
+		t.Errorf("%d request(s) asked for response wrapping (VAULT_WRAP_TTL)", n)
 	}
 	if logins, revoked, live := v.Stats(); logins != 0 || revoked != 0 || live != 1 {
 		t.Errorf("%d login(s), %d revoked, %d live: the user's token must be used as it is and kept", logins, revoked, live)
