@@ -38,6 +38,10 @@ import (
 // must still go.
 const ReleaseTimeout = 30 * time.Second
 
+// MintGrace is how long a create call already sent may still run after a
+// signal: its answer names the key to delete.
+const MintGrace = 5 * time.Second
+
 // SessionNone is the record's session source when no AWS session was needed
 // (every lease federated).
 const SessionNone = "none"
@@ -319,7 +323,19 @@ func (l *Lease) mint(ctx context.Context, i int, s registry.LeaseSpec, admin sec
 	// tell a key a crash left from a live one; the deadline is capped by it.
 	exp := time.Now().Add(minTTL(l.specs, l.o.TTL)).Truncate(time.Second)
 	name := mintname.Format(s.Vendor, s.Env, l.runID(), exp)
-	k, err := m.Mint(ctx, name)
+	// A signal must not cut the create call short: the vendor may have made
+	// the key already, and only its answer says which key to delete. The
+	// call keeps the setup deadline, and after a signal MintGrace more at
+	// most; the signal is looked at once it ends.
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(ReleaseTimeout)
+	}
+	mctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(MintGrace, cancel) })
+	k, err := m.Mint(mctx, name)
+	stop()
+	cancel()
 	if !k.Key.IsZero() {
 		if rerr := l.register(k.Key); rerr != nil && err == nil {
 			err = rerr
@@ -335,6 +351,9 @@ func (l *Lease) mint(ctx context.Context, i int, s registry.LeaseSpec, admin sec
 	if err == nil && k.ID == "" {
 		// A key keylease cannot name it cannot delete: never hand it out.
 		err = fmt.Errorf("the vendor's answer has no id for the new key, so keylease could not delete it; delete the key named %s at the vendor now (keylease audit reports it as orphaned-minted-key)", name)
+	}
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("interrupted after the key was made (%w); it is deleted", context.Cause(ctx))
 	}
 	if err != nil {
 		k.Key.Wipe()

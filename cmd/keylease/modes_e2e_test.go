@@ -735,3 +735,41 @@ func TestExecMintedDeletesAtOnce(t *testing.T) {
 		t.Errorf("exit %d, %d minted key(s) left; stderr %s", res.code, w.liveMinted(), res.stderr)
 	}
 }
+
+// TestExecMintedSignalDuringMint: SIGTERM while the create call is in
+// flight (the vendor makes the key, its answer is slow) does not abandon
+// the call: keylease learns the key's id from the answer and deletes it.
+func TestExecMintedSignalDuringMint(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("unix signals")
+	}
+	w := newModes(t, modesRegistry)
+	w.check("OPENAI_API_KEY:openai")
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAICreateServiceAccount, Kind: fault.Latency, Delay: 2 * time.Second})
+	cmd := w.command("vendors", "--env", "eval", "--vendor", "openai")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	testkit.Must(t, cmd.Start())
+	for i := 0; w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount) < 1; i++ {
+		if i > 2000 {
+			_ = cmd.Process.Kill()
+			t.Fatalf("keylease never called create; stderr %s", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	testkit.Must(t, cmd.Process.Signal(syscall.SIGTERM))
+	_ = cmd.Wait()
+	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: w.outputs()}
+	w.canary(res)
+	time.Sleep(2500 * time.Millisecond) // past the create's latency: a key made after keylease left would show now
+	if n := w.oa.ServiceAccounts("proj_eval"); n != 0 {
+		t.Errorf("%d service account(s) left after SIGTERM during the create call", n)
+	}
+	if res.code != 3 || w.childRan() {
+		t.Errorf("exit %d (want 3), child ran %v; stderr %s", res.code, w.childRan(), res.stderr)
+	}
+	if l := w.record().Leases[0]; l.DeletedAt.IsZero() || l.VendorID == "" {
+		t.Errorf("record lease %+v, want the key named and deleted", l)
+	}
+}
