@@ -14,13 +14,13 @@ import (
 
 func TestFetch(t *testing.T) {
 	t.Parallel()
-	const direct, listed = "sk-direct-0123456789abcdef", "sk-listed-0123456789abcdef"
+	const direct, listed, padded = "sk-direct-0123456789abcdef", "sk-listed-0123456789abcdef", "sk-padded=0123456789abcdef=="
 	getenv := testkit.Getenv(map[string]string{
 		"DIRECT_KEY":  direct,
-		SecretsEnvVar: "garbage line without equals sign\nLISTED_KEY=" + listed + "\r\nDIRECT_KEY=" + direct + "\nEMPTY_KEY=\n",
+		SecretsEnvVar: "garbage line without equals sign\nLISTED_KEY=" + listed + "\r\nDIRECT_KEY=" + direct + "\nEMPTY_KEY=\nPADDED_KEY=" + padded + "\n",
 	})
 	s := New(getenv)
-	for name, want := range map[string]string{"DIRECT_KEY": direct, "LISTED_KEY": listed} {
+	for name, want := range map[string]string{"DIRECT_KEY": direct, "LISTED_KEY": listed, "PADDED_KEY": padded} {
 		ref, err := registry.ParseRef("env://"+name, nil)
 		testkit.Must(t, err)
 		v, vid, err := s.Fetch(context.Background(), ref)
@@ -35,7 +35,7 @@ func TestFetch(t *testing.T) {
 		if !errors.As(err, &se) || se.Code != store.CodeNotFound || se.Ref != "env://"+name {
 			t.Errorf("%s: %v; want NotFound naming the ref", name, err)
 		}
-		leakcheck.Assert(t, name, []byte(err.Error()), direct, listed)
+		leakcheck.Assert(t, name, []byte(err.Error()), direct, listed, padded)
 	}
 }
 
