@@ -48,18 +48,19 @@ type Server struct {
 	issuer, mount, namespace string
 	ls                       *loopback.Server
 
-	mu      sync.Mutex
-	roles   map[string]Role
-	kv      map[string][]map[string]any // "MOUNT/PATH" → versions
-	tokens  map[string]*token
-	sealed  bool
-	redir   string // RedirectTo's base URL; "" serves
-	reqs    int    // requests received
-	tokReqs int    // of which carried X-Vault-Token
-	wrapped int    // of which asked for response wrapping
-	logins  int
-	revokes int
-	seen    []string // every JWT presented and token issued, for leak checks
+	mu        sync.Mutex
+	roles     map[string]Role
+	kv        map[string][]map[string]any // "MOUNT/PATH" → versions
+	tokens    map[string]*token
+	sealed    bool
+	redir     string        // RedirectTo's base URL; "" serves
+	reqs      int           // requests received
+	tokReqs   int           // of which carried X-Vault-Token
+	wrapped   int           // of which asked for response wrapping
+	slowLogin time.Duration // SetLoginDelay
+	logins    int
+	revokes   int
+	seen      []string // every JWT presented and token issued, for leak checks
 }
 
 // Start serves an emulator whose JWT auth method (mounted at authMount)
@@ -170,6 +171,15 @@ func (s *Server) Requests() (all, withToken int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.reqs, s.tokReqs
+}
+
+// SetLoginDelay delays each login's answer by d after its token is issued,
+// as a slow network does: a client that gives up meanwhile leaves the token
+// live.
+func (s *Server) SetLoginDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slowLogin = d
 }
 
 // Wrapped is how many requests asked for response wrapping
@@ -294,7 +304,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.tokens[tok] = &token{role: body.Role}
 	s.seen = append(s.seen, tok)
 	s.logins++
+	delay := s.slowLogin
 	s.mu.Unlock()
+	time.Sleep(delay)
 	writeJSON(w, http.StatusOK, map[string]any{"request_id": randHex(8), "auth": map[string]any{
 		"client_token": tok, "accessor": randHex(12), "policies": []string{"default", body.Role},
 		"token_policies": []string{"default", body.Role}, "lease_duration": 900, "renewable": true,

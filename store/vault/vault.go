@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 
@@ -22,6 +23,10 @@ import (
 	"github.com/keylease/keylease/secret"
 	"github.com/keylease/keylease/store"
 )
+
+// LoginGrace is how long a JWT login already sent may still run after a
+// signal: its answer is what lets Release revoke the token.
+const LoginGrace = 5 * time.Second
 
 // Options say how the store logs in.
 type Options struct {
@@ -142,7 +147,19 @@ func (s *Store) login(ctx context.Context, ref registry.Ref) error {
 	}
 	defer jwt.Wipe()
 	path := "auth/" + s.o.Backend.AuthMount + "/login"
-	sec, err := c.Logical().WriteWithContext(ctx, path, map[string]any{"role": s.o.Backend.Role, "jwt": string(jwt.Bytes())})
+	// A signal must not cut the login short once sent: Vault may have
+	// issued the token, and only the answer lets Release revoke it. The
+	// login keeps the setup deadline, and LoginGrace more at most after a
+	// signal.
+	dl, hasDL := ctx.Deadline()
+	if !hasDL {
+		dl = time.Now().Add(LoginGrace)
+	}
+	lctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(LoginGrace, cancel) })
+	sec, err := c.Logical().WriteWithContext(lctx, path, map[string]any{"role": s.o.Backend.Role, "jwt": string(jwt.Bytes())})
+	stop()
+	cancel()
 	if code := s.status(err); err != nil || isRedirect(code) || sec == nil || sec.Auth == nil || sec.Auth.ClientToken == "" {
 		switch {
 		case ctx.Err() != nil:
@@ -166,6 +183,10 @@ func (s *Store) login(ctx context.Context, ref registry.Ref) error {
 			s.loginErr = err
 			return err
 		}
+	}
+	if ctx.Err() != nil {
+		s.loginErr = fail(store.CodeUnavailable, "interrupted during the JWT login; the token it issued is revoked", "", ctx.Err())
+		return s.loginErr
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keylease/keylease/internal/leakcheck"
 	"github.com/keylease/keylease/internal/oidcfake"
@@ -177,4 +178,42 @@ func TestTokenRevokedWhenRegistrationFails(t *testing.T) {
 	if logins, revoked, live := v.Stats(); logins != 1 || revoked != 1 || live != 0 {
 		t.Errorf("%d login(s), %d revoked, %d live: the token keylease logged in for must be revoked", logins, revoked, live)
 	}
+}
+
+// A cancel (a signal) during the JWT login does not abandon it: Vault has
+// issued the token, the answer arrives, and Release revokes it.
+func TestLoginInterruptedTokenRevoked(t *testing.T) {
+	iss, err := oidcfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = iss.Close() }()
+	v, err := vaultfake.Start(iss.Issuer(), "jwt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = v.Close() }()
+	v.AddRole("ci", vaultfake.Role{Audience: "vault", Paths: []string{"secret/openai"}})
+	v.Put("secret", "openai/ci", map[string]any{"api_key": "sk-proj-ci-0123456789abcdefghijkl"})
+	v.SetLoginDelay(time.Second)
+	t.Setenv("VAULT_ADDR", v.URL())
+	t.Setenv("VAULT_TOKEN", "")
+	jwt := func(_ context.Context, aud string) (secret.Value, bool, error) {
+		tok, err := iss.Mint(aud, false)
+		return secret.FromString(tok), true, err
+	}
+	s := New(Options{Backend: registry.StoreBackend{Role: "ci", AuthMount: "jwt", Audience: "vault"}, JWT: jwt})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	got, _, err := s.Fetch(ctx, mustRef(t, "vault://secret/openai/ci#api_key"))
+	if err == nil || !got.IsZero() {
+		t.Fatalf("Fetch after a cancel = %d bytes, %v; want an error", got.Len(), err)
+	}
+	if err := s.Release(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if logins, revoked, live := v.Stats(); logins != 1 || revoked != 1 || live != 0 {
+		t.Errorf("%d login(s), %d revoked, %d live: the token issued during the cancelled login must be revoked", logins, revoked, live)
+	}
+	leakcheck.Assert(t, "error", []byte(err.Error()), v.Secrets()...)
 }
