@@ -556,24 +556,14 @@ func TestExecMintedSignalDuringSetup(t *testing.T) {
 	w := newModes(t, modesRegistry)
 	w.xa.PropagationPolls = 1 << 20 // never live
 	w.check("OPENAI_API_KEY:openai", "XAI_API_KEY:xai")
-	cmd := w.command("vendors", "--env", "eval", "--vendor", "openai", "--vendor", "xai")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	testkit.Must(t, cmd.Start())
-	for i := 0; w.xa.Faults.Count(vendorfake.OpXAIPropagation) < 2; i++ {
-		if i > 2000 {
-			_ = cmd.Process.Kill()
-			t.Fatalf("keylease never polled propagation; stderr %s", stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd, stdout, stderr := w.startWhen("a propagation poll", func() bool { return w.xa.Faults.Count(vendorfake.OpXAIPropagation) >= 2 },
+		"--env", "eval", "--vendor", "openai", "--vendor", "xai")
 	if n := w.liveMinted(); n != 2 {
+		_ = cmd.Process.Kill()
 		t.Fatalf("%d minted keys while waiting for propagation, want 2", n)
 	}
 	testkit.Must(t, cmd.Process.Signal(syscall.SIGTERM))
-	_ = cmd.Wait()
-	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: w.outputs()}
-	w.canary(res)
+	res := w.wait(cmd, stdout, stderr)
 	if res.code != 3 {
 		t.Errorf("exit %d, want 3 (the lease could not be set up); stderr %s", res.code, res.stderr)
 	}
@@ -706,28 +696,14 @@ func TestExecMintedDeletesAtOnce(t *testing.T) {
 	const slow = 3 * time.Second
 	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIDeleteServiceAccount, Kind: fault.Latency, Delay: slow})
 	w.xa.Faults.Add(fault.Rule{Op: vendorfake.OpXAIDeleteKey, Kind: fault.Latency, Delay: slow})
-	cmd := w.command("vendors", "--env", "eval", "--vendor", "openai", "--vendor", "xai")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	testkit.Must(t, cmd.Start())
 	deletes := func() (int, int) {
 		return w.oa.Faults.Count(vendorfake.OpOpenAIDeleteServiceAccount), w.xa.Faults.Count(vendorfake.OpXAIDeleteKey)
 	}
-	for i := 0; ; i++ {
-		if a, b := deletes(); a+b > 0 {
-			break
-		}
-		if i > 3000 {
-			_ = cmd.Process.Kill()
-			t.Fatalf("no deletion started; stderr %s", stderr.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	cmd, stdout, stderr := w.startWhen("a deletion", func() bool { a, b := deletes(); return a+b > 0 },
+		"--env", "eval", "--vendor", "openai", "--vendor", "xai")
 	time.Sleep(slow / 2)
 	a, b := deletes()
-	_ = cmd.Wait()
-	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: w.outputs()}
-	w.canary(res)
+	res := w.wait(cmd, stdout, stderr)
 	if a != 1 || b != 1 {
 		t.Errorf("%d OpenAI and %d xAI deletion(s) under way %s after the first began: one waited for the other", a, b, slow/2)
 	}
@@ -747,21 +723,10 @@ func TestExecMintedSignalDuringMint(t *testing.T) {
 	w := newModes(t, modesRegistry)
 	w.check("OPENAI_API_KEY:openai")
 	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAICreateServiceAccount, Kind: fault.Latency, Delay: 2 * time.Second})
-	cmd := w.command("vendors", "--env", "eval", "--vendor", "openai")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	testkit.Must(t, cmd.Start())
-	for i := 0; w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount) < 1; i++ {
-		if i > 2000 {
-			_ = cmd.Process.Kill()
-			t.Fatalf("keylease never called create; stderr %s", stderr.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	cmd, stdout, stderr := w.startWhen("the create call", func() bool { return w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount) >= 1 },
+		"--env", "eval", "--vendor", "openai")
 	testkit.Must(t, cmd.Process.Signal(syscall.SIGTERM))
-	_ = cmd.Wait()
-	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: w.outputs()}
-	w.canary(res)
+	res := w.wait(cmd, stdout, stderr)
 	time.Sleep(2500 * time.Millisecond) // past the create's latency: a key made after keylease left would show now
 	if n := w.oa.ServiceAccounts("proj_eval"); n != 0 {
 		t.Errorf("%d service account(s) left after SIGTERM during the create call", n)
@@ -772,4 +737,32 @@ func TestExecMintedSignalDuringMint(t *testing.T) {
 	if l := w.record().Leases[0]; l.DeletedAt.IsZero() || l.VendorID == "" {
 		t.Errorf("record lease %+v, want the key named and deleted", l)
 	}
+}
+
+// startWhen starts exec (the vendors child) with args and returns once cond
+// holds, killing keylease and failing the test if it never does.
+func (w *modesWorld) startWhen(what string, cond func() bool, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	w.t.Helper()
+	cmd := w.command("vendors", args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	testkit.Must(w.t, cmd.Start())
+	for i := 0; !cond(); i++ {
+		if i > 4000 {
+			_ = cmd.Process.Kill()
+			w.t.Fatalf("%s never happened; stderr %s", what, stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return cmd, &stdout, &stderr
+}
+
+// wait waits for a run startWhen began and passes its outputs through the
+// canary.
+func (w *modesWorld) wait(cmd *exec.Cmd, stdout, stderr *bytes.Buffer) e2eResult {
+	w.t.Helper()
+	_ = cmd.Wait()
+	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: w.outputs()}
+	w.canary(res)
+	return res
 }

@@ -141,28 +141,35 @@ func TestInsecureSettingsRefused(t *testing.T) {
 	}
 }
 
-// A login whose token cannot be registered with the maskers fails the
-// fetch, and Release still revokes that token.
-func TestTokenRevokedWhenRegistrationFails(t *testing.T) {
+// jwtVault is a Vault emulator (VAULT_ADDR) whose JWT auth trusts an OIDC
+// emulator, with role ci reading secret/openai/ci, and the JWT source of a
+// job on that issuer.
+func jwtVault(t *testing.T) (*vaultfake.Server, func(context.Context, string) (secret.Value, bool, error)) {
+	t.Helper()
 	iss, err := oidcfake.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = iss.Close() }()
+	t.Cleanup(func() { _ = iss.Close() })
 	v, err := vaultfake.Start(iss.Issuer(), "jwt", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = v.Close() }()
+	t.Cleanup(func() { _ = v.Close() })
 	v.AddRole("ci", vaultfake.Role{Audience: "vault", Paths: []string{"secret/openai"}})
-	const key = "sk-proj-ci-0123456789abcdefghijkl"
-	v.Put("secret", "openai/ci", map[string]any{"api_key": key})
+	v.Put("secret", "openai/ci", map[string]any{"api_key": "sk-proj-ci-0123456789abcdefghijkl"})
 	t.Setenv("VAULT_ADDR", v.URL())
 	t.Setenv("VAULT_TOKEN", "")
-	jwt := func(_ context.Context, aud string) (secret.Value, bool, error) {
+	return v, func(_ context.Context, aud string) (secret.Value, bool, error) {
 		tok, err := iss.Mint(aud, false)
 		return secret.FromString(tok), true, err
 	}
+}
+
+// A login whose token cannot be registered with the maskers fails the
+// fetch, and Release still revokes that token.
+func TestTokenRevokedWhenRegistrationFails(t *testing.T) {
+	v, jwt := jwtVault(t)
 	errRegister := errors.New("register a value with the runner's masker: write /dev/stdout: broken pipe")
 	s := New(Options{Backend: registry.StoreBackend{Role: "ci", AuthMount: "jwt", Audience: "vault"}, JWT: jwt,
 		OnToken: func(secret.Value) error { return errRegister }})
@@ -183,25 +190,8 @@ func TestTokenRevokedWhenRegistrationFails(t *testing.T) {
 // A cancel (a signal) during the JWT login does not abandon it: Vault has
 // issued the token, the answer arrives, and Release revokes it.
 func TestLoginInterruptedTokenRevoked(t *testing.T) {
-	iss, err := oidcfake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = iss.Close() }()
-	v, err := vaultfake.Start(iss.Issuer(), "jwt", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = v.Close() }()
-	v.AddRole("ci", vaultfake.Role{Audience: "vault", Paths: []string{"secret/openai"}})
-	v.Put("secret", "openai/ci", map[string]any{"api_key": "sk-proj-ci-0123456789abcdefghijkl"})
+	v, jwt := jwtVault(t)
 	v.SetLoginDelay(time.Second)
-	t.Setenv("VAULT_ADDR", v.URL())
-	t.Setenv("VAULT_TOKEN", "")
-	jwt := func(_ context.Context, aud string) (secret.Value, bool, error) {
-		tok, err := iss.Mint(aud, false)
-		return secret.FromString(tok), true, err
-	}
 	s := New(Options{Backend: registry.StoreBackend{Role: "ci", AuthMount: "jwt", Audience: "vault"}, JWT: jwt})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
