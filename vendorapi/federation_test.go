@@ -232,3 +232,44 @@ func TestFederationExpiryFromRequest(t *testing.T) {
 		t.Errorf("expires %v after the request, want at most the 2 s expires_in", tok.Expires.Sub(before))
 	}
 }
+
+// TestBaseURLPlainHTTPElsewhere: admin keys, minted keys and OIDC tokens
+// never go over plain http to another host; loopback (the emulators, a
+// local proxy) stays allowed.
+func TestBaseURLPlainHTTPElsewhere(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		new  func(func(string) string) error
+	}{
+		{"OPENAI_BASE_URL", func(g func(string) string) error {
+			_, err := vendorapi.NewOpenAI(vendorapi.Options{Getenv: g})
+			return err
+		}},
+		{"OPENAI_AUTH_URL", func(g func(string) string) error {
+			_, err := vendorapi.NewOpenAIFederation(vendorapi.Options{Getenv: g}, "idp", "sa")
+			return err
+		}},
+		{"ANTHROPIC_BASE_URL", func(g func(string) string) error {
+			_, err := vendorapi.NewAnthropicFederation(vendorapi.Options{Getenv: g}, "r", "o", "s")
+			return err
+		}},
+		{"XAI_MANAGEMENT_URL", func(g func(string) string) error {
+			_, err := vendorapi.NewXAI(vendorapi.Options{Getenv: g})
+			return err
+		}},
+	} {
+		for u, ok := range map[string]bool{
+			"http://api.example.com/v1": false, "http://10.0.0.5:8080": false, "http://127.0.0.1:9/v1": true,
+			"http://[::1]:9": true, "http://localhost:9": true, "https://api.example.com/v1": true,
+		} {
+			err := tc.new(env(map[string]string{tc.name: u}))
+			if (err == nil) != ok {
+				t.Errorf("%s=%s: %v, want accepted %v", tc.name, u, err, ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.name+" is plain http to another host") {
+				t.Errorf("%s=%s: %v does not say why", tc.name, u, err)
+			}
+		}
+	}
+}
