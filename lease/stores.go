@@ -210,12 +210,23 @@ var storeCredentialPrefixes = map[string][]string{
 
 // withoutSources drops from the parent's environment what the child must
 // not inherit because of the stores: each env:// value's source variable
-// (the child has the value under the leased name only), the action's
-// secrets-env list, and the credentials of the stores this lease used.
+// and every registry entry's (the child has a value under the leased name
+// only), the action's secrets-env list, and the credentials of the stores
+// this lease used.
 func (l *Lease) withoutSources(parent []string) []string {
 	drop := map[string]bool{envKey(envstore.SecretsEnvVar): true}
 	for _, s := range l.st.sources {
 		drop[envKey(s)] = true
+	}
+	// The registry declares every env:// source a vendor key, leased or not
+	// in this run: a secret mapped into the step for another entry is not
+	// the child's either.
+	if l.cfg != nil {
+		for _, e := range l.cfg.Registry.Entries() {
+			if e.Ref.Store() == registry.StoreEnv && e.Ref.SecretID != "" {
+				drop[envKey(e.Ref.SecretID)] = true
+			}
+		}
 	}
 	var prefixes []string
 	for name := range l.st.open {

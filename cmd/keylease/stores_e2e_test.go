@@ -546,3 +546,36 @@ func TestVaultStoreRedirectNotFollowed(t *testing.T) {
 		t.Error("the child ran without its lease")
 	}
 }
+
+// A GitHub secret mapped into the step for another registry entry's env://
+// ref is a vendor key too: the child of a lease that did not lease it does
+// not get it either.
+func TestEnvStoreOtherEntrySource(t *testing.T) {
+	t.Parallel()
+	r := storesE2E(t, "env://OPENAI_CI_KEY", `"env":{"environments":["ci","dev"]}`)
+	testkit.WriteFile(t, filepath.Join(r.dir, "registry.yaml"), `openai:
+  ci:
+    secret_ref: "env://OPENAI_CI_KEY"
+    scope: ["llm:chat"]
+    max_ttl_seconds: 900
+  dev:
+    secret_ref: "env://OPENAI_DEV_KEY"
+    scope: ["llm:chat"]
+    max_ttl_seconds: 900
+`)
+	key := r.newKey()
+	r.env["OPENAI_CI_KEY"] = key
+	other, err := fakeKey("sk-proj-", 60)
+	testkit.Must(t, err)
+	r.env["OPENAI_DEV_KEY"] = other
+	r.extra = append(r.extra, other)
+	r.env["E2E_ABSENT"] = "OPENAI_CI_KEY,OPENAI_DEV_KEY"
+	res := r.run("stores", "--vendor", "openai")
+	if res.code != 0 {
+		t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
+	}
+	r.received()
+	if seen, _ := os.ReadFile(filepath.Join(r.out, "seen")); len(seen) != 0 {
+		t.Errorf("the child saw %s", seen)
+	}
+}
