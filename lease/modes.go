@@ -261,17 +261,22 @@ func (l *Lease) federate(ctx context.Context, i int, s registry.LeaseSpec) (leas
 // ownAudience names what keylease itself logs in to with an OIDC token of
 // audience aud (the AWS session, Vault), or "".
 func (l *Lease) ownAudience(aud string) string {
-	sts := l.o.Audience
-	if sts == "" {
-		sts = exchange.DefaultAudience
-	}
-	if aud == sts {
+	if aud == l.awsAudience() {
 		return "keylease's AWS session (--audience)"
 	}
 	if b, ok := l.cfg.Policy.Store(registry.StoreVault); ok && aud == b.Audience {
 		return "keylease's Vault login (backends.vault.audience)"
 	}
 	return ""
+}
+
+// awsAudience is the audience of the OIDC token keylease assumes its AWS
+// role with.
+func (l *Lease) awsAudience() string {
+	if l.o.Audience != "" {
+		return l.o.Audience
+	}
+	return exchange.DefaultAudience
 }
 
 // federator is the vendor's token exchange for s.

@@ -150,6 +150,11 @@ func (l *Lease) vaultJWT(ctx context.Context, audience string) (secret.Value, bo
 	if !exchange.HasOIDCEnv(l.io.Getenv) && !l.onActions {
 		return secret.Value{}, false, nil
 	}
+	if audience == l.awsAudience() {
+		return secret.Value{}, false, store.NewError(registry.StoreVault, "login", store.CodeRefused,
+			"backends.vault.audience "+registry.ShownName("audience", audience)+" is the audience of keylease's AWS session (--audience): Vault would receive a token that can assume the role",
+			"give Vault's JWT role an audience of its own (default vault) and set backends.vault.audience to it", nil)
+	}
 	oc, err := exchange.OIDCConfigFromEnv(l.io.Getenv)
 	if err != nil {
 		return secret.Value{}, false, err

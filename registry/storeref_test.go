@@ -257,3 +257,12 @@ func TestAdminStoreInLeaseEnvironment(t *testing.T) {
 		t.Errorf("Resolve(openai, eval) = %v; want a store refusal naming the admin entry", err)
 	}
 }
+
+func TestVaultAudienceNotAWS(t *testing.T) {
+	t.Parallel()
+	pol := strings.Replace(storesPolicy, `"role": "keylease-ci"`, `"role": "keylease-ci", "audience": "sts.amazonaws.com"`, 1)
+	if _, err := Parse("r.yaml", []byte(storeEntry("ci", "vault://secret/openai/ci#api_key")), "p.json", []byte(pol)); err == nil ||
+		!strings.Contains(err.Error(), "backends.vault.audience: is AWS STS's audience") {
+		t.Errorf("vault audience sts.amazonaws.com: %v", err)
+	}
+}

@@ -99,8 +99,14 @@ func storeBackendsFromTree(b map[string]any) map[string]StoreBackend {
 }
 
 // checkStoreBackends applies the rules of backends.<store> the schema cannot
-// express: keychain only in local.
+// express: keychain only in local, and a Vault audience that is not AWS's.
 func checkStoreBackends(t *tree, p *Policy) {
+	if v, ok := p.Store(StoreVault); ok && v.Audience == awsAudience {
+		fp := ptrOf(ptrOf("/backends", StoreVault), "audience")
+		if !t.hit[fp] && !t.suppressed(fp) {
+			t.addAt(fp, "is AWS STS's audience, which keylease's own session uses; Vault would receive a token that can assume the role: use Vault's own audience (the default is vault)")
+		}
+	}
 	b, ok := p.Store(StoreKeychain)
 	if !ok {
 		return

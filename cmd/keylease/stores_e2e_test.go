@@ -579,3 +579,23 @@ func TestEnvStoreOtherEntrySource(t *testing.T) {
 		t.Errorf("the child saw %s", seen)
 	}
 }
+
+// Vault's login audience may not be the AWS session's: Vault would hold a
+// token good for assuming keylease's role. Refused before any token is
+// requested for it, also when --audience makes them equal.
+func TestVaultStoreOwnAudience(t *testing.T) {
+	t.Parallel()
+	r, v := vaultE2E(t, "vault://secret/openai/ci#api_key", "")
+	r.newKey()
+	res := r.run("stores", "--vendor", "openai", "--audience", "vault")
+	vaultCanary(r, v, res)
+	if res.code != 3 || !bytes.Contains(res.stderr, []byte("is the audience of keylease's AWS session (--audience)")) {
+		t.Fatalf("exit %d, want 3 refusing the AWS audience; stderr %s", res.code, res.stderr)
+	}
+	if logins, _, _ := v.Stats(); logins != 0 || len(v.Secrets()) != 0 {
+		t.Errorf("Vault was sent %d token(s)", len(v.Secrets()))
+	}
+	if r.childRan() {
+		t.Error("the child ran")
+	}
+}
