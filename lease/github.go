@@ -150,7 +150,7 @@ func Summary(g safetext.Guard, rec *record.Record, recordPath string, leakErr er
 		case sess.Source == "aws-default":
 			b.WriteString("Identity: the AWS default credential chain (`--identity aws-default`).\n\n")
 		case sess.Source == SessionNone:
-			b.WriteString("No AWS call: every lease is federated (the job's OIDC token exchanged at the vendor).\n\n")
+			b.WriteString("No AWS call: no lease reads Secrets Manager (federated tokens and other stores only).\n\n")
 		}
 	}
 	if c := rec.Command; c != nil {
@@ -210,6 +210,8 @@ func modeLines(b *strings.Builder, rec *record.Record, code func(string) string)
 				fmt.Fprintf(b, ", deleted %s.\n", l.DeletedAt.UTC().Format(time.RFC3339))
 			case l.DeleteError != "":
 				b.WriteString(", **not deleted**: delete it at the vendor now.\n")
+			case l.VendorID == "":
+				b.WriteString(", no key id known: if the vendor created it, delete the key of that name at the vendor.\n")
 			default:
 				b.WriteString(".\n")
 			}

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keylease/keylease/exchange"
@@ -35,6 +37,10 @@ import (
 // a context that a signal does not cancel: SIGTERM is exactly when the key
 // must still go.
 const ReleaseTimeout = 30 * time.Second
+
+// MintGrace is how long a create call already sent may still run after a
+// signal: its answer names the key to delete.
+const MintGrace = 5 * time.Second
 
 // SessionNone is the record's session source when no AWS session was needed
 // (every lease federated).
@@ -192,6 +198,12 @@ func (l *Lease) federate(ctx context.Context, i int, s registry.LeaseSpec) (leas
 	if f == nil {
 		return leased{}, fmt.Errorf("federated lease of %s: the entry has no federation block; add one to %s", what, l.cfg.RegistryPath)
 	}
+	if use := l.ownAudience(f.Audience); use != "" {
+		// A token for that audience in the vendor's hands would be a
+		// credential for keylease's own session there.
+		return leased{}, fmt.Errorf("federated lease of %s: its federation audience %s is the audience of %s; a token sent to %s for it could be used there too: give the vendor's federation rule an audience of its own and set it in %s",
+			what, registry.ShownName("audience", f.Audience), use, s.Vendor, l.cfg.RegistryPath)
+	}
 	oc, err := exchange.OIDCConfigFromEnv(l.io.Getenv)
 	if err != nil {
 		return leased{}, fmt.Errorf("federated lease of %s needs the job's OIDC token: %w", what, err)
@@ -246,6 +258,27 @@ func (l *Lease) federate(ctx context.Context, i int, s registry.LeaseSpec) (leas
 	return leased{spec: s, value: tok.Value, issued: time.Now()}, nil
 }
 
+// ownAudience names what keylease itself logs in to with an OIDC token of
+// audience aud (the AWS session, Vault), or "".
+func (l *Lease) ownAudience(aud string) string {
+	if aud == l.awsAudience() {
+		return "keylease's AWS session (--audience)"
+	}
+	if b, ok := l.cfg.Policy.Store(registry.StoreVault); ok && aud == b.Audience {
+		return "keylease's Vault login (backends.vault.audience)"
+	}
+	return ""
+}
+
+// awsAudience is the audience of the OIDC token keylease assumes its AWS
+// role with.
+func (l *Lease) awsAudience() string {
+	if l.o.Audience != "" {
+		return l.o.Audience
+	}
+	return exchange.DefaultAudience
+}
+
 // federator is the vendor's token exchange for s.
 func (l *Lease) federator(s registry.LeaseSpec) (vendorapi.Federator, error) {
 	vo := vendorapi.Options{Getenv: l.io.Getenv}
@@ -295,14 +328,37 @@ func (l *Lease) mint(ctx context.Context, i int, s registry.LeaseSpec, admin sec
 	// tell a key a crash left from a live one; the deadline is capped by it.
 	exp := time.Now().Add(minTTL(l.specs, l.o.TTL)).Truncate(time.Second)
 	name := mintname.Format(s.Vendor, s.Env, l.runID(), exp)
-	k, err := m.Mint(ctx, name)
+	// A signal must not cut the create call short: the vendor may have made
+	// the key already, and only its answer says which key to delete. The
+	// call keeps the setup deadline, and after a signal MintGrace more at
+	// most; the signal is looked at once it ends.
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(ReleaseTimeout)
+	}
+	mctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(MintGrace, cancel) })
+	k, err := m.Mint(mctx, name)
+	stop()
+	cancel()
 	if !k.Key.IsZero() {
 		if rerr := l.register(k.Key); rerr != nil && err == nil {
 			err = rerr
 		}
 	}
+	// The record names the key whatever happened: a mint whose answer was
+	// lost or lacked the id leaves a key only its name can find.
+	ml := &modeLease{mode: registry.ModeMinted, name: name, vendorID: k.ID, keyID: k.KeyID}
 	if k.ID != "" {
-		l.modes.byIdx[i] = &modeLease{mode: registry.ModeMinted, name: name, vendorID: k.ID, keyID: k.KeyID, del: m}
+		ml.del = m
+	}
+	l.modes.byIdx[i] = ml
+	if err == nil && k.ID == "" {
+		// A key keylease cannot name it cannot delete: never hand it out.
+		err = fmt.Errorf("the vendor's answer has no id for the new key, so keylease could not delete it; delete the key named %s at the vendor now (keylease audit reports it as orphaned-minted-key)", name)
+	}
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("interrupted after the key was made (%w); it is deleted", context.Cause(ctx))
 	}
 	if err != nil {
 		k.Key.Wipe()
@@ -404,24 +460,47 @@ func (l *Lease) release() error {
 	if base == nil {
 		base = context.Background()
 	}
-	var errs []error
+	// All at once: a cancelled job is killed seconds after its first
+	// signal, and one slow vendor must not hold up the other deletions.
+	idx := make([]int, 0, len(st.byIdx))
 	for i, m := range st.byIdx {
-		if m.del == nil {
+		if m.del != nil {
+			idx = append(idx, i)
+		}
+	}
+	sort.Ints(idx)
+	errs := make([]error, len(idx))
+	var wg sync.WaitGroup
+	for j, i := range idx {
+		m := st.byIdx[i]
+		wg.Go(func() {
+			// A panic here would end the process past every deferred
+			// cleanup (the other deletions, the record): it is this key's
+			// error instead, its value never printed (it may hold a key).
+			defer func() {
+				if recover() != nil {
+					errs[j] = errors.New("internal error (panic) while deleting it")
+				}
+			}()
+			ctx, cancel := context.WithTimeout(base, ReleaseTimeout)
+			defer cancel()
+			if err := m.del.Disable(ctx, m.vendorID); err != nil {
+				errs[j] = err
+				return
+			}
+			m.deletedAt = time.Now()
+		})
+	}
+	wg.Wait()
+	for j, i := range idx {
+		m, s := st.byIdx[i], l.specs[i]
+		if errs[j] == nil {
+			l.rn.debugf("%s.%s: deleted minted %s", s.Vendor, s.Env, m.vendorID)
 			continue
 		}
-		ctx, cancel := context.WithTimeout(base, ReleaseTimeout)
-		err := m.del.Disable(ctx, m.vendorID)
-		cancel()
-		if err != nil {
-			s := l.specs[i]
-			err = fmt.Errorf("minted lease of %s.%s: delete %s (named %s): %w; delete it at the vendor now (keylease audit reports it as orphaned-minted-key)",
-				s.Vendor, s.Env, m.vendorID, m.name, err)
-			m.deleteErr = l.set.Sanitize(err.Error())
-			errs = append(errs, err)
-			continue
-		}
-		m.deletedAt = time.Now()
-		l.rn.debugf("%s.%s: deleted minted %s", l.specs[i].Vendor, l.specs[i].Env, m.vendorID)
+		errs[j] = fmt.Errorf("minted lease of %s.%s: delete %s (named %s): %w; delete it at the vendor now (keylease audit reports it as orphaned-minted-key)",
+			s.Vendor, s.Env, m.vendorID, m.name, errs[j])
+		m.deleteErr = l.set.Sanitize(errs[j].Error())
 	}
 	if l.rec != nil && len(st.byIdx) > 0 {
 		l.markModes()

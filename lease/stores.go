@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,8 +118,10 @@ func (l *Lease) openStore(_ context.Context, ref registry.Ref) (store.Store, err
 	case registry.StoreEnv:
 		st = envstore.New(l.io.Getenv)
 	case registry.StoreOP:
-		if err := l.registerOwn(secret.FromString(l.io.Getenv(opstore.TokenVar))); err != nil {
-			return nil, err
+		for _, k := range storeCredentials[registry.StoreOP] {
+			if err := l.registerOwn(secret.FromString(l.io.Getenv(k))); err != nil {
+				return nil, err
+			}
 		}
 		st = opstore.New(l.io.Environ)
 	case registry.StoreKeychain:
@@ -146,6 +149,11 @@ func (l *Lease) openStore(_ context.Context, ref registry.Ref) (store.Store, err
 func (l *Lease) vaultJWT(ctx context.Context, audience string) (secret.Value, bool, error) {
 	if !exchange.HasOIDCEnv(l.io.Getenv) && !l.onActions {
 		return secret.Value{}, false, nil
+	}
+	if audience == l.awsAudience() {
+		return secret.Value{}, false, store.NewError(registry.StoreVault, "login", store.CodeRefused,
+			"backends.vault.audience "+registry.ShownName("audience", audience)+" is the audience of keylease's AWS session (--audience): Vault would receive a token that can assume the role",
+			"give Vault's JWT role an audience of its own (default vault) and set backends.vault.audience to it", nil)
 	}
 	oc, err := exchange.OIDCConfigFromEnv(l.io.Getenv)
 	if err != nil {
@@ -199,19 +207,38 @@ var storeCredentials = map[string][]string{
 	registry.StoreVault: {"VAULT_TOKEN"},
 }
 
+// storeCredentialPrefixes are such variables by prefix: `op signin` exports
+// a session token as OP_SESSION_<account>.
+var storeCredentialPrefixes = map[string][]string{
+	registry.StoreOP: {"OP_SESSION_"},
+}
+
 // withoutSources drops from the parent's environment what the child must
 // not inherit because of the stores: each env:// value's source variable
-// (the child has the value under the leased name only), the action's
-// secrets-env list, and the credentials of the stores this lease used.
+// and every registry entry's (the child has a value under the leased name
+// only), the action's secrets-env list, and the credentials of the stores
+// this lease used.
 func (l *Lease) withoutSources(parent []string) []string {
 	drop := map[string]bool{envKey(envstore.SecretsEnvVar): true}
 	for _, s := range l.st.sources {
 		drop[envKey(s)] = true
 	}
+	// The registry declares every env:// source a vendor key, leased or not
+	// in this run: a secret mapped into the step for another entry is not
+	// the child's either.
+	if l.cfg != nil {
+		for _, e := range l.cfg.Registry.Entries() {
+			if e.Ref.Store() == registry.StoreEnv && e.Ref.SecretID != "" {
+				drop[envKey(e.Ref.SecretID)] = true
+			}
+		}
+	}
+	var prefixes []string
 	for name := range l.st.open {
 		for _, k := range storeCredentials[name] {
 			drop[envKey(k)] = true
 		}
+		prefixes = append(prefixes, storeCredentialPrefixes[name]...)
 	}
 	for k := range l.Values() {
 		delete(drop, envKey(k)) // the leased name itself is set by childEnv
@@ -219,23 +246,39 @@ func (l *Lease) withoutSources(parent []string) []string {
 	out := make([]string, 0, len(parent))
 	for _, kv := range parent {
 		k, _, _ := strings.Cut(kv, "=")
-		if !drop[envKey(k)] {
-			out = append(out, kv)
+		if drop[envKey(k)] || hasAnyPrefix(envKey(k), prefixes) {
+			continue
 		}
+		out = append(out, kv)
 	}
 	return out
+}
+
+// isTrue reads a CI flag as CI systems set it: true, True, TRUE or 1.
+func isTrue(v string) bool {
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
+}
+
+func hasAnyPrefix(k string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // refuseUnderCI refuses keychain:// refs on a CI runner whatever --env says:
 // a runner has no user keychain, and a job must never read a developer's.
 func (l *Lease) refuseUnderCI() error {
-	ci := l.onActions || os.Getenv("CI") == "true" || l.io.Getenv("CI") == "true"
+	ci := l.onActions || isTrue(os.Getenv("CI")) || isTrue(l.io.Getenv("CI"))
 	if !ci {
 		return nil
 	}
 	for _, s := range l.specs {
 		if s.Ref.Store() == registry.StoreKeychain {
-			return store.NewError(registry.StoreKeychain, s.Ref.Raw, store.CodeRefused, "keychain:// refs are refused under CI (GITHUB_ACTIONS or CI is true)", "lease a kv:// ref in CI; keychain:// is for local runs", nil)
+			return store.NewError(registry.StoreKeychain, s.Ref.Raw, store.CodeRefused, "keychain:// refs are refused under CI (GITHUB_ACTIONS is true, or CI is true or 1)", "lease a kv:// ref in CI; keychain:// is for local runs", nil)
 		}
 	}
 	return nil

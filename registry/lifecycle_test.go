@@ -180,3 +180,19 @@ func TestModeSupportTable(t *testing.T) {
 		}
 	}
 }
+
+// TestFederationOwnAudience: a federation audience keylease logs in with
+// itself is a check problem at the audience's line.
+func TestFederationOwnAudience(t *testing.T) {
+	t.Parallel()
+	reg := func(aud string) string {
+		return "openai:\n  prod:\n    mode: federated\n    federation:\n      rule_id: r\n      service_account_id: s\n      audience: \"" + aud + "\"\n    scope: [a]\n    max_ttl_seconds: 60\n"
+	}
+	if _, err := Parse("r.yaml", []byte(reg("sts.amazonaws.com")), "p.json", lifecyclePolicy(t)); err == nil ||
+		!strings.Contains(err.Error(), "r.yaml:7:7: openai.prod.federation.audience: is AWS STS's audience") {
+		t.Errorf("AWS audience: %v", err)
+	}
+	if _, err := Parse("r.yaml", []byte(reg("https://openai.example/keylease")), "p.json", lifecyclePolicy(t)); err != nil {
+		t.Errorf("an audience of its own: %v", err)
+	}
+}

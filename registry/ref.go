@@ -145,7 +145,14 @@ func sameSecret(a, b Ref) bool {
 	if a.Store() != b.Store() {
 		return false
 	}
-	if a.Store() != StoreSecretsManager {
+	switch a.Store() {
+	case StoreEnv, StoreOP:
+		// Windows reads variables whatever their case, and 1Password's
+		// secret references ignore case: OPENAI_ADMIN_KEY and
+		// openai_admin_key can be one value.
+		return strings.EqualFold(a.SecretID, b.SecretID)
+	case StoreSecretsManager:
+	default:
 		return a.SecretID == b.SecretID && a.JSONKey == b.JSONKey && a.Mount == b.Mount && a.Account == b.Account
 	}
 	if a.JSONKey != b.JSONKey {

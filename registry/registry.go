@@ -335,6 +335,11 @@ func registryFromTree(t *tree, pol *Policy, polTree *tree) *Registry {
 	}
 	checkLifecycle(t, r)
 	checkStoreEntries(t, r)
+	if kvPolicy != nil {
+		c := &Config{Registry: r, Policy: kvPolicy}
+		checkAdminStores(t, c)
+		checkFederationAudiences(t, c)
+	}
 	return r
 }
 

@@ -111,6 +111,9 @@ func (c *Config) Resolve(vendor, env string) (LeaseSpec, error) {
 	if why := c.Policy.StoreAllowed(e.Ref, env); why != "" {
 		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonStore, Hint: why}
 	}
+	if why := c.adminStoreAllowed(e, env); why != "" {
+		return LeaseSpec{}, &RefusedError{Vendor: vendor, Env: env, Reason: ReasonStore, Hint: why}
+	}
 	ttl, err := c.capped(e.TTL(), env, vendor, "")
 	if err != nil {
 		return LeaseSpec{}, err

@@ -75,6 +75,27 @@ func TestSameSecretAcrossStores(t *testing.T) {
 	}
 }
 
+// A ref that differs from an admin entry's only in case names the same
+// value where the store ignores case (env:// on Windows, op:// always), so
+// it is refused as the admin entry is.
+func TestAdminRefCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	reg := "openai:\n  admin:\n    secret_ref: \"env://OPENAI_ADMIN_KEY\"\n    scope: [admin]\n    max_ttl_seconds: 300\n    role: admin\n" +
+		"  dev:\n    secret_ref: \"op://Keys/OpenAI Admin/credential\"\n    scope: [admin]\n    max_ttl_seconds: 300\n    role: admin\n"
+	pol := strings.Replace(storesPolicy, `"env": {"environments": ["ci"]}`, `"env": {"environments": ["ci", "admin"]}, "op": {"environments": ["ci", "dev"]}`, 1)
+	pol = strings.Replace(pol, `"flags": {`, `"ttl_caps_seconds": {"admin": 300, "ci": 900, "dev": 900}, "flags": {`, 1)
+	cfg, err := Parse("r.yaml", []byte(reg), "p.json", []byte(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"env://openai_admin_key", "env://OpenAI_Admin_Key", "op://keys/openai admin/CREDENTIAL"} {
+		var re *RefusedError
+		if _, err := cfg.ResolveRef("OPENAI_API_KEY", ref, "ci"); !errors.As(err, &re) || re.Reason != ReasonAdmin {
+			t.Errorf("ResolveRef(%s) = %v; want the admin refusal", ref, err)
+		}
+	}
+}
+
 const storesPolicy = `{"version": 1, "allowed_secrets": ["openai"], "required_prefix": {"openai": "sk-"},
  "flags": {"no_logging": true, "no_persistence": true},
  "backends": {"kv": {"type": "aws-secretsmanager"}, "env": {"environments": ["ci"]},
@@ -189,5 +210,59 @@ func TestWorkflowStoreRefs(t *testing.T) {
 	}
 	if ps := CheckWorkflow("ci.yml", wf("ci"), cfg); has(ps, "does not allow") {
 		t.Errorf("an env:// ref in ci is refused: %v", ps)
+	}
+}
+
+// A minted entry's admin key is read during the minted entry's lease: its
+// store must be allowed in that environment too, not only in the admin
+// entry's own. Otherwise a keychain:// admin entry named local would be read
+// by a CI lease of a minted entry, and an env:// one in an environment the
+// policy never listed for env://.
+func TestAdminStoreInLeaseEnvironment(t *testing.T) {
+	t.Parallel()
+	minted := func(adminEnv, adminRef, env string) string {
+		return "openai:\n  " + adminEnv + ":\n    secret_ref: \"" + adminRef + "\"\n    scope: [admin]\n    max_ttl_seconds: 300\n    role: admin\n" +
+			"  " + env + ":\n    mode: minted\n    admin: " + adminEnv + "\n    project_id: proj_1\n    scope: [llm:chat]\n    max_ttl_seconds: 300\n"
+	}
+	envPolicy := func(envs string) string {
+		p := strings.Replace(storesPolicy, `"env": {"environments": ["ci"]}`, `"env": {"environments": [`+envs+`]}`, 1)
+		return strings.Replace(p, `"flags": {`, `"ttl_caps_seconds": {"admin": 300, "local": 3600, "ci": 900, "eval": 900}, "flags": {`, 1)
+	}
+	cases := []struct{ name, reg, policy, want string }{
+		{"keychain admin of a ci lease", minted("local", "keychain://keylease/openai-admin", "ci"), envPolicy(`"ci"`),
+			"r.yaml:9:5: openai.ci.admin: its admin key (openai.local, keychain://keylease/openai-admin) is read during this lease: keychain:// refs are for local runs only (--env local), not ci"},
+		{"env admin outside env's environments", minted("admin", "env://OPENAI_ADMIN_KEY", "eval"), envPolicy(`"admin"`),
+			"r.yaml:9:5: openai.eval.admin: its admin key (openai.admin, env://OPENAI_ADMIN_KEY) is read during this lease: the policy does not allow env:// refs in eval"},
+		{"env admin allowed in both", minted("admin", "env://OPENAI_ADMIN_KEY", "eval"), envPolicy(`"admin", "eval"`), ""},
+		{"secrets manager admin", minted("admin", "kv://openai/admin", "eval"), envPolicy(`"ci"`), ""},
+	}
+	for _, c := range cases {
+		_, err := Parse("r.yaml", []byte(c.reg), "p.json", []byte(c.policy))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
+		}
+	}
+	// Resolve refuses the same on a config whose policy changed after the
+	// check (or was built by hand).
+	cfg, err := Parse("r.yaml", []byte(minted("admin", "env://OPENAI_ADMIN_KEY", "eval")), "p.json", []byte(envPolicy(`"admin", "eval"`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Policy.Backends.Stores[StoreEnv] = StoreBackend{Environments: []string{"admin"}}
+	var re *RefusedError
+	if _, err := cfg.Resolve("openai", "eval"); !errors.As(err, &re) || re.Reason != ReasonStore || !strings.Contains(re.Hint, "admin key (openai.admin, env://OPENAI_ADMIN_KEY)") {
+		t.Errorf("Resolve(openai, eval) = %v; want a store refusal naming the admin entry", err)
+	}
+}
+
+func TestVaultAudienceNotAWS(t *testing.T) {
+	t.Parallel()
+	pol := strings.Replace(storesPolicy, `"role": "keylease-ci"`, `"role": "keylease-ci", "audience": "sts.amazonaws.com"`, 1)
+	if _, err := Parse("r.yaml", []byte(storeEntry("ci", "vault://secret/openai/ci#api_key")), "p.json", []byte(pol)); err == nil ||
+		!strings.Contains(err.Error(), "backends.vault.audience: is AWS STS's audience") {
+		t.Errorf("vault audience sts.amazonaws.com: %v", err)
 	}
 }

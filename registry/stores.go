@@ -99,8 +99,14 @@ func storeBackendsFromTree(b map[string]any) map[string]StoreBackend {
 }
 
 // checkStoreBackends applies the rules of backends.<store> the schema cannot
-// express: keychain only in local.
+// express: keychain only in local, and a Vault audience that is not AWS's.
 func checkStoreBackends(t *tree, p *Policy) {
+	if v, ok := p.Store(StoreVault); ok && v.Audience == awsAudience {
+		fp := ptrOf(ptrOf("/backends", StoreVault), "audience")
+		if !t.hit[fp] && !t.suppressed(fp) {
+			t.addAt(fp, "is AWS STS's audience, which keylease's own session uses; Vault would receive a token that can assume the role: use Vault's own audience (the default is vault)")
+		}
+	}
 	b, ok := p.Store(StoreKeychain)
 	if !ok {
 		return
@@ -127,6 +133,65 @@ func checkStoreEntries(t *tree, r *Registry) {
 		fp := ptrOf(ptrOf(ptrOf("", e.Vendor), e.Env), "rotation")
 		if !t.hit[fp] && !t.suppressed(fp) {
 			t.addAt(fp, "rotation writes new versions to Secrets Manager, and secret_ref names "+e.Ref.Store()+"://; move the key to a kv:// or aws-sm:// ref, or remove rotation")
+		}
+	}
+}
+
+// adminStoreAllowed says why the admin key of minted entry e may not be read
+// in e's environment ("" when it may): the key is read during e's lease, so
+// its store must be allowed there too, not only in the admin entry's own
+// environment (a keychain:// admin key would otherwise be read under CI).
+func (c *Config) adminStoreAllowed(e *Entry, env string) string {
+	if e.Mode != ModeMinted || e.Admin == "" {
+		return ""
+	}
+	a, ok := c.Registry.Entry(e.Vendor, e.Admin)
+	if !ok || a.Ref.Raw == "" {
+		return ""
+	}
+	if why := c.Policy.StoreAllowed(a.Ref, env); why != "" {
+		return fmt.Sprintf("its admin key (%s.%s, %s) is read during this lease: %s", e.Vendor, e.Admin, a.Ref.Raw, why)
+	}
+	return ""
+}
+
+// checkAdminStores reports each minted entry whose admin key's store the
+// policy does not allow in the minted entry's environment.
+func checkAdminStores(t *tree, c *Config) {
+	for _, e := range c.Registry.entries {
+		fp := ptrOf(ptrOf(ptrOf("", e.Vendor), e.Env), "admin")
+		if t.hit[fp] || t.suppressed(fp) {
+			continue
+		}
+		if why := c.adminStoreAllowed(e, e.Env); why != "" {
+			t.addAt(fp, why)
+		}
+	}
+}
+
+// awsAudience is the OIDC audience AWS STS expects by default (exec's
+// --audience default).
+const awsAudience = "sts.amazonaws.com"
+
+// checkFederationAudiences reports a federation whose audience is one
+// keylease logs in with itself (AWS STS's default, backends.vault.audience):
+// the vendor would receive a token good for that login too.
+func checkFederationAudiences(t *tree, c *Config) {
+	vault, hasVault := c.Policy.Store(StoreVault)
+	for _, e := range c.Registry.entries {
+		f := e.Federation
+		if f == nil || f.Audience == "" {
+			continue
+		}
+		fp := ptrOf(ptrOf(ptrOf(ptrOf("", e.Vendor), e.Env), "federation"), "audience")
+		if t.hit[fp] || t.suppressed(fp) {
+			continue
+		}
+		switch {
+		case f.Audience == awsAudience:
+			t.addAt(fp, "is AWS STS's audience, which keylease's own session uses; a token sent to the vendor for it could assume the role: give the vendor's federation rule an audience of its own")
+		case hasVault && f.Audience == vault.Audience:
+			t.addAt(fp, "is backends.vault.audience, which keylease's Vault login uses; give the vendor's federation rule an audience of its own")
 		}
 	}
 }

@@ -1,21 +1,21 @@
 package vendorapi
 
 import (
-	"github.com/keylease/keylease/transport"
-	"net/url"
-
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/keylease/keylease/secret"
+	"github.com/keylease/keylease/transport"
 )
 
 // Defaults for Options' zero fields.
@@ -103,7 +103,20 @@ func baseURL(getenv func(string) string, env, def string) (string, error) {
 	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		return "", fmt.Errorf("%s must be an http(s) URL; set it to the API's base URL or unset it for the default", env)
 	}
+	// Admin keys, minted keys and OIDC tokens go to these URLs: plain http
+	// only to this machine (the emulators, a local proxy).
+	if p, err := url.Parse(u); err != nil || p.Scheme == "http" && !isLoopback(p.Hostname()) {
+		return "", fmt.Errorf("%s is plain http to another host (or not a URL), so keys and tokens would cross the network unencrypted; use https:// (plain http is accepted only for 127.0.0.1, ::1 and localhost)", env)
+	}
 	return strings.TrimRight(u, "/"), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // call is one API request.

@@ -14,7 +14,8 @@ import (
 type Token struct {
 	Value   secret.Value
 	Type    string    // token_type, e.g. "Bearer"
-	Expires time.Time // zero when the vendor sent no expires_in
+	Expires time.Time // zero when the vendor sent no expires_in; counted from the request, never later than the vendor's
+
 }
 
 // Federator trades a CI job's OIDC token for a short-lived vendor token.
@@ -88,6 +89,7 @@ func NewOpenAIFederation(o Options, identityProviderID, serviceAccountID string)
 // Exchange posts the RFC 8693 token exchange.
 func (f *OpenAIFederation) Exchange(ctx context.Context, oidc secret.Value) (Token, error) {
 	var w wireToken
+	sent := time.Now()                                                                                                       // expires_in counts from the vendor's answer, which is no earlier
 	err := f.do(ctx, call{op: "token exchange", method: http.MethodPost, url: f.url, idempotent: true, body: map[string]any{ //nolint:gosec // OAuth field names; the value is the caller's
 		"grant_type":           "urn:ietf:params:oauth:grant-type:token-exchange",
 		"subject_token_type":   "urn:ietf:params:oauth:token-type:jwt",
@@ -98,7 +100,7 @@ func (f *OpenAIFederation) Exchange(ctx context.Context, oidc secret.Value) (Tok
 	if err != nil {
 		return Token{}, err
 	}
-	return w.token("openai", time.Now())
+	return w.token("openai", sent)
 }
 
 // AnthropicFederation exchanges an OIDC token at ANTHROPIC_BASE_URL's
@@ -135,6 +137,7 @@ func (f *AnthropicFederation) Exchange(ctx context.Context, oidc secret.Value) (
 		body["service_account_id"] = f.serviceAccountID
 	}
 	var w wireToken
+	sent := time.Now() // expires_in counts from the vendor's answer, which is no earlier
 	err := f.do(ctx, call{op: "token exchange", method: http.MethodPost, url: f.url, idempotent: true, body: body,
 		auth: func(h http.Header) {
 			h.Set("anthropic-version", AnthropicVersion)
@@ -143,7 +146,7 @@ func (f *AnthropicFederation) Exchange(ctx context.Context, oidc secret.Value) (
 	if err != nil {
 		return Token{}, err
 	}
-	return w.token("anthropic", time.Now())
+	return w.token("anthropic", sent)
 }
 
 var (

@@ -3,6 +3,7 @@ package vendorapi_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -94,8 +95,9 @@ func TestOpenAIFederation(t *testing.T) {
 		t.Fatalf("after one 503: %v", err)
 	}
 	out.secret(string(tok2.Value.Bytes()))
-	// The token is accepted until it expires, then no longer.
-	time.Sleep(time.Until(tok.Expires) + 100*time.Millisecond)
+	// The token is accepted until it expires, then no longer (Expires counts
+	// from the request, so the vendor's own end is a little later).
+	time.Sleep(time.Until(tok.Expires) + time.Second)
 	if v, _ := c.Check(ctx, tok.Value); v != vendorapi.Invalid {
 		t.Errorf("expired federated token: %v, want invalid", v)
 	}
@@ -192,5 +194,82 @@ func TestXAIWaitLive(t *testing.T) {
 		out.secret(string(m2.Key.Bytes()))
 		out.add(err)
 		out.check(t)
+	}
+}
+
+// slowAnswers delivers each response late, as a slow network does after the
+// vendor has issued the token.
+type slowAnswers struct{ delay time.Duration }
+
+func (s slowAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	time.Sleep(s.delay)
+	return resp, err
+}
+
+// TestFederationExpiryFromRequest: expires_in counts from when the vendor
+// answered, so a token's expiry is taken from the request, not from when
+// the slow answer arrived (which would put the lease's deadline after the
+// token's real end).
+func TestFederationExpiryFromRequest(t *testing.T) {
+	t.Parallel()
+	idp := issuer(t)
+	f, _, _ := startOpenAI(t, vendorapi.Options{})
+	const aud = "https://openai.example/federation"
+	f.SetFederation("idp_1", "svc_acct_9", vendorfake.FederationRule{Issuer: idp.Issuer(), Audience: aud, TokenTTL: 2 * time.Second})
+	fed, err := vendorapi.NewOpenAIFederation(vendorapi.Options{Getenv: env(map[string]string{"OPENAI_AUTH_URL": f.URL() + "/oauth/token"}),
+		HTTPClient: &http.Client{Transport: slowAnswers{delay: 1500 * time.Millisecond}}}, "idp_1", "svc_acct_9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	tok, err := fed.Exchange(context.Background(), secret.FromString(mint(t, idp, aud, false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Value.Wipe()
+	if tok.Expires.After(before.Add(2*time.Second+300*time.Millisecond)) || tok.Expires.Before(before.Add(time.Second)) {
+		t.Errorf("expires %v after the request, want at most the 2 s expires_in", tok.Expires.Sub(before))
+	}
+}
+
+// TestBaseURLPlainHTTPElsewhere: admin keys, minted keys and OIDC tokens
+// never go over plain http to another host; loopback (the emulators, a
+// local proxy) stays allowed.
+func TestBaseURLPlainHTTPElsewhere(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		new  func(func(string) string) error
+	}{
+		{"OPENAI_BASE_URL", func(g func(string) string) error {
+			_, err := vendorapi.NewOpenAI(vendorapi.Options{Getenv: g})
+			return err
+		}},
+		{"OPENAI_AUTH_URL", func(g func(string) string) error {
+			_, err := vendorapi.NewOpenAIFederation(vendorapi.Options{Getenv: g}, "idp", "sa")
+			return err
+		}},
+		{"ANTHROPIC_BASE_URL", func(g func(string) string) error {
+			_, err := vendorapi.NewAnthropicFederation(vendorapi.Options{Getenv: g}, "r", "o", "s")
+			return err
+		}},
+		{"XAI_MANAGEMENT_URL", func(g func(string) string) error {
+			_, err := vendorapi.NewXAI(vendorapi.Options{Getenv: g})
+			return err
+		}},
+	} {
+		for u, ok := range map[string]bool{
+			"http://api.example.com/v1": false, "http://10.0.0.5:8080": false, "http://127.0.0.1:9/v1": true,
+			"http://[::1]:9": true, "http://localhost:9": true, "https://api.example.com/v1": true,
+		} {
+			err := tc.new(env(map[string]string{tc.name: u}))
+			if (err == nil) != ok {
+				t.Errorf("%s=%s: %v, want accepted %v", tc.name, u, err, ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.name+" is plain http to another host") {
+				t.Errorf("%s=%s: %v does not say why", tc.name, u, err)
+			}
+		}
 	}
 }

@@ -111,12 +111,17 @@ func (p *OpenAIProject) CreateServiceAccount(ctx context.Context, name string) (
 	var w wireServiceAccount
 	err := p.o.do(ctx, call{op: "create service account", method: http.MethodPost, url: p.url("service_accounts"),
 		body: map[string]string{"name": name}, auth: bearer(p.admin)}, &w)
-	if err != nil {
-		return ServiceAccount{}, secret.Value{}, err
-	}
 	sa := ServiceAccount{ID: w.ID, Name: w.Name, Role: w.Role, Created: w.CreatedAt}
+	if err != nil {
+		// An answer that decoded in part still says which account now
+		// exists: the caller deletes it.
+		if w.APIKey != nil {
+			w.APIKey.Value.v.Wipe()
+		}
+		return sa, secret.Value{}, err
+	}
 	if w.APIKey == nil || w.APIKey.Value.v.IsZero() {
-		return sa, secret.Value{}, fmt.Errorf("openai create service account: the answer has no api_key.value; delete service account %s and retry", sa.ID)
+		return sa, secret.Value{}, fmt.Errorf("openai create service account: the answer has no api_key.value; delete service account %s and retry", safeToken(sa.ID))
 	}
 	sa.KeyID = w.APIKey.ID
 	return sa, w.APIKey.Value.v, nil
@@ -244,11 +249,13 @@ func (p *OpenAIProject) DeleteAPIKey(ctx context.Context, id string) error {
 	return p.o.do(ctx, call{op: "delete project api key", method: http.MethodDelete, url: p.url("api_keys", id), auth: bearer(p.admin), idempotent: true}, nil)
 }
 
-// Mint creates a service account named name and returns its key.
+// Mint creates a service account named name and returns its key. On an
+// error Minted.ID is still set when the account was created (its answer
+// lacked the key, or did not decode), so that the caller can delete it.
 func (p *OpenAIProject) Mint(ctx context.Context, name string) (Minted, error) {
 	sa, key, err := p.CreateServiceAccount(ctx, name)
 	if err != nil {
-		return Minted{}, err
+		return Minted{ID: sa.ID, Name: sa.Name}, err
 	}
 	return Minted{ID: sa.ID, KeyID: sa.KeyID, Name: sa.Name, Key: key}, nil
 }

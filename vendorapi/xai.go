@@ -122,12 +122,15 @@ func (t *XAITeam) CreateKey(ctx context.Context, name string) (XAIKey, secret.Va
 	err := t.x.do(ctx, call{op: "create api key", method: http.MethodPost,
 		url:  t.x.mgmt + "/auth/teams/" + url.PathEscape(t.team) + "/api-keys",
 		body: map[string]any{"name": name, "acls": t.acls}, auth: bearer(t.mgmt)}, &w)
-	if err != nil {
-		return XAIKey{}, secret.Value{}, err
-	}
 	k := w.key()
+	if err != nil {
+		// An answer that decoded in part still says which key now exists:
+		// the caller deletes it.
+		w.APIKey.v.Wipe()
+		return k, secret.Value{}, err
+	}
 	if w.APIKey.v.IsZero() {
-		return k, secret.Value{}, fmt.Errorf("xai create api key: the answer has no apiKey; delete api key %s and retry", k.ID)
+		return k, secret.Value{}, fmt.Errorf("xai create api key: the answer has no apiKey; delete api key %s and retry", safeToken(k.ID))
 	}
 	return k, w.APIKey.v, nil
 }
@@ -189,11 +192,13 @@ func (t *XAITeam) Propagated(ctx context.Context, id string) (bool, error) {
 	return w.Propagated, err
 }
 
-// Mint creates a key named name with the team's ACLs.
+// Mint creates a key named name with the team's ACLs. On an error
+// Minted.ID is still set when the key was created, so that the caller can
+// delete it.
 func (t *XAITeam) Mint(ctx context.Context, name string) (Minted, error) {
 	k, v, err := t.CreateKey(ctx, name)
 	if err != nil {
-		return Minted{}, err
+		return Minted{ID: k.ID, KeyID: k.ID, Name: k.Name}, err
 	}
 	return Minted{ID: k.ID, KeyID: k.ID, Name: k.Name, Key: v}, nil
 }

@@ -556,24 +556,14 @@ func TestExecMintedSignalDuringSetup(t *testing.T) {
 	w := newModes(t, modesRegistry)
 	w.xa.PropagationPolls = 1 << 20 // never live
 	w.check("OPENAI_API_KEY:openai", "XAI_API_KEY:xai")
-	cmd := w.command("vendors", "--env", "eval", "--vendor", "openai", "--vendor", "xai")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	testkit.Must(t, cmd.Start())
-	for i := 0; w.xa.Faults.Count(vendorfake.OpXAIPropagation) < 2; i++ {
-		if i > 2000 {
-			_ = cmd.Process.Kill()
-			t.Fatalf("keylease never polled propagation; stderr %s", stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd, stdout, stderr := w.startWhen("a propagation poll", func() bool { return w.xa.Faults.Count(vendorfake.OpXAIPropagation) >= 2 },
+		"--env", "eval", "--vendor", "openai", "--vendor", "xai")
 	if n := w.liveMinted(); n != 2 {
+		_ = cmd.Process.Kill()
 		t.Fatalf("%d minted keys while waiting for propagation, want 2", n)
 	}
 	testkit.Must(t, cmd.Process.Signal(syscall.SIGTERM))
-	_ = cmd.Wait()
-	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: w.outputs()}
-	w.canary(res)
+	res := w.wait(cmd, stdout, stderr)
 	if res.code != 3 {
 		t.Errorf("exit %d, want 3 (the lease could not be set up); stderr %s", res.code, res.stderr)
 	}
@@ -588,4 +578,191 @@ func TestExecMintedSignalDuringSetup(t *testing.T) {
 			t.Errorf("record lease %+v, want deleted_at", l)
 		}
 	}
+}
+
+// TestExecMintedBadAnswer: a create answer that lacks the key still names
+// the key it made, which keylease deletes; one that lacks the id names a key
+// keylease could never delete, which it therefore never hands out.
+func TestExecMintedBadAnswer(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, vendor, op, field string
+		left                    int    // minted keys left at the vendor (only a missing id leaves one)
+		want                    string // on stderr
+	}{
+		{"openai without the key", "openai", vendorfake.OpOpenAICreateServiceAccount, "api_key", 0, "the answer has no api_key.value"},
+		{"xai without the key", "xai", vendorfake.OpXAICreateKey, "apiKey", 0, "the answer has no apiKey"},
+		{"openai without the id", "openai", vendorfake.OpOpenAICreateServiceAccount, "id", 1, "delete the key named keylease-lease-openai-eval-4242a1-exp"},
+		{"xai without the id", "xai", vendorfake.OpXAICreateKey, "apiKeyId", 1, "delete the key named keylease-lease-xai-eval-4242a1-exp"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newModes(t, modesRegistry)
+			w.env["E2E_AFTER"] = "exit:0"
+			f := &w.oa.Faults
+			if tc.vendor == "xai" {
+				f = &w.xa.Faults
+			}
+			f.Add(fault.Rule{Op: tc.op, Kind: fault.Field, Field: tc.field})
+			res := w.run("vendors", "--env", "eval", "--vendor", tc.vendor)
+			if res.code != 3 || !bytes.Contains(res.stderr, []byte(tc.want)) {
+				t.Fatalf("exit %d, want 3 saying %q; stderr %s", res.code, tc.want, res.stderr)
+			}
+			if w.childRan() {
+				t.Error("the child ran with a key keylease could not account for")
+			}
+			if n := w.liveMinted(); n != tc.left {
+				t.Errorf("%d minted key(s) left at the vendor, want %d", n, tc.left)
+			}
+			if l := w.record().Leases[0]; l.Outcome != record.OutcomeFailed || (tc.left == 0) == l.DeletedAt.IsZero() ||
+				l.Mode != "minted" || !strings.HasPrefix(l.MintedName, "keylease-lease-"+tc.vendor+"-eval-4242a1-exp") {
+				t.Errorf("record lease %+v", l)
+			}
+			sum, err := os.ReadFile(w.files["GITHUB_STEP_SUMMARY"])
+			testkit.Must(t, err)
+			if want := map[int]string{0: ", deleted ", 1: "no key id known"}[tc.left]; !strings.Contains(string(sum), want) {
+				t.Errorf("summary lacks %q:\n%s", want, sum)
+			}
+		})
+	}
+}
+
+// TestExecMintedDeleteFails: a minted key the vendor will not delete is a
+// lease error (exit 3) although the command succeeded, named by id and name
+// on stderr and in the record's delete_error; the other minted key is still
+// deleted, and nothing of either key or the admin keys is printed.
+func TestExecMintedDeleteFails(t *testing.T) {
+	t.Parallel()
+	w := newModes(t, modesRegistry)
+	w.check("OPENAI_API_KEY:openai", "XAI_API_KEY:xai")
+	w.env["E2E_AFTER"] = "exit:0"
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIDeleteServiceAccount, Kind: fault.Error, Status: 500})
+	res := w.run("vendors", "--env", "eval", "--vendor", "openai", "--vendor", "xai")
+	if res.code != 3 {
+		t.Fatalf("exit %d, want 3 (a key left at the vendor); stderr %s", res.code, res.stderr)
+	}
+	if w.verdict("OPENAI_API_KEY") != "valid" {
+		t.Error("the command did not get a working key")
+	}
+	if n := w.oa.ServiceAccounts("proj_eval"); n != 1 {
+		t.Errorf("%d OpenAI service account(s) left, want the one the vendor would not delete", n)
+	}
+	if n := w.xa.Keys("team-eval"); n != 0 {
+		t.Errorf("%d xAI key(s) left: one failed deletion must not stop the others", n)
+	}
+	rec := w.record()
+	oa := rec.Leases[0]
+	if oa.DeleteError == "" || !oa.DeletedAt.IsZero() || !strings.Contains(oa.DeleteError, "http 500") {
+		t.Errorf("openai record lease %+v, want delete_error and no deleted_at", oa)
+	}
+	for _, want := range []string{oa.VendorID, oa.MintedName, "orphaned-minted-key"} {
+		if want == "" || !bytes.Contains(res.stderr, []byte(want)) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	if xl := rec.Leases[1]; xl.DeletedAt.IsZero() || xl.DeleteError != "" {
+		t.Errorf("xai record lease %+v, want deleted", xl)
+	}
+}
+
+// TestExecFederatedOwnAudience: a federation whose audience is the AWS
+// session's (or Vault's) is refused before any token is requested for it:
+// the vendor would hold a token good for assuming keylease's role.
+func TestExecFederatedOwnAudience(t *testing.T) {
+	t.Parallel()
+	w := newModes(t, modesRegistry)
+	w.check("ANTHROPIC_AUTH_TOKEN:anthropic-oauth")
+	res := w.run("vendors", "--env", "prod", "--vendor", "anthropic", "--audience", "https://api.anthropic.com")
+	if res.code != 3 || !bytes.Contains(res.stderr, []byte("is the audience of keylease's AWS session (--audience)")) {
+		t.Fatalf("exit %d, want 3 refusing the AWS audience; stderr %s", res.code, res.stderr)
+	}
+	if ex := w.an.Exchanged(); len(ex) != 0 {
+		t.Errorf("anthropic was sent %d token(s) for the AWS audience", len(ex))
+	}
+	if w.childRan() {
+		t.Error("the child ran")
+	}
+}
+
+// TestExecMintedDeletesAtOnce: the minted keys are deleted concurrently, so
+// a slow vendor does not delay another's deletion past the seconds a
+// cancelled job has before it is killed.
+func TestExecMintedDeletesAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newModes(t, modesRegistry)
+	w.check("OPENAI_API_KEY:openai", "XAI_API_KEY:xai")
+	w.env["E2E_AFTER"] = "exit:0"
+	const slow = 3 * time.Second
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAIDeleteServiceAccount, Kind: fault.Latency, Delay: slow})
+	w.xa.Faults.Add(fault.Rule{Op: vendorfake.OpXAIDeleteKey, Kind: fault.Latency, Delay: slow})
+	deletes := func() (int, int) {
+		return w.oa.Faults.Count(vendorfake.OpOpenAIDeleteServiceAccount), w.xa.Faults.Count(vendorfake.OpXAIDeleteKey)
+	}
+	cmd, stdout, stderr := w.startWhen("a deletion", func() bool { a, b := deletes(); return a+b > 0 },
+		"--env", "eval", "--vendor", "openai", "--vendor", "xai")
+	time.Sleep(slow / 2)
+	a, b := deletes()
+	res := w.wait(cmd, stdout, stderr)
+	if a != 1 || b != 1 {
+		t.Errorf("%d OpenAI and %d xAI deletion(s) under way %s after the first began: one waited for the other", a, b, slow/2)
+	}
+	if res.code != 0 || w.liveMinted() != 0 {
+		t.Errorf("exit %d, %d minted key(s) left; stderr %s", res.code, w.liveMinted(), res.stderr)
+	}
+}
+
+// TestExecMintedSignalDuringMint: SIGTERM while the create call is in
+// flight (the vendor makes the key, its answer is slow) does not abandon
+// the call: keylease learns the key's id from the answer and deletes it.
+func TestExecMintedSignalDuringMint(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("unix signals")
+	}
+	w := newModes(t, modesRegistry)
+	w.check("OPENAI_API_KEY:openai")
+	w.oa.Faults.Add(fault.Rule{Op: vendorfake.OpOpenAICreateServiceAccount, Kind: fault.Latency, Delay: 2 * time.Second})
+	cmd, stdout, stderr := w.startWhen("the create call", func() bool { return w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount) >= 1 },
+		"--env", "eval", "--vendor", "openai")
+	testkit.Must(t, cmd.Process.Signal(syscall.SIGTERM))
+	res := w.wait(cmd, stdout, stderr)
+	time.Sleep(2500 * time.Millisecond) // past the create's latency: a key made after keylease left would show now
+	if n := w.oa.ServiceAccounts("proj_eval"); n != 0 {
+		t.Errorf("%d service account(s) left after SIGTERM during the create call", n)
+	}
+	if res.code != 3 || w.childRan() {
+		t.Errorf("exit %d (want 3), child ran %v; stderr %s", res.code, w.childRan(), res.stderr)
+	}
+	if l := w.record().Leases[0]; l.DeletedAt.IsZero() || l.VendorID == "" {
+		t.Errorf("record lease %+v, want the key named and deleted", l)
+	}
+}
+
+// startWhen starts exec (the vendors child) with args and returns once cond
+// holds, killing keylease and failing the test if it never does.
+func (w *modesWorld) startWhen(what string, cond func() bool, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	w.t.Helper()
+	cmd := w.command("vendors", args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	testkit.Must(w.t, cmd.Start())
+	for i := 0; !cond(); i++ {
+		if i > 4000 {
+			_ = cmd.Process.Kill()
+			w.t.Fatalf("%s never happened; stderr %s", what, stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return cmd, &stdout, &stderr
+}
+
+// wait waits for a run startWhen began and passes its outputs through the
+// canary.
+func (w *modesWorld) wait(cmd *exec.Cmd, stdout, stderr *bytes.Buffer) e2eResult {
+	w.t.Helper()
+	_ = cmd.Wait()
+	res := e2eResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.Bytes(), stderr: stderr.Bytes(), outputs: w.outputs()}
+	w.canary(res)
+	return res
 }

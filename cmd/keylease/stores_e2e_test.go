@@ -232,6 +232,14 @@ func TestOPStore(t *testing.T) {
 	key := r.newKey()
 	b, _ := json.Marshal(map[string]any{"token": r.env["OP_SERVICE_ACCOUNT_TOKEN"], "items": map[string]string{ref: key}})
 	testkit.WriteFile(t, r.env["OP_FAKE_DB"], string(b))
+	// A local `op signin` session and a Connect token are op's too.
+	for _, k := range []string{"OP_SESSION_my", "OP_CONNECT_TOKEN"} {
+		tok, err := fakeKey("opsess", 43)
+		testkit.Must(t, err)
+		r.env[k] = tok
+		r.extra = append(r.extra, tok)
+	}
+	r.env["E2E_ABSENT"] += ",OP_SESSION_my,OP_CONNECT_TOKEN"
 	res := r.run("stores", "--vendor", "openai")
 	if res.code != 0 {
 		t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
@@ -496,7 +504,7 @@ func TestKeychainStore(t *testing.T) {
 // keychain is asked.
 func TestKeychainRefusedUnderCI(t *testing.T) {
 	t.Parallel()
-	for _, ci := range []map[string]string{{"GITHUB_ACTIONS": "true"}, {"CI": "true"}} {
+	for _, ci := range []map[string]string{{"GITHUB_ACTIONS": "true"}, {"CI": "true"}, {"CI": "1"}, {"CI": "True"}} {
 		r := keychainE2E(t, "keychain://keylease/dev")
 		r.newKey()
 		for k, v := range ci {
@@ -509,5 +517,85 @@ func TestKeychainRefusedUnderCI(t *testing.T) {
 		if r.childRan() {
 			t.Error("the child ran")
 		}
+	}
+}
+
+// A Vault that answers the JWT login with a redirect to another server is
+// not followed: the job's OIDC token (in the login body) never reaches the
+// other server, and the lease fails naming the ref.
+func TestVaultStoreRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
+	r, v := vaultE2E(t, "vault://secret/openai/ci#api_key", "")
+	other, err := vaultfake.Start(r.stack.OIDC.Issuer(), "jwt", "")
+	testkit.Must(t, err)
+	t.Cleanup(func() { _ = other.Close() })
+	other.AddRole("keylease-ci", vaultfake.Role{Audience: "vault", Paths: []string{"secret/openai"}})
+	key := r.newKey()
+	other.Put("secret", "openai/ci", map[string]any{"api_key": key})
+	v.RedirectTo(other.URL())
+	res := r.run("stores", "--vendor", "openai")
+	vaultCanary(r, v, res)
+	vaultCanary(r, other, res)
+	if all, _ := other.Requests(); all != 0 || len(other.Secrets()) != 0 {
+		t.Fatalf("the redirect was followed: %d request(s) reached the other server", all)
+	}
+	if res.code != 3 || !bytes.Contains(res.stderr, []byte("vault://secret/openai/ci#api_key")) || !bytes.Contains(res.stderr, []byte("redirect")) {
+		t.Fatalf("exit %d, want 3 naming the ref and the redirect; stderr %s", res.code, res.stderr)
+	}
+	if r.childRan() {
+		t.Error("the child ran without its lease")
+	}
+}
+
+// A GitHub secret mapped into the step for another registry entry's env://
+// ref is a vendor key too: the child of a lease that did not lease it does
+// not get it either.
+func TestEnvStoreOtherEntrySource(t *testing.T) {
+	t.Parallel()
+	r := storesE2E(t, "env://OPENAI_CI_KEY", `"env":{"environments":["ci","dev"]}`)
+	testkit.WriteFile(t, filepath.Join(r.dir, "registry.yaml"), `openai:
+  ci:
+    secret_ref: "env://OPENAI_CI_KEY"
+    scope: ["llm:chat"]
+    max_ttl_seconds: 900
+  dev:
+    secret_ref: "env://OPENAI_DEV_KEY"
+    scope: ["llm:chat"]
+    max_ttl_seconds: 900
+`)
+	key := r.newKey()
+	r.env["OPENAI_CI_KEY"] = key
+	other, err := fakeKey("sk-proj-", 60)
+	testkit.Must(t, err)
+	r.env["OPENAI_DEV_KEY"] = other
+	r.extra = append(r.extra, other)
+	r.env["E2E_ABSENT"] = "OPENAI_CI_KEY,OPENAI_DEV_KEY"
+	res := r.run("stores", "--vendor", "openai")
+	if res.code != 0 {
+		t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
+	}
+	r.received()
+	if seen, _ := os.ReadFile(filepath.Join(r.out, "seen")); len(seen) != 0 {
+		t.Errorf("the child saw %s", seen)
+	}
+}
+
+// Vault's login audience may not be the AWS session's: Vault would hold a
+// token good for assuming keylease's role. Refused before any token is
+// requested for it, also when --audience makes them equal.
+func TestVaultStoreOwnAudience(t *testing.T) {
+	t.Parallel()
+	r, v := vaultE2E(t, "vault://secret/openai/ci#api_key", "")
+	r.newKey()
+	res := r.run("stores", "--vendor", "openai", "--audience", "vault")
+	vaultCanary(r, v, res)
+	if res.code != 3 || !bytes.Contains(res.stderr, []byte("is the audience of keylease's AWS session (--audience)")) {
+		t.Fatalf("exit %d, want 3 refusing the AWS audience; stderr %s", res.code, res.stderr)
+	}
+	if logins, _, _ := v.Stats(); logins != 0 || len(v.Secrets()) != 0 {
+		t.Errorf("Vault was sent %d token(s)", len(v.Secrets()))
+	}
+	if r.childRan() {
+		t.Error("the child ran")
 	}
 }

@@ -4,7 +4,8 @@
 // unchanged: JWT auth login (the token verified against the OIDC issuer's
 // discovery and JWKS with go-oidc, its audience and bound claims checked),
 // KV v2 reads, token self-revocation and namespaces. Faults: sealed (503),
-// a token policy that denies a path (403), missing secrets (404).
+// a token policy that denies a path (403), missing secrets (404), a redirect
+// to another server (307).
 package vaultfake
 
 import (
@@ -47,14 +48,19 @@ type Server struct {
 	issuer, mount, namespace string
 	ls                       *loopback.Server
 
-	mu      sync.Mutex
-	roles   map[string]Role
-	kv      map[string][]map[string]any // "MOUNT/PATH" → versions
-	tokens  map[string]*token
-	sealed  bool
-	logins  int
-	revokes int
-	seen    []string // every JWT presented and token issued, for leak checks
+	mu        sync.Mutex
+	roles     map[string]Role
+	kv        map[string][]map[string]any // "MOUNT/PATH" → versions
+	tokens    map[string]*token
+	sealed    bool
+	redir     string        // RedirectTo's base URL; "" serves
+	reqs      int           // requests received
+	tokReqs   int           // of which carried X-Vault-Token
+	wrapped   int           // of which asked for response wrapping
+	slowLogin time.Duration // SetLoginDelay
+	logins    int
+	revokes   int
+	seen      []string // every JWT presented and token issued, for leak checks
 }
 
 // Start serves an emulator whose JWT auth method (mounted at authMount)
@@ -151,6 +157,39 @@ func (s *Server) SetSealed(v bool) {
 	s.sealed = v
 }
 
+// RedirectTo makes every request answer 307 with the same path at base, as
+// a standby node or a proxy pointing elsewhere would; "" serves again.
+func (s *Server) RedirectTo(base string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.redir = base
+}
+
+// Requests are how many requests reached the server and how many of them
+// carried an X-Vault-Token header.
+func (s *Server) Requests() (all, withToken int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reqs, s.tokReqs
+}
+
+// SetLoginDelay delays each login's answer by d after its token is issued,
+// as a slow network does: a client that gives up meanwhile leaves the token
+// live.
+func (s *Server) SetLoginDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slowLogin = d
+}
+
+// Wrapped is how many requests asked for response wrapping
+// (X-Vault-Wrap-TTL), which the emulator does not serve.
+func (s *Server) Wrapped() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wrapped
+}
+
 // Secrets are every JWT presented to login and every token issued, so a
 // test can check that none of them leaked.
 func (s *Server) Secrets() []string {
@@ -184,8 +223,20 @@ func errorsBody(msgs ...string) map[string]any {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	sealed := s.sealed
+	sealed, redir := s.sealed, s.redir
+	s.reqs++
+	if r.Header.Get("X-Vault-Token") != "" {
+		s.tokReqs++
+	}
+	if r.Header.Get("X-Vault-Wrap-TTL") != "" {
+		s.wrapped++
+	}
 	s.mu.Unlock()
+	if redir != "" {
+		w.Header().Set("Location", redir+r.URL.RequestURI())
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
 	if sealed {
 		writeJSON(w, http.StatusServiceUnavailable, errorsBody("Vault is sealed"))
 		return
@@ -253,7 +304,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.tokens[tok] = &token{role: body.Role}
 	s.seen = append(s.seen, tok)
 	s.logins++
+	delay := s.slowLogin
 	s.mu.Unlock()
+	time.Sleep(delay)
 	writeJSON(w, http.StatusOK, map[string]any{"request_id": randHex(8), "auth": map[string]any{
 		"client_token": tok, "accessor": randHex(12), "policies": []string{"default", body.Role},
 		"token_policies": []string{"default", body.Role}, "lease_duration": 900, "renewable": true,

@@ -208,7 +208,8 @@ func listEnvelope(data []any, ids []string, more bool) map[string]any {
 }
 
 func (s *OpenAI) createSA(w http.ResponseWriter, r *http.Request) {
-	if s.begin(w, r, OpOpenAICreateServiceAccount, s.writeErr) || !s.admin(w, r) {
+	field, answered := s.beginField(w, r, OpOpenAICreateServiceAccount, s.writeErr)
+	if answered || !s.admin(w, r) {
 		return
 	}
 	var body struct {
@@ -227,10 +228,12 @@ func (s *OpenAI) createSA(w http.ResponseWriter, r *http.Request) {
 	sa.keyID = k.id
 	s.sas[sa.id], s.keys[k.id] = sa, k
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"object": "organization.project.service_account", "id": sa.id, "name": sa.name, "role": "member", "created_at": now,
 		"api_key": map[string]any{"object": "organization.project.service_account.api_key", "value": k.value, "name": k.name, "created_at": now, "id": k.id},
-	})
+	}
+	setField(out, field)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *OpenAI) deleteSA(w http.ResponseWriter, r *http.Request) {

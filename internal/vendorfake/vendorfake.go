@@ -6,7 +6,9 @@
 // them. Every server counts calls per operation and injects faults through
 // internal/fault: Error (any status; Delay adds a Retry-After), Throttle (429
 // with Retry-After: the rule's Delay in whole seconds, at least 1), Latency
-// and Reset.
+// and Reset; on the create calls (OpenAI service account, xAI key) also
+// Field, which creates the key and then drops (Body "") or replaces a field
+// of the answer.
 package vendorfake
 
 import (
@@ -62,6 +64,37 @@ func (b *base) begin(w http.ResponseWriter, r *http.Request, op string, writeErr
 	if !ok {
 		return false
 	}
+	return b.apply(w, r, f, writeErr)
+}
+
+// beginField is begin for a call that serves fault.Field itself (a create
+// call whose answer loses a field after the key was made): such a rule is
+// returned, not applied.
+func (b *base) beginField(w http.ResponseWriter, r *http.Request, op string, writeErr func(w http.ResponseWriter, status int, code, msg string)) (*fault.Rule, bool) {
+	f, ok := b.Faults.Call(op)
+	if !ok {
+		return nil, false
+	}
+	if f.Kind == fault.Field {
+		return &f, false
+	}
+	return nil, b.apply(w, r, f, writeErr)
+}
+
+// setField serves a fault.Field rule on answer m: the field is dropped when
+// the rule's Body is "", else set to Body.
+func setField(m map[string]any, f *fault.Rule) {
+	if f == nil {
+		return
+	}
+	if f.Body == "" {
+		delete(m, f.Field)
+		return
+	}
+	m[f.Field] = f.Body
+}
+
+func (b *base) apply(w http.ResponseWriter, r *http.Request, f fault.Rule, writeErr func(w http.ResponseWriter, status int, code, msg string)) bool {
 	switch f.Kind {
 	case fault.Error:
 		st := f.Status

@@ -182,7 +182,8 @@ func (k *xKey) wire(withValue bool) map[string]any {
 }
 
 func (s *XAI) create(w http.ResponseWriter, r *http.Request) {
-	if s.begin(w, r, OpXAICreateKey, s.mgmtErr) || !s.mgmtAuth(w, r) {
+	field, answered := s.beginField(w, r, OpXAICreateKey, s.mgmtErr)
+	if answered || !s.mgmtAuth(w, r) {
 		return
 	}
 	var body struct {
@@ -198,6 +199,7 @@ func (s *XAI) create(w http.ResponseWriter, r *http.Request) {
 	k.polls = s.PropagationPolls
 	out := k.wire(true)
 	s.mu.Unlock()
+	setField(out, field)
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -27,31 +27,47 @@ type Store struct {
 func New(getenv func(string) string) *Store { return &Store{getenv: getenv} }
 
 // Fetch returns NAME's value: the variable itself, else its line in
-// KEYLEASE_SECRETS_ENV. The version id is "" (GitHub secrets have none that
-// a job can see).
+// KEYLEASE_SECRETS_ENV. A name given two different values (the variable and
+// a line, or two lines) is refused: which one the workflow meant cannot be
+// known, and the other may be a variable an earlier step or the job set.
+// The version id is "" (GitHub secrets have none that a job can see).
 func (s *Store) Fetch(_ context.Context, ref registry.Ref) (secret.Value, string, error) {
 	name := ref.SecretID
-	if v := s.getenv(name); v != "" {
-		return secret.FromString(v), "", nil
-	}
-	if v, ok := fromSecretsEnv(s.getenv(SecretsEnvVar), name); ok && v != "" {
-		return secret.FromString(v), "", nil
+	direct := s.getenv(name)
+	listed, ok, twice := fromSecretsEnv(s.getenv(SecretsEnvVar), name)
+	switch {
+	case twice:
+		return secret.Value{}, "", store.NewError(registry.StoreEnv, ref.Raw, store.CodeRefused,
+			name+" has two different values in "+SecretsEnvVar+" (the secrets-env input)", "give "+name+" one line in secrets-env", nil)
+	case direct != "" && ok && listed != "" && listed != direct:
+		return secret.Value{}, "", store.NewError(registry.StoreEnv, ref.Raw, store.CodeRefused,
+			name+" is set in keylease's environment and in "+SecretsEnvVar+" (the secrets-env input), to different values",
+			"map the secret one way only: remove "+name+" from the step's or the job's env:, or its line from secrets-env", nil)
+	case direct != "":
+		return secret.FromString(direct), "", nil
+	case ok && listed != "":
+		return secret.FromString(listed), "", nil
 	}
 	return secret.Value{}, "", store.NewError(registry.StoreEnv, ref.Raw, store.CodeNotFound,
 		name+" is not set or empty in keylease's environment",
 		"map the GitHub secret into it: env: "+name+": ${{ secrets."+name+" }} on the step, or the action's secrets-env input ("+name+"=${{ secrets."+name+" }}); a secret the workflow cannot see (a fork's pull request, another environment) is empty", nil)
 }
 
-// fromSecretsEnv finds NAME=VALUE among the lines of list. A line without
-// '=' is skipped, never quoted: it may be a value.
-func fromSecretsEnv(list, name string) (string, bool) {
+// fromSecretsEnv finds NAME=VALUE among the lines of list; twice reports
+// lines that give NAME different values. A line without '=' is skipped,
+// never quoted: it may be a value.
+func fromSecretsEnv(list, name string) (value string, ok, twice bool) {
 	for line := range strings.SplitSeq(list, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSuffix(line, "\r"), "=")
-		if ok && strings.TrimSpace(k) == name {
-			return v, true
+		k, v, has := strings.Cut(strings.TrimSuffix(line, "\r"), "=")
+		if !has || strings.TrimSpace(k) != name {
+			continue
 		}
+		if ok && v != value {
+			return "", true, true
+		}
+		value, ok = v, true
 	}
-	return "", false
+	return value, ok, false
 }
 
 // Names are the variables an env:// lease reads its value from: the child

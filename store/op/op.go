@@ -69,7 +69,7 @@ func (s *Store) Fetch(ctx context.Context, ref registry.Ref) (secret.Value, stri
 		if !errors.As(err, &ee) {
 			return fail(store.CodeUnavailable, "op could not be run", "check that op on PATH is the 1Password CLI and executable", nil)
 		}
-		code, msg, hint := classify(errOut.b)
+		code, msg, hint := classify(errOut.b, ref)
 		return fail(code, msg+" (op exit status "+strconv.Itoa(ee.ExitCode())+")", hint, nil)
 	}
 	if out.over {
@@ -84,8 +84,15 @@ func (s *Store) Fetch(ctx context.Context, ref registry.Ref) (secret.Value, stri
 }
 
 // classify turns op's stderr into a code, a message and a hint of our own.
-func classify(stderr []byte) (code, msg, hint string) {
-	s := strings.ToLower(string(stderr))
+// op quotes the ref and its names, which are the user's: they are cut out
+// first, so that an item called "not found" or "network" cannot decide it.
+func classify(stderr []byte, ref registry.Ref) (code, msg, hint string) {
+	s := strings.ReplaceAll(string(stderr), ref.Raw, "")
+	for _, name := range strings.Split(ref.SecretID, "/") {
+		s = strings.ReplaceAll(s, `"`+name+`"`, `""`)
+		s = strings.ReplaceAll(s, "'"+name+"'", "''")
+	}
+	s = strings.ToLower(s)
 	has := func(subs ...string) bool {
 		for _, sub := range subs {
 			if strings.Contains(s, sub) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/keylease/keylease/registry"
 	"github.com/keylease/keylease/store"
 )
 
@@ -20,9 +21,28 @@ func TestClassify(t *testing.T) {
 		`[ERROR] 2026/12/01 10:00:00 Post "https://x": dial tcp: lookup x: no such host`:                      store.CodeUnavailable,
 		"[ERROR] something new": store.CodeUnavailable,
 	} {
-		code, msg, hint := classify([]byte(stderr))
+		code, msg, hint := classify([]byte(stderr), registry.Ref{Raw: "op://v/i/f", SecretID: "v/i/f"})
 		if code != want || msg == "" || hint == "" {
 			t.Errorf("%q: %s (%q; %q), want %s", stderr, code, msg, hint, want)
+		}
+	}
+}
+
+// The ref and the names op quotes from it do not decide the class: an item
+// named "network" that may not be read is PermissionDenied, not an outage.
+func TestClassifyIgnoresTheRef(t *testing.T) {
+	t.Parallel()
+	ref, err := registry.ParseRef("op://not found/network timeout/permission", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for stderr, want := range map[string]string{
+		`[ERROR] 2026/12/01 10:00:00 could not read secret 'op://not found/network timeout/permission': You do not have permission to access vault "not found" (forbidden)`: store.CodeDenied,
+		`[ERROR] 2026/12/01 10:00:00 could not read secret 'op://not found/network timeout/permission': "network timeout" isn't an item in the "not found" vault.`:          store.CodeNotFound,
+		`[ERROR] 2026/12/01 10:00:00 item 'network timeout' does not have a field 'permission'`:                                                                             store.CodeNotFound,
+	} {
+		if code, _, _ := classify([]byte(stderr), ref); code != want {
+			t.Errorf("%q: %s, want %s", stderr, code, want)
 		}
 	}
 }
