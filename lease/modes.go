@@ -390,16 +390,20 @@ func checkPrefix(s registry.LeaseSpec, v secret.Value, what string) error {
 }
 
 // runID is the run part of a minted key's name: the GitHub run id and
-// attempt, or a random id outside Actions.
+// attempt ("local" outside Actions), then "x" and 8 random hex digits.
 func (l *Lease) runID() string {
+	// A random part: matrix jobs of one run attempt share the run id and
+	// may mint in the same second, and the audit's sweep must be able to
+	// tell their keys apart. The run id stays first, for the record.
+	b := make([]byte, 4)
+	suffix := "x"
+	if _, err := rand.Read(b); err == nil {
+		suffix += hex.EncodeToString(b)
+	}
 	if id := l.io.Getenv("GITHUB_RUN_ID"); id != "" {
-		return id + "a" + l.io.Getenv("GITHUB_RUN_ATTEMPT")
+		return id + "a" + l.io.Getenv("GITHUB_RUN_ATTEMPT") + suffix
 	}
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		return "local"
-	}
-	return hex.EncodeToString(b)
+	return "local" + suffix
 }
 
 // bound caps the deadline by every federated token's expiry and every

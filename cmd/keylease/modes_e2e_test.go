@@ -414,7 +414,7 @@ func TestExecMinted(t *testing.T) {
 				if l.Mode != "minted" || l.VendorID == "" || l.DeletedAt.IsZero() || l.DeleteError != "" {
 					t.Errorf("record lease %+v, want minted and deleted", l)
 				}
-				if n, ok := mintname.Parse(l.MintedName); !ok || n.Run != "4242a1" || n.Env != "eval" {
+				if n, ok := mintname.Parse(l.MintedName); !ok || !strings.HasPrefix(n.Run, "4242a1x") || len(n.Run) != len("4242a1x")+8 || n.Env != "eval" {
 					t.Errorf("minted name %q does not parse as this run's", l.MintedName)
 				}
 			}
@@ -497,7 +497,7 @@ func TestExecMintedOrphanByName(t *testing.T) {
 		t.Fatalf("%d service accounts after SIGKILL, want the one orphan", len(sas))
 	}
 	n, ok := mintname.Parse(sas[0].Name)
-	if !ok || n.Vendor != "openai" || n.Env != "eval" || n.Run != "4242a1" {
+	if !ok || n.Vendor != "openai" || n.Env != "eval" || !strings.HasPrefix(n.Run, "4242a1x") {
 		t.Fatalf("orphan name %q does not parse as this run's", sas[0].Name)
 	}
 	if n.Expires.Before(start.Add(50*time.Second)) || n.Expires.After(start.Add(61*time.Second)) {
@@ -592,8 +592,8 @@ func TestExecMintedBadAnswer(t *testing.T) {
 	}{
 		{"openai without the key", "openai", vendorfake.OpOpenAICreateServiceAccount, "api_key", 0, "the answer has no api_key.value"},
 		{"xai without the key", "xai", vendorfake.OpXAICreateKey, "apiKey", 0, "the answer has no apiKey"},
-		{"openai without the id", "openai", vendorfake.OpOpenAICreateServiceAccount, "id", 1, "delete the key named keylease-lease-openai-eval-4242a1-exp"},
-		{"xai without the id", "xai", vendorfake.OpXAICreateKey, "apiKeyId", 1, "delete the key named keylease-lease-xai-eval-4242a1-exp"},
+		{"openai without the id", "openai", vendorfake.OpOpenAICreateServiceAccount, "id", 1, "delete the key named keylease-lease-openai-eval-4242a1x"},
+		{"xai without the id", "xai", vendorfake.OpXAICreateKey, "apiKeyId", 1, "delete the key named keylease-lease-xai-eval-4242a1x"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -616,7 +616,7 @@ func TestExecMintedBadAnswer(t *testing.T) {
 				t.Errorf("%d minted key(s) left at the vendor, want %d", n, tc.left)
 			}
 			if l := w.record().Leases[0]; l.Outcome != record.OutcomeFailed || (tc.left == 0) == l.DeletedAt.IsZero() ||
-				l.Mode != "minted" || !strings.HasPrefix(l.MintedName, "keylease-lease-"+tc.vendor+"-eval-4242a1-exp") {
+				l.Mode != "minted" || !strings.HasPrefix(l.MintedName, "keylease-lease-"+tc.vendor+"-eval-4242a1x") {
 				t.Errorf("record lease %+v", l)
 			}
 			sum, err := os.ReadFile(w.files["GITHUB_STEP_SUMMARY"])
