@@ -2,8 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -120,9 +118,9 @@ type incident struct {
 	o   IncidentOptions
 	s   *session
 	rec *IncidentRecord
-	// fingerprint of the revoked value: its sha256 and length, in memory only.
-	sum    string
-	length int
+	// fingerprints of the revoked value and of each encoded form of it
+	// (base64, hex, …): sha256 → length, in memory only.
+	fps    map[string]int
 	failed bool
 }
 
@@ -189,8 +187,7 @@ func (x *incident) revoke(ctx context.Context) string {
 	}
 	rv := &Revoker{Store: x.s.store, Validator: check, Disabler: dis, Mask: x.s.l, Out: x.out, Now: x.s.now, Sleep: x.o.Sleep, VerifyFor: x.o.VerifyFor,
 		OnKey: func(k secret.Value) {
-			sum := sha256.Sum256(k.Bytes())
-			x.sum, x.length = hex.EncodeToString(sum[:]), k.Len()
+			x.fps = masking.FormFingerprints(k)
 		}}
 	rec, err := rv.Revoke(ctx, RevokeTarget{Entry: x.s.e, Version: x.target(ctx), Reason: x.o.Type, VendorOnly: true})
 	x.rec.Revocation = rec
@@ -315,9 +312,16 @@ func (x *incident) invalidate(ctx context.Context, vid string) {
 	x.step(IncStepInvalidate, OutcomeDone, "version "+vid+" keeps no staging label")
 }
 
-// scanner looks for the revoked value by its fingerprint alone.
+// scanner looks for the revoked value, raw or encoded, by the fingerprints
+// of its forms alone.
 func (x *incident) scanner() *masking.Scanner {
-	return masking.NewScanner(masking.ScanOptions{Fingerprints: map[string]string{x.sum: x.s.e.Vendor + "." + x.s.e.Env + " (revoked)"}, FingerprintLengths: []int{x.length}})
+	refs := make(map[string]string, len(x.fps))
+	lengths := make([]int, 0, len(x.fps))
+	for h, n := range x.fps {
+		refs[h] = x.s.e.Vendor + "." + x.s.e.Env + " (revoked)"
+		lengths = append(lengths, n)
+	}
+	return masking.NewScanner(masking.ScanOptions{Fingerprints: refs, FingerprintLengths: lengths})
 }
 
 func (x *incident) scanPaths() {
@@ -326,7 +330,7 @@ func (x *incident) scanPaths() {
 		x.byHand("scan the repository for the revoked value: keylease incident --scan . (or keylease scan --git)")
 		return
 	}
-	if x.sum == "" {
+	if len(x.fps) == 0 {
 		x.step(IncStepScanPaths, OutcomeFailed, "the revoked value could not be read, so it has no fingerprint")
 		return
 	}
@@ -397,7 +401,7 @@ func (x *incident) scanRuns(ctx context.Context, repo githubapi.Repo) {
 		x.byHand("scan recent workflow logs and artifacts: keylease incident --repo OWNER/NAME (or keylease audit)")
 		return
 	}
-	if x.sum == "" {
+	if len(x.fps) == 0 {
 		x.step(IncStepScanRuns, OutcomeFailed, "the revoked value could not be read, so it has no fingerprint")
 		return
 	}
@@ -433,7 +437,7 @@ func (x *incident) scanRuns(ctx context.Context, repo githubapi.Repo) {
 // finish writes the record and picks the exit code: 4 when the value was
 // found anywhere, 3 when any step failed, else 0.
 func (x *incident) finish(pio lease.IO) (*IncidentResult, error) {
-	x.sum = ""
+	x.fps = nil
 	rec := x.rec
 	if len(rec.Findings) > 0 {
 		x.byHand("remove the revoked value from every place listed in findings (and from git history with git filter-repo; delete the affected workflow runs' logs and artifacts)")

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -90,6 +91,9 @@ func TestIncidentOrderAndFindings(t *testing.T) {
 	}
 	write(t, filepath.Join(scanDir, "notes", "debug.txt"), "line one\nkey="+w.oldKey+"\n")
 	write(t, filepath.Join(scanDir, "clean.txt"), "nothing here\n")
+	// An encoded copy (echo $KEY | base64) is found too, by its form's
+	// fingerprint.
+	write(t, filepath.Join(scanDir, "notes", "trace.log"), "auth: "+base64.StdEncoding.EncodeToString([]byte(w.oldKey))+"\n")
 	o := w.incidentOptions()
 	o.ScanPaths, o.Repo = []string{scanDir}, "acme/app"
 	res, err := w.incident(o)
@@ -112,12 +116,13 @@ func TestIncidentOrderAndFindings(t *testing.T) {
 	}
 	wantFindings := []IncidentFinding{
 		{Source: "path", Path: filepath.Join(scanDir, "notes", "debug.txt"), Line: 2, Column: 5},
+		{Source: "path", Path: filepath.Join(scanDir, "notes", "trace.log"), Line: 1, Column: 7},
 		{Source: "log", Path: "job-70", RunID: 7, JobID: 70, Line: 2, Column: 37},
 	}
 	if !slices.Equal(r.Findings, wantFindings) {
 		t.Fatalf("findings %+v, want %+v", r.Findings, wantFindings)
 	}
-	if r.Scanned.Files != 2 || r.Scanned.Logs != 1 || len(r.LeftByHand) == 0 {
+	if r.Scanned.Files != 3 || r.Scanned.Logs != 1 || len(r.LeftByHand) == 0 {
 		t.Fatalf("scanned %+v, left by hand %v", r.Scanned, r.LeftByHand)
 	}
 	// The compromised version keeps no label; the replacement is live.
