@@ -329,6 +329,11 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 		return verr
 	}
 	rotated = append(rotated, revoked...)
+	incident, ierr := demoIncident(ctx, d, getenv, out, runnerLog, check)
+	if ierr != nil {
+		return ierr
+	}
+	rotated = append(rotated, incident...)
 	audited, aerr := demoAudit(ctx, d, getenv, out, check)
 	if aerr != nil {
 		return aerr
@@ -364,6 +369,7 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 	fmt.Fprintln(out, "PASS: the rotation left one live key and a value-free record.")
 	fmt.Fprintln(out, "PASS: the minted key is gone and the federated token came without any stored key.")
 	fmt.Fprintln(out, "PASS: the revoked key is dead at the vendor and cannot be leased again.")
+	fmt.Fprintln(out, "PASS: the incident revoked and replaced the leaked key and found its encoded copy.")
 	return nil
 }
 

@@ -11,7 +11,9 @@ import (
 
 // TestDemoRevokes runs the real binary's demo and checks its revocation
 // part: disable → verify → tombstone → registry, then a lease with the old
-// registry refused with exit 3; no key-shaped text in the output.
+// registry refused with exit 3; and its incident part: revoke → rotate →
+// invalidate → the base64 copy found in the scanned file; no key-shaped
+// text in the output.
 func TestDemoRevokes(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(keyleaseBin, "demo")
@@ -22,7 +24,9 @@ func TestDemoRevokes(t *testing.T) {
 	}
 	for _, want := range []string{"== revocation (", "disable    done    service account", "verify     done    the vendor says invalid",
 		"invalidate done    AWSCURRENT is the tombstone version", "registry   done    revoked: true",
-		"ok   the lease is refused with exit 3", "Revoked: revoked on ", "PASS: the revoked key is dead at the vendor"} {
+		"ok   the lease is refused with exit 3", "Revoked: revoked on ", "PASS: the revoked key is dead at the vendor",
+		"== incident (", "scan-paths done    1 file(s) read, 1 place(s) hold the revoked value", "build.log:2:27",
+		"ok   keylease incident exits 4", "PASS: the incident revoked and replaced the leaked key"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
