@@ -324,6 +324,11 @@ func demo(ctx context.Context, d *demoSetup, e *env) error {
 		return merr
 	}
 	rotated = append(rotated, moded...)
+	stored, serr := demoStores(ctx, d, getenv, out, runnerLog, check)
+	if serr != nil {
+		return serr
+	}
+	rotated = append(rotated, stored...)
 	revoked, verr := demoRevoke(ctx, d, getenv, out, runnerLog, check)
 	if verr != nil {
 		return verr

@@ -12,8 +12,8 @@ import (
 // TestDemoRevokes runs the real binary's demo and checks its revocation
 // part: disable → verify → tombstone → registry, then a lease with the old
 // registry refused with exit 3; and its incident part: revoke → rotate →
-// invalidate → the base64 copy found in the scanned file; no key-shaped
-// text in the output.
+// invalidate → the base64 copy found in the scanned file; and its env://
+// lease (source env, no AWS session); no key-shaped text in the output.
 func TestDemoRevokes(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(keyleaseBin, "demo")
@@ -26,7 +26,8 @@ func TestDemoRevokes(t *testing.T) {
 		"invalidate done    AWSCURRENT is the tombstone version", "registry   done    revoked: true",
 		"ok   the lease is refused with exit 3", "Revoked: revoked on ", "PASS: the revoked key is dead at the vendor",
 		"== incident (", "scan-paths done    1 file(s) read, 1 place(s) hold the revoked value", "build.log:2:27",
-		"ok   keylease incident exits 4", "PASS: the incident revoked and replaced the leaked key"} {
+		"ok   keylease incident exits 4", "PASS: the incident revoked and replaced the leaked key",
+		"== stores: a key from a GitHub secret", "ok   the run record says source env", "ok   no AWS session was needed"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
