@@ -52,21 +52,67 @@ func Walk(root string, ex *Excluder, jobs int, visit func(*Batch) error) error {
 	default:
 		return nil // a link or a device: filepath.WalkDir skips it too
 	}
-	w := &walker{ex: ex, visit: visit, stack: []dirRef{{filepath.Clean(root), ""}}}
+	w := &walker{ex: ex, visit: visit, stack: []dirRef{{path: filepath.Clean(root)}}}
 	w.cond = sync.NewCond(&w.mu)
 	if jobs <= 1 {
 		w.run()
-		return w.err
+	} else {
+		var wg sync.WaitGroup
+		for range jobs {
+			wg.Go(w.run)
+		}
+		wg.Wait()
 	}
-	var wg sync.WaitGroup
-	for range jobs {
-		wg.Go(w.run)
+	// A walk stopped by an error leaves directories on the stack, each
+	// holding its parent open.
+	for _, d := range w.stack {
+		d.parent.release()
 	}
-	wg.Wait()
 	return w.err
 }
 
-type dirRef struct{ path, rel string }
+// dirRef is a directory to walk: root (parent nil, opened by path), or
+// name in parent, opened relative to parent's descriptor. Opening by path
+// would let a directory listed here, replaced by a link before its
+// subdirectories are opened, lead the walk into the link's target: the
+// kernel follows every component of a path but the last.
+type dirRef struct {
+	parent    *openDirFD
+	name      string
+	path, rel string
+}
+
+// openDirFD is a directory's descriptor shared by its own walk and its
+// subdirectories not yet opened; the last to let go closes it.
+type openDirFD struct {
+	fd   int
+	refs atomic.Int32
+}
+
+func (o *openDirFD) release() {
+	if o != nil && o.refs.Add(-1) == 0 {
+		_ = unix.Close(o.fd) // read-only: nothing lost
+	}
+}
+
+func (d dirRef) open() (int, error) {
+	if d.parent == nil {
+		return openDir(d.path)
+	}
+	defer d.parent.release()
+	for {
+		fd, err := unix.Openat(d.parent.fd, d.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
+			return -1, fmt.Errorf("open %s: %w", d.path, ErrNotDirectory)
+		case err != nil:
+			return -1, &os.PathError{Op: "open", Path: d.path, Err: err}
+		}
+		return fd, nil
+	}
+}
 
 // walker is the state the walking goroutines share.
 type walker struct {
@@ -111,11 +157,13 @@ func (w *walker) run() {
 
 // dir reads directory d, pushes its subdirectories, then visits its files.
 func (w *walker) dir(d dirRef, buf []byte) error {
-	fd, err := openDir(d.path)
+	fd, err := d.open()
 	if err != nil {
 		return err
 	}
-	defer func() { _ = unix.Close(fd) }() // read-only: nothing lost
+	h := &openDirFD{fd: fd}
+	h.refs.Store(1)
+	defer h.release()
 	var files []string
 	var subdirs []dirRef
 	err = readDir(fd, buf, func(name string, typ byte) error {
@@ -137,7 +185,7 @@ func (w *walker) dir(d dirRef, buf []byte) error {
 			}
 		}
 		if typ == unix.DT_DIR {
-			subdirs = append(subdirs, dirRef{filepath.Join(d.path, name), rel})
+			subdirs = append(subdirs, dirRef{parent: h, name: name, path: filepath.Join(d.path, name), rel: rel})
 		} else {
 			files = append(files, name)
 		}
@@ -147,6 +195,7 @@ func (w *walker) dir(d dirRef, buf []byte) error {
 		return fmt.Errorf("%s: %w", d.path, err)
 	}
 	if len(subdirs) > 0 {
+		h.refs.Add(int32(len(subdirs))) //nolint:gosec // G115: a directory's entries fit in an int32
 		w.mu.Lock()
 		w.stack = append(w.stack, subdirs...)
 		w.cond.Broadcast()
