@@ -35,6 +35,13 @@ func (b *Batch) Read(i int, buf []byte, limit int64) (data []byte, big bool, err
 	return b.dir.read(b, i, buf, limit)
 }
 
+// Open opens file i for a caller that streams it (Read found it too
+// large): as Read does, it refuses a link, a FIFO or a device put in the
+// file's place, never following or waiting on it.
+func (b *Batch) Open(i int) (*os.File, error) {
+	return b.dir.open(b, i)
+}
+
 // relJoin is a path relative to the walked root, slash-separated, for the
 // excludes; root itself is never excluded.
 func relJoin(dir, name string) string {

@@ -20,6 +20,10 @@ func (d dirHandle) read(b *Batch, i int, buf []byte, limit int64) ([]byte, bool,
 	return readAt(d.fd, b.Names[i], b.Path(i), buf, limit)
 }
 
+func (d dirHandle) open(b *Batch, i int) (*os.File, error) {
+	return openAt(d.fd, b.Names[i], b.Path(i))
+}
+
 // Walk calls visit with the regular files under root that ex does not
 // exclude, one directory's files at a time, never following a link; root
 // may be a file. With jobs > 1, that many goroutines walk and call visit

@@ -4,6 +4,7 @@ package scansource
 
 import (
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 )
@@ -13,6 +14,10 @@ type dirHandle struct{}
 
 func (dirHandle) read(b *Batch, i int, buf []byte, limit int64) ([]byte, bool, error) {
 	return ReadFile(b.Path(i), buf, limit)
+}
+
+func (dirHandle) open(b *Batch, i int) (*os.File, error) {
+	return openFile(b.Path(i))
 }
 
 // batchSize is how many files of a directory one visit takes.

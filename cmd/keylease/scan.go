@@ -328,7 +328,9 @@ func (s *scanRun) file(b *scansource.Batch, i int) error {
 	case big && zipped:
 		return fmt.Errorf("zip %s: more than %d bytes: %w", shownPath(path), scansource.DefaultLimits.TotalBytes, scansource.ErrZipBomb)
 	case big:
-		f, err := os.Open(path) //nolint:gosec // the operator names the tree to scan
+		// Opened as Read opened it, not by path: a link or a FIFO put in
+		// the file's place since is refused, not followed or waited on.
+		f, err := b.Open(i)
 		if err != nil {
 			return err
 		}
@@ -338,7 +340,7 @@ func (s *scanRun) file(b *scansource.Batch, i int) error {
 	return s.item(scansource.Item{Path: path, Data: data})
 }
 
-func (s *scanRun) largeFile(path string, f io.Reader) error {
+func (s *scanRun) largeFile(path string, f io.ReadSeeker) error {
 	fs, err := s.sc.ScanReader(f)
 	if err != nil {
 		return err
@@ -348,7 +350,10 @@ func (s *scanRun) largeFile(path string, f io.Reader) error {
 	}
 	// Findings are rare: the file is read once more, streamed, to turn
 	// offsets into lines.
-	pos, err := linesOf(path, fs)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind %s: %w", shownPath(path), err)
+	}
+	pos, err := linesOf(f, fs)
 	if err != nil {
 		return err
 	}
@@ -387,12 +392,7 @@ func (s *scanRun) gitHistory(ctx context.Context, dir string) error {
 
 // linesOf streams the file once to find the line and column of each
 // finding (in offset order, as Scan returns them).
-func linesOf(path string, fs []masking.Finding) ([][2]int, error) {
-	f, err := os.Open(path) //nolint:gosec // the operator names the tree to scan
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }() // read-only
+func linesOf(f io.Reader, fs []masking.Finding) ([][2]int, error) {
 	out := make([][2]int, len(fs))
 	buf := make([]byte, 1<<20)
 	line, col, k := 1, 1, 0
