@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -99,5 +100,42 @@ func TestBatchOpenRefusesSwappedFile(t *testing.T) {
 	}
 	if err, ok := got["plain"]; !ok || err != nil {
 		t.Errorf("Open of a regular file: %v", err)
+	}
+}
+
+// TestWalkRootLinkOrFIFO: a root that is a link or a FIFO is an error
+// naming it, not a walk of nothing (which a scan would report as clean);
+// a link given with a trailing separator names its directory and is walked.
+func TestWalkRootLinkOrFIFO(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(real, "a"), []byte("a"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link, fifo := filepath.Join(dir, "link"), filepath.Join(dir, "fifo")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, root := range []string{link, fifo, filepath.Join(real, "a") + "x"} {
+		for _, jobs := range []int{1, 3} {
+			n := 0
+			err := Walk(root, nil, jobs, func(b *Batch) error { n += len(b.Names); return nil })
+			if err == nil || !strings.Contains(err.Error(), root) {
+				t.Errorf("walk of %s with %d jobs: %v after %d files, want an error naming it", root, jobs, err, n)
+			}
+		}
+	}
+	if err := Walk(fifo, nil, 1, func(*Batch) error { return nil }); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("walk of a FIFO: %v, want ErrNotRegular", err)
+	}
+	if got := walkAll(t, link+string(filepath.Separator), nil, 2); len(got) != 1 || !strings.HasSuffix(got[0], "/a=a") {
+		t.Errorf("walk of link/: %q, want the linked directory's one file", got)
 	}
 }

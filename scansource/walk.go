@@ -1,6 +1,7 @@
 package scansource
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 )
@@ -63,4 +64,14 @@ func WalkFiles(root string, ex *Excluder, visit func(path string) error) error {
 		}
 		return nil
 	})
+}
+
+// rootError is Walk's error for a root that is neither a directory nor a
+// regular file. Passing over it, as filepath.WalkDir does, would report a
+// root that is a link as scanned and clean when nothing was read.
+func rootError(root string, link bool) error {
+	if link {
+		return fmt.Errorf("%s: a symbolic link, and links are not followed: name the directory or file it points to (a trailing / names the directory)", root)
+	}
+	return fmt.Errorf("%s: %w", root, ErrNotRegular)
 }

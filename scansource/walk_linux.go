@@ -54,9 +54,11 @@ func Walk(root string, ex *Excluder, jobs int, visit func(*Batch) error) error {
 		return visit(&Batch{Dir: dir, Names: []string{filepath.Base(root)}, dir: dirHandle{fd}, root: root})
 	case unix.S_IFDIR:
 	default:
-		return nil // a link or a device: filepath.WalkDir skips it too
+		return rootError(root, st.Mode&unix.S_IFMT == unix.S_IFLNK)
 	}
-	w := &walker{ex: ex, visit: visit, stack: []dirRef{{path: filepath.Clean(root)}}}
+	// The root is opened as given: "link/" names the directory a link
+	// points to, as the operator asked (Lstat followed it too).
+	w := &walker{ex: ex, visit: visit, stack: []dirRef{{name: root, path: filepath.Clean(root)}}}
 	w.cond = sync.NewCond(&w.mu)
 	if jobs <= 1 {
 		w.run()
@@ -101,7 +103,7 @@ func (o *openDirFD) release() {
 
 func (d dirRef) open() (int, error) {
 	if d.parent == nil {
-		return openDir(d.path)
+		return openDir(d.name)
 	}
 	defer d.parent.release()
 	for {

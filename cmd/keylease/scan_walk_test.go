@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/keylease/keylease/internal/leakcheck"
+	"github.com/keylease/keylease/internal/testkit"
+)
+
+// TestScanLargeFileStreamed: a file over maxInMemory is streamed from the
+// descriptor the walk opened, and a key in it is reported at its line and
+// column, read from the same descriptor rewound (not the path opened
+// again, which a link put in its place would redirect). The file is sparse:
+// 64 MiB of holes cost no disk.
+func TestScanLargeFileStreamed(t *testing.T) {
+	t.Parallel()
+	key, err := fakeKey("sk-proj-", 60)
+	testkit.Must(t, err)
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "big.log"))
+	testkit.Must(t, err)
+	testkit.Must(t, f.Truncate(maxInMemory+1))
+	_, err = f.WriteAt([]byte("\nline two\n  token="+key+"\n"), maxInMemory+1)
+	testkit.Must(t, err)
+	testkit.Must(t, f.Close())
+	e, out, errb := testEnv(map[string]string{"GITHUB_ACTIONS": "true"})
+	code := realMain(context.Background(), []string{"scan", dir}, e)
+	if code != exitLeak {
+		t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, exitLeak, out, errb)
+	}
+	if want := "big.log:3:9: credential found by detector openai-project-key"; !strings.Contains(out.String(), want) {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+	leakcheck.Assert(t, "stdout", out.Bytes(), key)
+	leakcheck.Assert(t, "stderr", errb.Bytes(), key)
+}
+
+// TestScanRootLinkRefused: a path given to scan that is a link is refused
+// (exit 2, naming it and what to give instead), not reported clean after
+// reading nothing; the same link with a trailing / is scanned.
+func TestScanRootLinkRefused(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links need privileges on Windows")
+	}
+	key, err := fakeKey("sk-proj-", 60)
+	testkit.Must(t, err)
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	testkit.Must(t, os.Mkdir(real, 0o700))
+	testkit.Must(t, os.WriteFile(filepath.Join(real, "a.env"), []byte("KEY="+key+"\n"), 0o600))
+	link := filepath.Join(dir, "link")
+	testkit.Must(t, os.Symlink(real, link))
+	e, out, errb := testEnv(map[string]string{"GITHUB_ACTIONS": "true"})
+	if code := realMain(context.Background(), []string{"scan", link}, e); code != exitConfig {
+		t.Errorf("scan of a link: exit %d, want %d; stdout %q stderr %q", code, exitConfig, out, errb)
+	}
+	if !strings.Contains(errb.String(), "a symbolic link, and links are not followed") || strings.Contains(out.String(), "no findings") {
+		t.Errorf("scan of a link: stdout %q stderr %q, want the link refused", out, errb)
+	}
+	e2, out2, errb2 := testEnv(map[string]string{"GITHUB_ACTIONS": "true"})
+	if code := realMain(context.Background(), []string{"scan", link + "/"}, e2); code != exitLeak {
+		t.Errorf("scan of link/: exit %d, want %d; stdout %q stderr %q", code, exitLeak, out2, errb2)
+	}
+	for _, b := range [][]byte{out.Bytes(), errb.Bytes(), out2.Bytes(), errb2.Bytes()} {
+		leakcheck.Assert(t, "output", b, key)
+	}
+}
