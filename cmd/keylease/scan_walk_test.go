@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/keylease/keylease/internal/leakcheck"
 	"github.com/keylease/keylease/internal/testkit"
@@ -69,5 +70,42 @@ func TestScanRootLinkRefused(t *testing.T) {
 	}
 	for _, b := range [][]byte{out.Bytes(), errb.Bytes(), out2.Bytes(), errb2.Bytes()} {
 		leakcheck.Assert(t, "output", b, key)
+	}
+}
+
+// TestScanAnnotationEscapesControls: a file named with a terminal escape,
+// a C1 control and invalid UTF-8 reaches no output raw, the ::error
+// annotation's file= property included (the Actions log renders ANSI
+// sequences), and still cannot start a workflow command.
+func TestScanAnnotationEscapesControls(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("such names are not valid on Windows")
+	}
+	key, err := fakeKey("sk-proj-", 60)
+	testkit.Must(t, err)
+	dir := t.TempDir()
+	name := "x\n::warning::pwn\x1b[31m\u009b2J\xff\x07.env"
+	testkit.Must(t, os.WriteFile(filepath.Join(dir, name), []byte("KEY="+key+"\n"), 0o600))
+	for _, format := range []string{"text", "json", "sarif"} {
+		e, out, errb := testEnv(map[string]string{"GITHUB_ACTIONS": "true"})
+		if code := realMain(context.Background(), []string{"scan", "--format", format, dir}, e); code != exitLeak {
+			t.Fatalf("%s: exit %d, want %d; stderr %q", format, code, exitLeak, errb)
+		}
+		for what, b := range map[string]string{"stdout": out.String(), "stderr": errb.String()} {
+			controls := "\x1b\u009b\x07"
+			if format == "json" && what == "stdout" {
+				controls = "\x1b\x07" // encoding/json leaves C1 controls as they are
+			}
+			if !utf8.ValidString(b) || strings.ContainsAny(b, controls) {
+				t.Errorf("%s %s holds a control character or invalid UTF-8: %q", format, what, b)
+			}
+			for _, line := range strings.Split(b, "\n") {
+				if strings.HasPrefix(line, "::warning") || strings.Contains(line, "\r") {
+					t.Errorf("%s %s: a file name started a line or a workflow command: %q", format, what, line)
+				}
+			}
+			leakcheck.Assert(t, format+" "+what, []byte(b), key)
+		}
 	}
 }
