@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"sync"
 )
 
@@ -34,17 +35,35 @@ const maxETagBody = 1 << 20
 // NewETags returns an empty cache.
 func NewETags() *ETags { return &ETags{m: map[string]etagEntry{}} }
 
-// Load reads a cache Save wrote.
+// Load reads a cache Save wrote. An entry Save could not have written (an
+// ETag that is not one entity tag, a body over the bound, a header value
+// with a control character) is dropped, so its URL is asked for afresh:
+// "*" would make GitHub answer 304 for any content (If-None-Match: *
+// matches every current answer) and the remembered body be used unchecked.
+// A cache of null is an empty one.
 func (e *ETags) Load(r io.Reader) error {
 	var m map[string]etagEntry
 	if err := json.NewDecoder(io.LimitReader(r, 256<<20)).Decode(&m); err != nil {
 		return fmt.Errorf("the ETag cache is not one keylease wrote: %w", err)
 	}
+	keep := make(map[string]etagEntry, len(m))
+	for u, v := range m {
+		if !entityTag.MatchString(v.ETag) || len(v.Body) > maxETagBody || !headerValue.MatchString(v.ContentType) || !headerValue.MatchString(v.Link) {
+			continue
+		}
+		keep[u] = v
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.m = m
+	e.m = keep
 	return nil
 }
+
+// entityTag is one HTTP entity tag (RFC 9110 8.8.3), weak or strong.
+var entityTag = regexp.MustCompile(`^(W/)?"[\x21\x23-\x7e]*"$`)
+
+// headerValue is a header value of printable ASCII, or none.
+var headerValue = regexp.MustCompile(`^[\x20-\x7e]*$`)
 
 // Save writes the cache as JSON.
 func (e *ETags) Save(w io.Writer) error {

@@ -1,9 +1,14 @@
 package githubapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,5 +124,63 @@ func TestPaceGivingUpDoesNotBlockLaterCalls(t *testing.T) {
 	}
 	if _, err := gc.Environments(context.Background(), repo); err != nil {
 		t.Fatalf("a later call was refused: %v", err)
+	}
+}
+
+// TestETagsHostileCache: a cache file the audit did not write cannot crash
+// it or put answers in GitHub's mouth. null is an empty cache (it left a
+// nil map that the next answer panicked on); an entry with the ETag "*"
+// (which GitHub answers 304 for whatever the list now holds) or a header
+// value with a control character is dropped and its URL asked afresh.
+func TestETagsHostileCache(t *testing.T) {
+	t.Parallel()
+	e := githubapi.NewETags()
+	p := &githubapi.Pace{ETags: e}
+	f, gc := paced(t, p)
+	r := f.AddRepo(repo.Owner, repo.Name, "main")
+	f.Lock()
+	r.Secrets = []string{"A", "B"}
+	f.Unlock()
+	if err := e.Load(strings.NewReader("null")); err != nil {
+		t.Fatalf("Load(null): %v", err)
+	}
+	if names, err := gc.RepoSecretNames(context.Background(), repo); err != nil || len(names) != 2 {
+		t.Fatalf("after a null cache: %v %v", names, err)
+	}
+	var saved bytes.Buffer
+	if err := e.Save(&saved); err != nil || e.Len() == 0 {
+		t.Fatalf("save: %v, %d entries", err, e.Len())
+	}
+	var m map[string]map[string]any
+	if err := json.Unmarshal(saved.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	forged := base64.StdEncoding.EncodeToString([]byte(`{"total_count":0,"secrets":[]}`))
+	for _, tamper := range []map[string]any{
+		{"etag": "*", "body": forged},
+		{"etag": `W/"x"`, "content_type": "application/json\r\nX-Injected: 1", "body": forged},
+	} {
+		for u, v := range m {
+			maps.Copy(v, tamper)
+			m[u] = v
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2 := githubapi.NewETags()
+		if err := e2.Load(bytes.NewReader(b)); err != nil {
+			t.Fatalf("Load of a tampered cache: %v", err)
+		}
+		gc2, err := githubapi.New(githubapi.Options{HTTPClient: &http.Client{Transport: &githubapi.Pace{ETags: e2, Next: http.DefaultTransport}}, Getenv: func(k string) string {
+			return map[string]string{"GITHUB_API_URL": f.APIURL(), "GITHUB_TOKEN": token}[k]
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := gc2.RepoSecretNames(context.Background(), repo)
+		if err != nil || len(names) != 2 {
+			t.Errorf("a cache entry %v answered for GitHub: %v %v, want the 2 secrets GitHub holds", tamper, names, err)
+		}
 	}
 }
