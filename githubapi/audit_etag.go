@@ -2,6 +2,7 @@ package githubapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -86,9 +87,23 @@ func (e *ETags) get(u string) (etagEntry, bool) {
 	return v, ok
 }
 
+// downloadKey marks a download's context: ETags neither asks for nor keeps
+// its answer (a log's or artifact's bytes, keyed by a signed URL, which is
+// a credential, would be written to the cache file).
+type downloadKey struct{}
+
+func asDownload(ctx context.Context) context.Context {
+	return context.WithValue(ctx, downloadKey{}, true)
+}
+
+// kept reports whether r's answer may be asked for conditionally and kept.
+func (e *ETags) kept(r *http.Request) bool {
+	return e != nil && r.Method == http.MethodGet && r.Context().Value(downloadKey{}) == nil
+}
+
 // conditional returns r with If-None-Match when an answer is remembered.
 func (e *ETags) conditional(r *http.Request) (*http.Request, *etagEntry) {
-	if e == nil || r.Method != http.MethodGet || r.Header.Get("If-None-Match") != "" {
+	if !e.kept(r) || r.Header.Get("If-None-Match") != "" {
 		return r, nil
 	}
 	v, ok := e.get(r.URL.String())
@@ -102,7 +117,7 @@ func (e *ETags) conditional(r *http.Request) (*http.Request, *etagEntry) {
 
 // answer turns a 304 into the remembered 200, and remembers a new 200.
 func (e *ETags) answer(r *http.Request, resp *http.Response, was *etagEntry) (*http.Response, error) {
-	if e == nil || r.Method != http.MethodGet {
+	if !e.kept(r) {
 		return resp, nil
 	}
 	if resp.StatusCode == http.StatusNotModified && was != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/keylease/keylease/githubapi"
 	"github.com/keylease/keylease/internal/fault"
 	"github.com/keylease/keylease/internal/githubfake"
+	"github.com/keylease/keylease/internal/leakcheck"
 )
 
 type clock struct {
@@ -183,4 +184,44 @@ func TestETagsHostileCache(t *testing.T) {
 			t.Errorf("a cache entry %v answered for GitHub: %v %v, want the 2 secrets GitHub holds", tamper, names, err)
 		}
 	}
+}
+
+// TestETagsNeverKeepADownload: a job log and an artifact fetched through
+// the audit's pacer, whose storage host tags them with an ETag, are not
+// remembered: the cache file would hold a log's or artifact's bytes and the
+// signed URL (a credential) as its key, and be written to disk and the
+// Actions cache.
+func TestETagsNeverKeepADownload(t *testing.T) {
+	t.Parallel()
+	e := githubapi.NewETags()
+	f, gc := paced(t, &githubapi.Pace{ETags: e})
+	r := f.AddRepo(repo.Owner, repo.Name, "main")
+	const line = "2026-12-01T00:00:00Z a line only the log holds\n"
+	f.Lock()
+	r.Runs = []int64{7}
+	r.Jobs[7] = []int64{70}
+	r.Logs[70] = []byte(line)
+	r.RunArtifacts[7] = []int64{700}
+	r.Artifacts[700] = zipOf(t, map[string]string{"out.txt": "artifact-only-content"})
+	f.Unlock()
+	ctx := context.Background()
+	for range 2 {
+		if log, err := gc.JobLog(ctx, repo, 70); err != nil || string(log) != line {
+			t.Fatalf("log %q %v", log, err)
+		}
+		if files, err := gc.ArtifactFiles(ctx, repo, 700); err != nil || string(files["out.txt"]) != "artifact-only-content" {
+			t.Fatalf("artifact %v %v", files, err)
+		}
+	}
+	var saved bytes.Buffer
+	if err := e.Save(&saved); err != nil {
+		t.Fatal(err)
+	}
+	s := saved.String()
+	for _, bad := range []string{"sig=", "_blob", base64.StdEncoding.EncodeToString([]byte(line))} {
+		if strings.Contains(s, bad) {
+			t.Errorf("the ETag cache holds a download (%q): %s", bad, s)
+		}
+	}
+	leakcheck.Assert(t, "etag cache", saved.Bytes(), token)
 }

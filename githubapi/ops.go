@@ -295,7 +295,7 @@ func (c *Client) download(ctx context.Context, what string, u *url.URL) ([]byte,
 	if u == nil {
 		return nil, fmt.Errorf("github %s: no redirect location", what)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(asDownload(ctx), http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("github %s: %w", what, err)
 	}

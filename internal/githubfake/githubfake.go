@@ -368,6 +368,9 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request) {
 			b, ok = repo.Artifacts[id]
 		}
 		if ok {
+			// A storage host tags its blobs, as GitHub's does.
+			sum := sha256.Sum256(b)
+			w.Header().Set("ETag", `"0x`+hex.EncodeToString(sum[:8])+`"`)
 			w.Header().Set("Content-Type", "application/octet-stream")
 			_, _ = w.Write(b)
 			return
