@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"strconv"
 	"strings"
 
 	"github.com/keylease/keylease/auditreport"
@@ -77,7 +76,7 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 	}
 	o.Repos = repos
 	if shard != "" {
-		i, n, ok := parseShard(shard)
+		i, n, ok := auditreport.ParseShard(shard)
 		if !ok {
 			return a, usageError("%s %s: want I/N with 1 <= I <= N (e.g. 2/4)", orFlag(source["shard"], "shard"), shownValue("--shard", shard))
 		}
@@ -101,13 +100,6 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 	lo.Version = version
 	o.Outputs.Version = version
 	return a, nil
-}
-
-func parseShard(s string) (int, int, bool) {
-	is, ns, ok := strings.Cut(s, "/")
-	i, err1 := strconv.Atoi(is)
-	n, err2 := strconv.Atoi(ns)
-	return i, n, ok && err1 == nil && err2 == nil && i >= 1 && i <= n && n <= 256
 }
 
 func loadAuditFingerprints(path string) (masking.FingerprintList, error) {
