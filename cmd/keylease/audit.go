@@ -135,6 +135,9 @@ func runAuditMerge(ctx context.Context, args []string, e *env) error {
 	if err := parseFlags(fs, args, e, auditUsage); err != nil {
 		return err
 	}
+	if err := noFlagAfterPaths(fs.Args()); err != nil {
+		return err
+	}
 	var err error
 	if out.FailOn, err = auditreport.ParseSeverity(failOn); err != nil {
 		return usageError("--fail-on: %v", err)

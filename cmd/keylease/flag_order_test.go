@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/keylease/keylease/internal/leakcheck"
+)
+
+// TestFlagAfterPathRefused: Go's flag parsing stops at the first path, so
+// a flag after it would be taken as one more path: incident's --repo would
+// go unscanned (the revocation still done, and the run's logs not read)
+// and audit merge's --issue read as a report. Both refuse it, exit 2,
+// before any call.
+func TestFlagAfterPathRefused(t *testing.T) {
+	t.Parallel()
+	key := "sk-proj-" + strings.Repeat("Ab3dE", 10) + "T3BlbkFJ" + strings.Repeat("x9Yz", 10)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"incident", []string{"incident", "--vendor", "openai", "--env", "ci", "--type", "other", dir, "--repo", "acme/app"}},
+		{"incident --scan then path", []string{"incident", "--vendor", "openai", "--env", "ci", "--type", "other", "--scan", dir, dir, "--since", "3d"}},
+		{"audit merge", []string{"audit", "merge", "shard-1.json", "--issue"}},
+	} {
+		e, out, errb := testEnv(map[string]string{})
+		code := realMain(context.Background(), tc.args, e)
+		if code != exitConfig || !strings.Contains(errb.String(), "flags come before the paths") {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 naming the flag after a path", tc.name, code, errb.String())
+		}
+		leakcheck.Assert(t, tc.name+" stdout", out.Bytes(), key)
+		leakcheck.Assert(t, tc.name+" stderr", errb.Bytes(), key)
+	}
+}
