@@ -274,8 +274,20 @@ func (c *Client) ArtifactFiles(ctx context.Context, r Repo, artifactID int64) (m
 	prefix := fmt.Sprintf("artifact-%d", artifactID)
 	files := map[string][]byte{}
 	lim := scansource.Limits{Entries: scansource.DefaultLimits.Entries, EntryBytes: c.maxDownload, TotalBytes: c.maxDownload}
+	n := 0
 	err = scansource.Zip(prefix, b, lim, func(it scansource.Item) error {
-		files[strings.TrimPrefix(it.Path, prefix+"!")] = it.Data
+		n++
+		base := strings.TrimPrefix(it.Path, prefix+"!")
+		name := base
+		// A zip may repeat a name: the earlier entry is kept, not
+		// overwritten unscanned.
+		for k := n; ; k++ {
+			if _, dup := files[name]; !dup {
+				break
+			}
+			name = fmt.Sprintf("%s (entry %d)", base, k)
+		}
+		files[name] = it.Data
 		return nil
 	})
 	if errors.Is(err, scansource.ErrZipBomb) {
