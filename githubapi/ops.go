@@ -230,7 +230,10 @@ func (c *Client) Runs(ctx context.Context, r Repo, since string) ([]*github.Work
 // Jobs lists the jobs of a run.
 func (c *Client) Jobs(ctx context.Context, r Repo, runID int64) ([]*github.WorkflowJob, error) {
 	return listAll(ctx, c, "list workflow jobs", func(opt github.ListOptions) ([]*github.WorkflowJob, *github.Response, error) {
-		jobs, resp, err := c.GH.Actions.ListWorkflowJobs(ctx, r.Owner, r.Name, runID, &github.ListWorkflowJobsOptions{ListOptions: opt})
+		// Every attempt's jobs: GitHub lists only the latest attempt's by
+		// default, and a re-run usually follows a failed attempt whose log
+		// may hold what leaked.
+		jobs, resp, err := c.GH.Actions.ListWorkflowJobs(ctx, r.Owner, r.Name, runID, &github.ListWorkflowJobsOptions{Filter: "all", ListOptions: opt})
 		if jobs == nil {
 			return nil, resp, err
 		}
