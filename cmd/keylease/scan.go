@@ -43,6 +43,10 @@ func loadFingerprints(path string) (masking.FingerprintList, error) {
 	return l, nil
 }
 
+// maxJobs bounds --jobs: more goroutines than cores gain nothing once the
+// disk is the limit.
+const maxJobs = 1024
+
 // maxInMemory is the largest plain file read whole; larger ones stream.
 const maxInMemory = 64 << 20
 
@@ -78,8 +82,10 @@ func runScan(ctx context.Context, args []string, e *env) error {
 		return usageError("scan --git takes one repository directory")
 	case f.format != "text" && f.format != "json" && f.format != "sarif":
 		return usageError("--format %s: want text, json or sarif", shownValue("--format", f.format))
-	case f.jobs < 1:
-		return usageError("--jobs %d: want 1 or more", f.jobs)
+	case f.jobs < 1 || f.jobs > maxJobs:
+		// Each goroutine holds a directory buffer and a file buffer: a
+		// million of them is tens of gigabytes before one file is read.
+		return usageError("--jobs %d: want 1 to %d", f.jobs, maxJobs)
 	}
 	// AWS's documented example ids fill SDK tests and docs; gitleaks
 	// allow-lists them too. Everything else credential-shaped is reported.

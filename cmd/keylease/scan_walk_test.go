@@ -109,3 +109,20 @@ func TestScanAnnotationEscapesControls(t *testing.T) {
 		}
 	}
 }
+
+// TestScanJobsBounded: --jobs past the bound is a usage error (exit 2)
+// before anything is allocated for the goroutines.
+func TestScanJobsBounded(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, n := range []string{"0", "-3", "5000"} {
+		e, out, errb := testEnv(map[string]string{})
+		if code := realMain(context.Background(), []string{"scan", "--jobs", n, dir}, e); code != exitConfig || !strings.Contains(errb.String(), "want 1 to 1024") {
+			t.Errorf("--jobs %s: exit %d, stdout %q stderr %q; want exit 2", n, code, out, errb)
+		}
+	}
+	e, out, errb := testEnv(map[string]string{})
+	if code := realMain(context.Background(), []string{"scan", "--jobs", "1024", dir}, e); code != exitOK {
+		t.Errorf("--jobs 1024: exit %d, stdout %q stderr %q", code, out, errb)
+	}
+}
