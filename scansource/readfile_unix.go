@@ -26,9 +26,6 @@ func ReadFile(path string, buf []byte, limit int64) (data []byte, big bool, err 
 	return readAt(unix.AT_FDCWD, path, path, buf, limit)
 }
 
-// openFile is openAt of a path.
-func openFile(path string) (*os.File, error) { return openAt(unix.AT_FDCWD, path, path) }
-
 // readAt is ReadFile of name in the directory dirfd; path names the file
 // in errors.
 func readAt(dirfd int, name, path string, buf []byte, limit int64) (data []byte, big bool, err error) {

@@ -109,21 +109,21 @@ func TestBatchOpenRefusesSwappedFile(t *testing.T) {
 func TestWalkRootLinkOrFIFO(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	real := filepath.Join(dir, "real")
-	if err := os.Mkdir(real, 0o700); err != nil {
+	target := filepath.Join(dir, "real")
+	if err := os.Mkdir(target, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(real, "a"), []byte("a"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(target, "a"), []byte("a"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	link, fifo := filepath.Join(dir, "link"), filepath.Join(dir, "fifo")
-	if err := os.Symlink(real, link); err != nil {
+	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, root := range []string{link, fifo, filepath.Join(real, "a") + "x"} {
+	for _, root := range []string{link, fifo, filepath.Join(target, "a") + "x"} {
 		for _, jobs := range []int{1, 3} {
 			n := 0
 			err := Walk(root, nil, jobs, func(b *Batch) error { n += len(b.Names); return nil })

@@ -43,15 +43,6 @@ func (b *Batch) Open(i int) (*os.File, error) {
 	return b.dir.open(b, i)
 }
 
-// relJoin is a path relative to the walked root, slash-separated, for the
-// excludes; root itself is never excluded.
-func relJoin(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
-}
-
 // WalkFiles calls visit with the path of every regular file under root
 // (root itself when it is a file) that ex does not exclude, one at a time;
 // for a caller that reads each file itself.

@@ -213,6 +213,15 @@ func (w *walker) dir(d dirRef, buf []byte) error {
 	return w.visit(&Batch{Dir: d.path, Names: files, dir: dirHandle{fd}})
 }
 
+// relJoin is a path relative to the walked root, slash-separated, for the
+// excludes; root itself is never excluded.
+func relJoin(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
 func openDir(path string) (int, error) {
 	for {
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
