@@ -139,3 +139,25 @@ func TestWalkRootLinkOrFIFO(t *testing.T) {
 		t.Errorf("walk of link/: %q, want the linked directory's one file", got)
 	}
 }
+
+// TestWalkRootFileThroughLinkedDirectory: a file given as the root through
+// a directory link the operator named (link/a) is read: only the file
+// itself must not be a link.
+func TestWalkRootFileThroughLinkedDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real")
+	if err := os.Mkdir(target, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "a"), []byte("a"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if got := walkAll(t, filepath.Join(link, "a"), nil, 1); len(got) != 1 || got[0] != filepath.Join(link, "a")+"=a" {
+		t.Errorf("walk of link/a: %q", got)
+	}
+}

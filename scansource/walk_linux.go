@@ -45,8 +45,10 @@ func Walk(root string, ex *Excluder, jobs int, visit func(*Batch) error) error {
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
+		// The directory is the operator's path and may be a link
+		// (link/a.txt); the file is opened in it without following one.
 		dir := filepath.Dir(root)
-		fd, err := openDir(dir)
+		fd, err := openDirFlags(dir, 0)
 		if err != nil {
 			return err
 		}
@@ -222,9 +224,11 @@ func relJoin(dir, name string) string {
 	return dir + "/" + name
 }
 
-func openDir(path string) (int, error) {
+func openDir(path string) (int, error) { return openDirFlags(path, unix.O_NOFOLLOW) }
+
+func openDirFlags(path string, flags int) (int, error) {
 	for {
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|flags, 0)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
