@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"regexp"
 	"strings"
 
 	"github.com/keylease/keylease/auditreport"
@@ -20,6 +21,10 @@ const auditUsage = "Usage: keylease audit [--registry F] [--policy F] [--repo O/
 // auditFlags read KEYLEASE_<FLAG> when not given.
 var auditFlags = []string{"registry", "policy", "role-arn", "region", "audience", "oidc-issuer", "identity", "setup-timeout",
 	"org", "shard", "since", "fingerprints", "report", "sarif", "issue", "issue-repo", "fail-on", "etag-cache", "retire-after"}
+
+// repoName is a GitHub owner/name: an owner of up to 39 letters, digits
+// and hyphens, a name of up to 100 letters, digits, '.', '_' and '-'.
+var repoName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$`)
 
 type repoList []string
 
@@ -72,6 +77,16 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 		}
 		if det, bad := keyInSetting(v); bad {
 			return a, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", orFlag(source[name], name), det)
+		}
+	}
+	for _, r := range repos {
+		// A --repo is printed in every line about it: one with a newline
+		// would start a workflow command on the runner.
+		if !repoName.MatchString(r) {
+			return a, usageError("--repo %s: want owner/name as GitHub spells them (letters, digits, - in the owner; also . and _ in the name)", shownValue("--repo", r))
+		}
+		if det, bad := keyInSetting(r); bad {
+			return a, usageError("--repo looks like a key (%s detector), not a repository; it is not shown: remove it, and revoke and rotate that key, it has been exposed", det)
 		}
 	}
 	o.Repos = repos
