@@ -19,8 +19,9 @@ import (
 // returned: names, workflow files, run lists; never a downloaded log or
 // artifact, which come through a redirect. One ETags serves one token.
 type ETags struct {
-	mu sync.Mutex
-	m  map[string]etagEntry
+	mu   sync.Mutex
+	m    map[string]etagEntry
+	used map[string]bool // asked for this run: what Save keeps
 }
 
 type etagEntry struct {
@@ -34,7 +35,7 @@ type etagEntry struct {
 const maxETagBody = 1 << 20
 
 // NewETags returns an empty cache.
-func NewETags() *ETags { return &ETags{m: map[string]etagEntry{}} }
+func NewETags() *ETags { return &ETags{m: map[string]etagEntry{}, used: map[string]bool{}} }
 
 // Load reads a cache Save wrote. An entry Save could not have written (an
 // ETag that is not one entity tag, a body over the bound, a header value
@@ -66,11 +67,20 @@ var entityTag = regexp.MustCompile(`^(W/)?"[\x21\x23-\x7e]*"$`)
 // headerValue is a header value of printable ASCII, or none.
 var headerValue = regexp.MustCompile(`^[\x20-\x7e]*$`)
 
-// Save writes the cache as JSON.
+// Save writes the cache as JSON: the answers to URLs asked for since Load,
+// not every answer ever kept. The runs list's URL names the day (created>=),
+// so keeping the others grew the file by a list per repository a day until
+// Load refused it, and a repository gone stayed in it for ever.
 func (e *ETags) Save(w io.Writer) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return json.NewEncoder(w).Encode(e.m)
+	keep := make(map[string]etagEntry, len(e.used))
+	for u := range e.used {
+		if v, ok := e.m[u]; ok {
+			keep[u] = v
+		}
+	}
+	return json.NewEncoder(w).Encode(keep)
 }
 
 // Len is the number of remembered answers.
@@ -83,6 +93,7 @@ func (e *ETags) Len() int {
 func (e *ETags) get(u string) (etagEntry, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.used[u] = true
 	v, ok := e.m[u]
 	return v, ok
 }
@@ -143,6 +154,7 @@ func (e *ETags) answer(r *http.Request, resp *http.Response, was *etagEntry) (*h
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	if len(b) <= maxETagBody {
 		e.mu.Lock()
+		e.used[r.URL.String()] = true
 		e.m[r.URL.String()] = etagEntry{ETag: tag, ContentType: resp.Header.Get("Content-Type"), Link: resp.Header.Get("Link"), Body: b}
 		e.mu.Unlock()
 	}

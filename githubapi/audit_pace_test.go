@@ -225,3 +225,29 @@ func TestETagsNeverKeepADownload(t *testing.T) {
 	}
 	leakcheck.Assert(t, "etag cache", saved.Bytes(), token)
 }
+
+// TestETagsSaveKeepsOnlyThisRun: Save keeps the answers to what this run
+// asked for; an answer loaded for a URL not asked again (yesterday's runs
+// list, a repository gone) is dropped, so the file does not grow by a day's
+// lists each day until Load refuses it.
+func TestETagsSaveKeepsOnlyThisRun(t *testing.T) {
+	t.Parallel()
+	e := githubapi.NewETags()
+	f, gc := paced(t, &githubapi.Pace{ETags: e})
+	f.AddRepo(repo.Owner, repo.Name, "main")
+	stale := `{"http://127.0.0.1:1/repos/acme/gone/actions/runs?created=%3E%3D2026-11-01":{"etag":"W/\"1\"","body":"e30="}}`
+	if err := e.Load(strings.NewReader(stale)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gc.RepoSecretNames(context.Background(), repo); err != nil {
+		t.Fatal(err)
+	}
+	var saved bytes.Buffer
+	if err := e.Save(&saved); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(saved.String(), "acme/gone") || !strings.Contains(saved.String(), "/actions/secrets") {
+		t.Errorf("saved %s; want this run's answer only", saved.String())
+	}
+	leakcheck.Assert(t, "etag cache", saved.Bytes(), token)
+}
