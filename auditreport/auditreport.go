@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -190,7 +191,35 @@ func Merge(rs ...*Report) *Report {
 		out.Skipped = append(out.Skipped, r.Skipped...)
 		out.Unreached = append(out.Unreached, r.Unreached...)
 	}
+	out.Unreached = append(out.Unreached, missingShards(out.Shards)...)
 	out.Normalize()
+	return out
+}
+
+// missingShards is what a merge of shards lacks: a shard of I/N never
+// merged in audited none of its repositories, so it is unreached (not a
+// pass), as are shards of different counts, which split the repositories
+// differently.
+func missingShards(shards []string) []Unreached {
+	if len(shards) == 0 {
+		return nil
+	}
+	have := map[int]bool{}
+	count := 0
+	for _, sh := range shards {
+		i, n, ok := ParseShard(sh)
+		if !ok || (count != 0 && n != count) {
+			return []Unreached{{Subject: "shards " + strings.Join(shards, ", "), Why: "reports of different shard counts were merged: audit again with one --shard I/N count"}}
+		}
+		count = n
+		have[i] = true
+	}
+	var out []Unreached
+	for i := 1; i <= count; i++ {
+		if !have[i] {
+			out = append(out, Unreached{Subject: fmt.Sprintf("shard %d/%d", i, count), Why: "no report of this shard was merged: its repositories were not audited"})
+		}
+	}
 	return out
 }
 
@@ -205,13 +234,32 @@ func Read(b []byte) (*Report, error) {
 	if r.Schema != Schema {
 		return nil, fmt.Errorf("schema %q: want %s", clip(r.Schema), Schema)
 	}
-	for _, f := range r.Findings {
+	for i, f := range r.Findings {
 		if DefaultSeverity(f.ID) == "" || f.Severity.rank() == 0 {
 			return nil, fmt.Errorf("finding id %q with severity %q: not an audit finding", clip(f.ID), clip(string(f.Severity)))
+		}
+		// A policy raises a severity, never lowers it: a report saying
+		// less is read at the default.
+		r.Findings[i].Severity = Raise(DefaultSeverity(f.ID), f.Severity)
+	}
+	for _, sh := range r.Shards {
+		if _, _, ok := ParseShard(sh); !ok {
+			return nil, fmt.Errorf("shard %q: want I/N with 1 <= I <= N <= %d", clip(sh), MaxShards)
 		}
 	}
 	r.Normalize()
 	return &r, nil
+}
+
+// MaxShards is the most shards an audit may be split into.
+const MaxShards = 256
+
+// ParseShard reads "I/N", 1 <= I <= N <= MaxShards.
+func ParseShard(s string) (i, n int, ok bool) {
+	is, ns, cut := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	return i, n, cut && err1 == nil && err2 == nil && i >= 1 && i <= n && n <= MaxShards && s == strconv.Itoa(i)+"/"+strconv.Itoa(n)
 }
 
 // jsonErr keeps a decode error's position and field, not the text it read.

@@ -49,7 +49,7 @@ func (r *Report) Markdown() string {
 	if len(r.Skipped) > 0 {
 		b.WriteString("### Skipped checks (not a pass)\n\n| check | why |\n|---|---|\n")
 		for _, s := range r.Skipped {
-			fmt.Fprintf(&b, "| `%s` | %s |\n", cell(s.Check), cell(s.Why))
+			fmt.Fprintf(&b, "| %s | %s |\n", cell(s.Check), cell(s.Why))
 		}
 		b.WriteString("\n")
 	}
@@ -89,13 +89,33 @@ func (r *Report) IssueBody(limit int) string {
 	return b.String()
 }
 
-// cell keeps a table cell on one row.
+// cell is s as one table cell on one row, inert: a code span, so that a
+// name from a repository (a job's name, an artifact's file, a workflow
+// path: anyone who pushes a branch writes them) renders as text. Outside
+// one, GitHub would render its HTML (an "<!--" hides every row after it),
+// images, links, @mentions and #references. The fence is one backtick
+// longer than the longest run in s, and a space pads s from it, as
+// CommonMark's code spans allow; "|" is escaped, which GitHub's tables
+// honour inside a code span too.
 func cell(s string) string {
 	s = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return "-"
 	}
-	return s
+	run, longest := 0, 0
+	for _, c := range s {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
 }
 
 // WriteSARIF writes the findings that have a place in a file (workflow

@@ -2,6 +2,7 @@ package githubapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path"
 	"strings"
@@ -42,8 +43,9 @@ func (c *Client) Environments(ctx context.Context, r Repo) ([]string, error) {
 // WorkflowDir is where GitHub Actions reads a repository's workflows.
 const WorkflowDir = ".github/workflows"
 
-// maxWorkflows bounds the files read from one repository's WorkflowDir.
-const maxWorkflows = 200
+// MaxWorkflows bounds the files read from one repository's WorkflowDir; a
+// directory with more is an error, not a partial read taken for the whole.
+const MaxWorkflows = 200
 
 // WorkflowFiles reads the .yml and .yaml files of WorkflowDir on the
 // default branch (path -> bytes); a repository without the directory has
@@ -59,16 +61,19 @@ func (c *Client) WorkflowFiles(ctx context.Context, r Repo) (map[string][]byte, 
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]byte{}
+	var wanted []*github.RepositoryContent
 	for _, f := range dir {
+		ext := strings.ToLower(path.Ext(f.GetPath()))
+		if f.GetType() == "file" && (ext == ".yml" || ext == ".yaml") {
+			wanted = append(wanted, f)
+		}
+	}
+	if len(wanted) > MaxWorkflows {
+		return nil, fmt.Errorf("github %s of %s: %d workflow files, more than the %d read: none is checked rather than some", WorkflowDir, r, len(wanted), MaxWorkflows)
+	}
+	out := map[string][]byte{}
+	for _, f := range wanted {
 		p := f.GetPath()
-		ext := strings.ToLower(path.Ext(p))
-		if f.GetType() != "file" || (ext != ".yml" && ext != ".yaml") {
-			continue
-		}
-		if len(out) >= maxWorkflows {
-			break
-		}
 		fc, _, err := retry(ctx, c, "get contents "+p, func() (*github.RepositoryContent, *github.Response, error) {
 			f, _, resp, err := c.GH.Repositories.GetContents(ctx, r.Owner, r.Name, p, nil)
 			return f, resp, err

@@ -2,10 +2,12 @@ package githubapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"sync"
 )
 
@@ -17,8 +19,9 @@ import (
 // returned: names, workflow files, run lists; never a downloaded log or
 // artifact, which come through a redirect. One ETags serves one token.
 type ETags struct {
-	mu sync.Mutex
-	m  map[string]etagEntry
+	mu   sync.Mutex
+	m    map[string]etagEntry
+	used map[string]bool // asked for this run: what Save keeps
 }
 
 type etagEntry struct {
@@ -32,25 +35,52 @@ type etagEntry struct {
 const maxETagBody = 1 << 20
 
 // NewETags returns an empty cache.
-func NewETags() *ETags { return &ETags{m: map[string]etagEntry{}} }
+func NewETags() *ETags { return &ETags{m: map[string]etagEntry{}, used: map[string]bool{}} }
 
-// Load reads a cache Save wrote.
+// Load reads a cache Save wrote. An entry Save could not have written (an
+// ETag that is not one entity tag, a body over the bound, a header value
+// with a control character) is dropped, so its URL is asked for afresh:
+// "*" would make GitHub answer 304 for any content (If-None-Match: *
+// matches every current answer) and the remembered body be used unchecked.
+// A cache of null is an empty one.
 func (e *ETags) Load(r io.Reader) error {
 	var m map[string]etagEntry
 	if err := json.NewDecoder(io.LimitReader(r, 256<<20)).Decode(&m); err != nil {
 		return fmt.Errorf("the ETag cache is not one keylease wrote: %w", err)
 	}
+	keep := make(map[string]etagEntry, len(m))
+	for u, v := range m {
+		if !entityTag.MatchString(v.ETag) || len(v.Body) > maxETagBody || !headerValue.MatchString(v.ContentType) || !headerValue.MatchString(v.Link) {
+			continue
+		}
+		keep[u] = v
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.m = m
+	e.m = keep
 	return nil
 }
 
-// Save writes the cache as JSON.
+// entityTag is one HTTP entity tag (RFC 9110 8.8.3), weak or strong.
+var entityTag = regexp.MustCompile(`^(W/)?"[\x21\x23-\x7e]*"$`)
+
+// headerValue is a header value of printable ASCII, or none.
+var headerValue = regexp.MustCompile(`^[\x20-\x7e]*$`)
+
+// Save writes the cache as JSON: the answers to URLs asked for since Load,
+// not every answer ever kept. The runs list's URL names the day (created>=),
+// so keeping the others grew the file by a list per repository a day until
+// Load refused it, and a repository gone stayed in it for ever.
 func (e *ETags) Save(w io.Writer) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return json.NewEncoder(w).Encode(e.m)
+	keep := make(map[string]etagEntry, len(e.used))
+	for u := range e.used {
+		if v, ok := e.m[u]; ok {
+			keep[u] = v
+		}
+	}
+	return json.NewEncoder(w).Encode(keep)
 }
 
 // Len is the number of remembered answers.
@@ -63,13 +93,28 @@ func (e *ETags) Len() int {
 func (e *ETags) get(u string) (etagEntry, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.used[u] = true
 	v, ok := e.m[u]
 	return v, ok
 }
 
+// downloadKey marks a download's context: ETags neither asks for nor keeps
+// its answer (a log's or artifact's bytes, keyed by a signed URL, which is
+// a credential, would be written to the cache file).
+type downloadKey struct{}
+
+func asDownload(ctx context.Context) context.Context {
+	return context.WithValue(ctx, downloadKey{}, true)
+}
+
+// kept reports whether r's answer may be asked for conditionally and kept.
+func (e *ETags) kept(r *http.Request) bool {
+	return e != nil && r.Method == http.MethodGet && r.Context().Value(downloadKey{}) == nil
+}
+
 // conditional returns r with If-None-Match when an answer is remembered.
 func (e *ETags) conditional(r *http.Request) (*http.Request, *etagEntry) {
-	if e == nil || r.Method != http.MethodGet || r.Header.Get("If-None-Match") != "" {
+	if !e.kept(r) || r.Header.Get("If-None-Match") != "" {
 		return r, nil
 	}
 	v, ok := e.get(r.URL.String())
@@ -83,7 +128,7 @@ func (e *ETags) conditional(r *http.Request) (*http.Request, *etagEntry) {
 
 // answer turns a 304 into the remembered 200, and remembers a new 200.
 func (e *ETags) answer(r *http.Request, resp *http.Response, was *etagEntry) (*http.Response, error) {
-	if e == nil || r.Method != http.MethodGet {
+	if !e.kept(r) {
 		return resp, nil
 	}
 	if resp.StatusCode == http.StatusNotModified && was != nil {
@@ -109,6 +154,7 @@ func (e *ETags) answer(r *http.Request, resp *http.Response, was *etagEntry) (*h
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	if len(b) <= maxETagBody {
 		e.mu.Lock()
+		e.used[r.URL.String()] = true
 		e.m[r.URL.String()] = etagEntry{ETag: tag, ContentType: resp.Header.Get("Content-Type"), Link: resp.Header.Get("Link"), Body: b}
 		e.mu.Unlock()
 	}

@@ -1,9 +1,14 @@
 package githubapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +16,7 @@ import (
 	"github.com/keylease/keylease/githubapi"
 	"github.com/keylease/keylease/internal/fault"
 	"github.com/keylease/keylease/internal/githubfake"
+	"github.com/keylease/keylease/internal/leakcheck"
 )
 
 type clock struct {
@@ -120,4 +126,128 @@ func TestPaceGivingUpDoesNotBlockLaterCalls(t *testing.T) {
 	if _, err := gc.Environments(context.Background(), repo); err != nil {
 		t.Fatalf("a later call was refused: %v", err)
 	}
+}
+
+// TestETagsHostileCache: a cache file the audit did not write cannot crash
+// it or put answers in GitHub's mouth. null is an empty cache (it left a
+// nil map that the next answer panicked on); an entry with the ETag "*"
+// (which GitHub answers 304 for whatever the list now holds) or a header
+// value with a control character is dropped and its URL asked afresh.
+func TestETagsHostileCache(t *testing.T) {
+	t.Parallel()
+	e := githubapi.NewETags()
+	p := &githubapi.Pace{ETags: e}
+	f, gc := paced(t, p)
+	r := f.AddRepo(repo.Owner, repo.Name, "main")
+	f.Lock()
+	r.Secrets = []string{"A", "B"}
+	f.Unlock()
+	if err := e.Load(strings.NewReader("null")); err != nil {
+		t.Fatalf("Load(null): %v", err)
+	}
+	if names, err := gc.RepoSecretNames(context.Background(), repo); err != nil || len(names) != 2 {
+		t.Fatalf("after a null cache: %v %v", names, err)
+	}
+	var saved bytes.Buffer
+	if err := e.Save(&saved); err != nil || e.Len() == 0 {
+		t.Fatalf("save: %v, %d entries", err, e.Len())
+	}
+	var m map[string]map[string]any
+	if err := json.Unmarshal(saved.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	forged := base64.StdEncoding.EncodeToString([]byte(`{"total_count":0,"secrets":[]}`))
+	for _, tamper := range []map[string]any{
+		{"etag": "*", "body": forged},
+		{"etag": `W/"x"`, "content_type": "application/json\r\nX-Injected: 1", "body": forged},
+	} {
+		for u, v := range m {
+			maps.Copy(v, tamper)
+			m[u] = v
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2 := githubapi.NewETags()
+		if err := e2.Load(bytes.NewReader(b)); err != nil {
+			t.Fatalf("Load of a tampered cache: %v", err)
+		}
+		gc2, err := githubapi.New(githubapi.Options{HTTPClient: &http.Client{Transport: &githubapi.Pace{ETags: e2, Next: http.DefaultTransport}}, Getenv: func(k string) string {
+			return map[string]string{"GITHUB_API_URL": f.APIURL(), "GITHUB_TOKEN": token}[k]
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := gc2.RepoSecretNames(context.Background(), repo)
+		if err != nil || len(names) != 2 {
+			t.Errorf("a cache entry %v answered for GitHub: %v %v, want the 2 secrets GitHub holds", tamper, names, err)
+		}
+	}
+}
+
+// TestETagsNeverKeepADownload: a job log and an artifact fetched through
+// the audit's pacer, whose storage host tags them with an ETag, are not
+// remembered: the cache file would hold a log's or artifact's bytes and the
+// signed URL (a credential) as its key, and be written to disk and the
+// Actions cache.
+func TestETagsNeverKeepADownload(t *testing.T) {
+	t.Parallel()
+	e := githubapi.NewETags()
+	f, gc := paced(t, &githubapi.Pace{ETags: e})
+	r := f.AddRepo(repo.Owner, repo.Name, "main")
+	const line = "2026-12-01T00:00:00Z a line only the log holds\n"
+	f.Lock()
+	r.Runs = []int64{7}
+	r.Jobs[7] = []int64{70}
+	r.Logs[70] = []byte(line)
+	r.RunArtifacts[7] = []int64{700}
+	r.Artifacts[700] = zipOf(t, map[string]string{"out.txt": "artifact-only-content"})
+	f.Unlock()
+	ctx := context.Background()
+	for range 2 {
+		if log, err := gc.JobLog(ctx, repo, 70); err != nil || string(log) != line {
+			t.Fatalf("log %q %v", log, err)
+		}
+		if files, err := gc.ArtifactFiles(ctx, repo, 700); err != nil || string(files["out.txt"]) != "artifact-only-content" {
+			t.Fatalf("artifact %v %v", files, err)
+		}
+	}
+	var saved bytes.Buffer
+	if err := e.Save(&saved); err != nil {
+		t.Fatal(err)
+	}
+	s := saved.String()
+	for _, bad := range []string{"sig=", "_blob", base64.StdEncoding.EncodeToString([]byte(line))} {
+		if strings.Contains(s, bad) {
+			t.Errorf("the ETag cache holds a download (%q): %s", bad, s)
+		}
+	}
+	leakcheck.Assert(t, "etag cache", saved.Bytes(), token)
+}
+
+// TestETagsSaveKeepsOnlyThisRun: Save keeps the answers to what this run
+// asked for; an answer loaded for a URL not asked again (yesterday's runs
+// list, a repository gone) is dropped, so the file does not grow by a day's
+// lists each day until Load refuses it.
+func TestETagsSaveKeepsOnlyThisRun(t *testing.T) {
+	t.Parallel()
+	e := githubapi.NewETags()
+	f, gc := paced(t, &githubapi.Pace{ETags: e})
+	f.AddRepo(repo.Owner, repo.Name, "main")
+	stale := `{"http://127.0.0.1:1/repos/acme/gone/actions/runs?created=%3E%3D2026-11-01":{"etag":"W/\"1\"","body":"e30="}}`
+	if err := e.Load(strings.NewReader(stale)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gc.RepoSecretNames(context.Background(), repo); err != nil {
+		t.Fatal(err)
+	}
+	var saved bytes.Buffer
+	if err := e.Save(&saved); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(saved.String(), "acme/gone") || !strings.Contains(saved.String(), "/actions/secrets") {
+		t.Errorf("saved %s; want this run's answer only", saved.String())
+	}
+	leakcheck.Assert(t, "etag cache", saved.Bytes(), token)
 }

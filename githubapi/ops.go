@@ -230,7 +230,10 @@ func (c *Client) Runs(ctx context.Context, r Repo, since string) ([]*github.Work
 // Jobs lists the jobs of a run.
 func (c *Client) Jobs(ctx context.Context, r Repo, runID int64) ([]*github.WorkflowJob, error) {
 	return listAll(ctx, c, "list workflow jobs", func(opt github.ListOptions) ([]*github.WorkflowJob, *github.Response, error) {
-		jobs, resp, err := c.GH.Actions.ListWorkflowJobs(ctx, r.Owner, r.Name, runID, &github.ListWorkflowJobsOptions{ListOptions: opt})
+		// Every attempt's jobs: GitHub lists only the latest attempt's by
+		// default, and a re-run usually follows a failed attempt whose log
+		// may hold what leaked.
+		jobs, resp, err := c.GH.Actions.ListWorkflowJobs(ctx, r.Owner, r.Name, runID, &github.ListWorkflowJobsOptions{Filter: "all", ListOptions: opt})
 		if jobs == nil {
 			return nil, resp, err
 		}
@@ -274,8 +277,20 @@ func (c *Client) ArtifactFiles(ctx context.Context, r Repo, artifactID int64) (m
 	prefix := fmt.Sprintf("artifact-%d", artifactID)
 	files := map[string][]byte{}
 	lim := scansource.Limits{Entries: scansource.DefaultLimits.Entries, EntryBytes: c.maxDownload, TotalBytes: c.maxDownload}
+	n := 0
 	err = scansource.Zip(prefix, b, lim, func(it scansource.Item) error {
-		files[strings.TrimPrefix(it.Path, prefix+"!")] = it.Data
+		n++
+		base := strings.TrimPrefix(it.Path, prefix+"!")
+		name := base
+		// A zip may repeat a name: the earlier entry is kept, not
+		// overwritten unscanned.
+		for k := n; ; k++ {
+			if _, dup := files[name]; !dup {
+				break
+			}
+			name = fmt.Sprintf("%s (entry %d)", base, k)
+		}
+		files[name] = it.Data
 		return nil
 	})
 	if errors.Is(err, scansource.ErrZipBomb) {
@@ -295,7 +310,7 @@ func (c *Client) download(ctx context.Context, what string, u *url.URL) ([]byte,
 	if u == nil {
 		return nil, fmt.Errorf("github %s: no redirect location", what)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(asDownload(ctx), http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("github %s: %w", what, err)
 	}

@@ -346,14 +346,18 @@ func WriteAuditOutputs(ctx context.Context, rep *auditreport.Report, out AuditOu
 	}
 	var errs []error
 	md := rep.Markdown()
+	// Subjects and reasons hold names from repositories (jobs, artifacts'
+	// files) and shard reports: each is kept on its own line, or a name
+	// could start a workflow command on the runner.
+	line := func(s string) string { return masking.OneLine(mask.Sanitize(s)) }
 	for _, f := range rep.Findings {
-		fmt.Fprintf(pio.Stderr, "keylease audit: %s %s: %s\n", f.Severity, f.ID, mask.Sanitize(f.Subject))
+		fmt.Fprintf(pio.Stderr, "keylease audit: %s %s: %s\n", f.Severity, f.ID, line(f.Subject))
 	}
 	for _, u := range rep.Unreached {
-		fmt.Fprintf(pio.Stderr, "keylease audit: unreached %s: %s\n", mask.Sanitize(u.Subject), mask.Sanitize(u.Why))
+		fmt.Fprintf(pio.Stderr, "keylease audit: unreached %s: %s\n", line(u.Subject), line(u.Why))
 	}
 	for _, s := range rep.Skipped {
-		fmt.Fprintf(pio.Stderr, "keylease audit: skipped %s: %s\n", s.Check, mask.Sanitize(s.Why))
+		fmt.Fprintf(pio.Stderr, "keylease audit: skipped %s: %s\n", line(s.Check), line(s.Why))
 	}
 	fmt.Fprintf(pio.Stderr, "keylease audit: %d finding(s), %d unreached, %d skipped\n", len(rep.Findings), len(rep.Unreached), len(rep.Skipped))
 	if p := pio.Getenv("GITHUB_STEP_SUMMARY"); p != "" {

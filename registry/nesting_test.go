@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -88,14 +87,6 @@ func measure(reg, pol []byte) (time.Duration, uint64, error) {
 	d := cpuTime() - c0
 	runtime.ReadMemStats(&m1)
 	return d, m1.TotalAlloc - m0.TotalAlloc, err
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		panic(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func checkBounds(t *testing.T, reg, pol []byte) {

@@ -44,6 +44,10 @@ type Result struct {
 	Unreached []string  `json:"unreached,omitempty"`
 }
 
+// MaxListedRuns is the most runs GitHub lists for a query with a created
+// filter (its documented cap, whatever total_count says).
+const MaxListedRuns = 1000
+
 // Scan reads every run of r created on or after since (day resolution, as
 // GitHub's created filter has it) and scans each job log and artifact with
 // scan. Only failing to list the runs is an error; a log or artifact that
@@ -54,6 +58,9 @@ func Scan(ctx context.Context, c *githubapi.Client, r githubapi.Repo, since time
 		return nil, fmt.Errorf("list the runs of %s: %w", r, err)
 	}
 	res := &Result{Runs: len(runs), Findings: []Finding{}}
+	if len(runs) >= MaxListedRuns {
+		res.Unreached = append(res.Unreached, fmt.Sprintf("runs of %s: GitHub lists at most %d runs for a created filter and listed %d runs, so older ones in the window were not scanned: scan a shorter window (--since)", r, MaxListedRuns, len(runs)))
+	}
 	for _, run := range runs {
 		id := run.GetID()
 		jobs, err := c.Jobs(ctx, r, id)

@@ -21,7 +21,7 @@ func ReadFile(path string, buf []byte, limit int64) (data []byte, big bool, err 
 	if st.Size() > limit {
 		return buf[:0], true, nil
 	}
-	f, err := os.Open(path) //nolint:gosec // G304: the operator names the tree to scan
+	f, err := openSame(path, st)
 	if err != nil {
 		return buf[:0], false, err
 	}
@@ -31,4 +31,35 @@ func ReadFile(path string, buf []byte, limit int64) (data []byte, big bool, err 
 	}
 	b, err := ReadInto(f, buf[:0])
 	return b, false, err
+}
+
+// openFile opens the regular file at path for a caller that streams it.
+func openFile(path string) (*os.File, error) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
+	return openSame(path, st)
+}
+
+// openSame opens path and checks it is still the file Lstat saw: os.Open
+// follows a link, so a link put in place of the file after the Lstat would
+// otherwise be read.
+func openSame(path string, st os.FileInfo) (*os.File, error) {
+	f, err := os.Open(path) //nolint:gosec // G304: the operator names the tree to scan
+	if err != nil {
+		return nil, err
+	}
+	now, err := f.Stat()
+	if err == nil && (!now.Mode().IsRegular() || !os.SameFile(st, now)) {
+		err = fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
+	if err != nil {
+		_ = f.Close() // read-only: a close error loses nothing
+		return nil, err
+	}
+	return f, nil
 }

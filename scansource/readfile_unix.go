@@ -5,6 +5,7 @@ package scansource
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,28 +29,11 @@ func ReadFile(path string, buf []byte, limit int64) (data []byte, big bool, err 
 // readAt is ReadFile of name in the directory dirfd; path names the file
 // in errors.
 func readAt(dirfd int, name, path string, buf []byte, limit int64) (data []byte, big bool, err error) {
-	var fd int
-	for {
-		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if errors.Is(err, unix.ELOOP) {
-		return buf[:0], false, fmt.Errorf("open %s: %w", path, ErrNotRegular)
-	}
+	fd, size, err := openRegular(dirfd, name, path)
 	if err != nil {
-		return buf[:0], false, fmt.Errorf("open %s: %w", path, err)
+		return buf[:0], false, err
 	}
 	defer func() { _ = unix.Close(fd) }() // read-only: a close error loses nothing
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return buf[:0], false, fmt.Errorf("stat %s: %w", path, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return buf[:0], false, fmt.Errorf("%s: %w", path, ErrNotRegular)
-	}
-	size := st.Size
 	if size > limit {
 		return buf[:0], true, nil
 	}
@@ -71,4 +55,46 @@ func readAt(dirfd int, name, path string, buf []byte, limit int64) (data []byte,
 		n += k
 	}
 	return buf, false, nil
+}
+
+// openAt opens name in the directory dirfd as readAt does, for a file too
+// large to read whole: a link or a FIFO put in its place after readAt saw
+// it is refused, never followed or waited on.
+func openAt(dirfd int, name, path string) (*os.File, error) {
+	fd, _, err := openRegular(dirfd, name, path)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil //nolint:gosec // G115: a descriptor is small
+}
+
+// openRegular opens name in dirfd without following a link or blocking on
+// a FIFO, and returns its size when it is a regular file.
+func openRegular(dirfd int, name, path string) (int, int64, error) {
+	var (
+		fd  int
+		err error
+	)
+	for {
+		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if errors.Is(err, unix.ELOOP) {
+		return -1, 0, fmt.Errorf("open %s: %w", path, ErrNotRegular)
+	}
+	if err != nil {
+		return -1, 0, fmt.Errorf("open %s: %w", path, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		_ = unix.Close(fd)
+		return -1, 0, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		_ = unix.Close(fd)
+		return -1, 0, fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
+	return fd, st.Size, nil
 }

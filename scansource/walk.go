@@ -1,6 +1,7 @@
 package scansource
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 )
@@ -35,13 +36,11 @@ func (b *Batch) Read(i int, buf []byte, limit int64) (data []byte, big bool, err
 	return b.dir.read(b, i, buf, limit)
 }
 
-// relJoin is a path relative to the walked root, slash-separated, for the
-// excludes; root itself is never excluded.
-func relJoin(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
+// Open opens file i for a caller that streams it (Read found it too
+// large): as Read does, it refuses a link, a FIFO or a device put in the
+// file's place, never following or waiting on it.
+func (b *Batch) Open(i int) (*os.File, error) {
+	return b.dir.open(b, i)
 }
 
 // WalkFiles calls visit with the path of every regular file under root
@@ -56,4 +55,14 @@ func WalkFiles(root string, ex *Excluder, visit func(path string) error) error {
 		}
 		return nil
 	})
+}
+
+// rootError is Walk's error for a root that is neither a directory nor a
+// regular file. Passing over it, as filepath.WalkDir does, would report a
+// root that is a link as scanned and clean when nothing was read.
+func rootError(root string, link bool) error {
+	if link {
+		return fmt.Errorf("%s: a symbolic link, and links are not followed: name the directory or file it points to (a trailing / names the directory)", root)
+	}
+	return fmt.Errorf("%s: %w", root, ErrNotRegular)
 }

@@ -20,6 +20,10 @@ func (d dirHandle) read(b *Batch, i int, buf []byte, limit int64) ([]byte, bool,
 	return readAt(d.fd, b.Names[i], b.Path(i), buf, limit)
 }
 
+func (d dirHandle) open(b *Batch, i int) (*os.File, error) {
+	return openAt(d.fd, b.Names[i], b.Path(i))
+}
+
 // Walk calls visit with the regular files under root that ex does not
 // exclude, one directory's files at a time, never following a link; root
 // may be a file. With jobs > 1, that many goroutines walk and call visit
@@ -41,8 +45,10 @@ func Walk(root string, ex *Excluder, jobs int, visit func(*Batch) error) error {
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
+		// The directory is the operator's path and may be a link
+		// (link/a.txt); the file is opened in it without following one.
 		dir := filepath.Dir(root)
-		fd, err := openDir(dir)
+		fd, err := openDirFlags(dir, 0)
 		if err != nil {
 			return err
 		}
@@ -50,23 +56,71 @@ func Walk(root string, ex *Excluder, jobs int, visit func(*Batch) error) error {
 		return visit(&Batch{Dir: dir, Names: []string{filepath.Base(root)}, dir: dirHandle{fd}, root: root})
 	case unix.S_IFDIR:
 	default:
-		return nil // a link or a device: filepath.WalkDir skips it too
+		return rootError(root, st.Mode&unix.S_IFMT == unix.S_IFLNK)
 	}
-	w := &walker{ex: ex, visit: visit, stack: []dirRef{{filepath.Clean(root), ""}}}
+	// The root is opened as given: "link/" names the directory a link
+	// points to, as the operator asked (Lstat followed it too).
+	w := &walker{ex: ex, visit: visit, stack: []dirRef{{name: root, path: filepath.Clean(root)}}}
 	w.cond = sync.NewCond(&w.mu)
 	if jobs <= 1 {
 		w.run()
-		return w.err
+	} else {
+		var wg sync.WaitGroup
+		for range jobs {
+			wg.Go(w.run)
+		}
+		wg.Wait()
 	}
-	var wg sync.WaitGroup
-	for range jobs {
-		wg.Go(w.run)
+	// A walk stopped by an error leaves directories on the stack, each
+	// holding its parent open.
+	for _, d := range w.stack {
+		d.parent.release()
 	}
-	wg.Wait()
 	return w.err
 }
 
-type dirRef struct{ path, rel string }
+// dirRef is a directory to walk: root (parent nil, opened by path), or
+// name in parent, opened relative to parent's descriptor. Opening by path
+// would let a directory listed here, replaced by a link before its
+// subdirectories are opened, lead the walk into the link's target: the
+// kernel follows every component of a path but the last.
+type dirRef struct {
+	parent    *openDirFD
+	name      string
+	path, rel string
+}
+
+// openDirFD is a directory's descriptor shared by its own walk and its
+// subdirectories not yet opened; the last to let go closes it.
+type openDirFD struct {
+	fd   int
+	refs atomic.Int32
+}
+
+func (o *openDirFD) release() {
+	if o != nil && o.refs.Add(-1) == 0 {
+		_ = unix.Close(o.fd) // read-only: nothing lost
+	}
+}
+
+func (d dirRef) open() (int, error) {
+	if d.parent == nil {
+		return openDir(d.name)
+	}
+	defer d.parent.release()
+	for {
+		fd, err := unix.Openat(d.parent.fd, d.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
+			return -1, fmt.Errorf("open %s: %w", d.path, ErrNotDirectory)
+		case err != nil:
+			return -1, &os.PathError{Op: "open", Path: d.path, Err: err}
+		}
+		return fd, nil
+	}
+}
 
 // walker is the state the walking goroutines share.
 type walker struct {
@@ -111,11 +165,13 @@ func (w *walker) run() {
 
 // dir reads directory d, pushes its subdirectories, then visits its files.
 func (w *walker) dir(d dirRef, buf []byte) error {
-	fd, err := openDir(d.path)
+	fd, err := d.open()
 	if err != nil {
 		return err
 	}
-	defer func() { _ = unix.Close(fd) }() // read-only: nothing lost
+	h := &openDirFD{fd: fd}
+	h.refs.Store(1)
+	defer h.release()
 	var files []string
 	var subdirs []dirRef
 	err = readDir(fd, buf, func(name string, typ byte) error {
@@ -137,7 +193,7 @@ func (w *walker) dir(d dirRef, buf []byte) error {
 			}
 		}
 		if typ == unix.DT_DIR {
-			subdirs = append(subdirs, dirRef{filepath.Join(d.path, name), rel})
+			subdirs = append(subdirs, dirRef{parent: h, name: name, path: filepath.Join(d.path, name), rel: rel})
 		} else {
 			files = append(files, name)
 		}
@@ -147,6 +203,7 @@ func (w *walker) dir(d dirRef, buf []byte) error {
 		return fmt.Errorf("%s: %w", d.path, err)
 	}
 	if len(subdirs) > 0 {
+		h.refs.Add(int32(len(subdirs))) //nolint:gosec // G115: a directory's entries fit in an int32
 		w.mu.Lock()
 		w.stack = append(w.stack, subdirs...)
 		w.cond.Broadcast()
@@ -158,9 +215,20 @@ func (w *walker) dir(d dirRef, buf []byte) error {
 	return w.visit(&Batch{Dir: d.path, Names: files, dir: dirHandle{fd}})
 }
 
-func openDir(path string) (int, error) {
+// relJoin is a path relative to the walked root, slash-separated, for the
+// excludes; root itself is never excluded.
+func relJoin(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+func openDir(path string) (int, error) { return openDirFlags(path, unix.O_NOFOLLOW) }
+
+func openDirFlags(path string, flags int) (int, error) {
 	for {
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|flags, 0)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

@@ -4,6 +4,7 @@ package scansource
 
 import (
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 )
@@ -15,6 +16,10 @@ func (dirHandle) read(b *Batch, i int, buf []byte, limit int64) ([]byte, bool, e
 	return ReadFile(b.Path(i), buf, limit)
 }
 
+func (dirHandle) open(b *Batch, i int) (*os.File, error) {
+	return openFile(b.Path(i))
+}
+
 // batchSize is how many files of a directory one visit takes.
 const batchSize = 64
 
@@ -23,6 +28,13 @@ const batchSize = 64
 // link; root may be a file. With jobs > 1, that many goroutines call
 // visit at once. The first error stops the walk and is returned.
 func Walk(root string, ex *Excluder, jobs int, visit func(*Batch) error) error {
+	st, err := os.Lstat(root)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		return rootError(root, st.Mode()&fs.ModeSymlink != 0)
+	}
 	var (
 		mu     sync.Mutex
 		first  error
@@ -59,7 +71,7 @@ func Walk(root string, ex *Excluder, jobs int, visit func(*Batch) error) error {
 		}
 	}
 	var cur *Batch
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"flag"
-	"strconv"
+	"regexp"
 	"strings"
 
 	"github.com/keylease/keylease/auditreport"
@@ -21,6 +21,10 @@ const auditUsage = "Usage: keylease audit [--registry F] [--policy F] [--repo O/
 // auditFlags read KEYLEASE_<FLAG> when not given.
 var auditFlags = []string{"registry", "policy", "role-arn", "region", "audience", "oidc-issuer", "identity", "setup-timeout",
 	"org", "shard", "since", "fingerprints", "report", "sarif", "issue", "issue-repo", "fail-on", "etag-cache", "retire-after"}
+
+// repoName is a GitHub owner/name: an owner of up to 39 letters, digits
+// and hyphens, a name of up to 100 letters, digits, '.', '_' and '-'.
+var repoName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$`)
 
 type repoList []string
 
@@ -75,9 +79,19 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 			return a, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", orFlag(source[name], name), det)
 		}
 	}
+	for _, r := range repos {
+		// A --repo is printed in every line about it: one with a newline
+		// would start a workflow command on the runner.
+		if !repoName.MatchString(r) {
+			return a, usageError("--repo %s: want owner/name as GitHub spells them (letters, digits, - in the owner; also . and _ in the name)", shownValue("--repo", r))
+		}
+		if det, bad := keyInSetting(r); bad {
+			return a, usageError("--repo looks like a key (%s detector), not a repository; it is not shown: remove it, and revoke and rotate that key, it has been exposed", det)
+		}
+	}
 	o.Repos = repos
 	if shard != "" {
-		i, n, ok := parseShard(shard)
+		i, n, ok := auditreport.ParseShard(shard)
 		if !ok {
 			return a, usageError("%s %s: want I/N with 1 <= I <= N (e.g. 2/4)", orFlag(source["shard"], "shard"), shownValue("--shard", shard))
 		}
@@ -101,13 +115,6 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 	lo.Version = version
 	o.Outputs.Version = version
 	return a, nil
-}
-
-func parseShard(s string) (int, int, bool) {
-	is, ns, ok := strings.Cut(s, "/")
-	i, err1 := strconv.Atoi(is)
-	n, err2 := strconv.Atoi(ns)
-	return i, n, ok && err1 == nil && err2 == nil && i >= 1 && i <= n && n <= 256
 }
 
 func loadAuditFingerprints(path string) (masking.FingerprintList, error) {
@@ -141,6 +148,9 @@ func runAuditMerge(ctx context.Context, args []string, e *env) error {
 	var failOn, fps string
 	outputFlags(fs, &out, &failOn, &fps)
 	if err := parseFlags(fs, args, e, auditUsage); err != nil {
+		return err
+	}
+	if err := noFlagAfterPaths(fs.Args()); err != nil {
 		return err
 	}
 	var err error

@@ -46,11 +46,14 @@ func parseIncident(args []string, e *env) (lifecycle.IncidentOptions, error) {
 	if o.Vendor == "" || o.Env == "" || o.Type == "" {
 		return o, usageError("incident needs --vendor, --env and --type")
 	}
+	if err := noFlagAfterPaths(fs.Args()); err != nil {
+		return o, err
+	}
 	o.ScanPaths = append(append([]string{}, scan...), fs.Args()...)
 	if since != "" {
 		d, err := parseDays(since)
 		if err != nil || d == 0 {
-			return o, usageError("%s %s: write a Go duration (48h) or whole days (7d)", orFlag(source["since"], "since"), since)
+			return o, usageError("%s %s: write a Go duration (48h) or whole days (7d)", orFlag(source["since"], "since"), shownValue("--since", since))
 		}
 		o.Since = d
 	}
@@ -72,4 +75,16 @@ func runIncident(ctx context.Context, args []string, e *env) error {
 		code = res.ExitCode
 	}
 	return leaseExit(code, err)
+}
+
+// noFlagAfterPaths refuses a flag after the first path: flag parsing stops
+// at a path, so it would be taken as one more path, and what it asked for
+// not done. A path that starts with "-" is written ./-name.
+func noFlagAfterPaths(args []string) error {
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			return usageError("%s after a path: flags come before the paths (a path that starts with - is written ./%s)", shownPath(a), shownPath(a))
+		}
+	}
+	return nil
 }

@@ -488,7 +488,7 @@ func TestExecMintedOrphanByName(t *testing.T) {
 	testkit.Must(t, cmd.Process.Kill())
 	_ = cmd.Wait()
 	// The orphaned child (its own process group) is ended by the test.
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	t.Cleanup(func() { killGroup(cmd.Process.Pid) })
 	c, err := vendorapi.NewOpenAI(vendorapi.Options{Getenv: func(k string) string { return w.env[k] }})
 	testkit.Must(t, err)
 	sas, err := c.Project(secret.FromString(w.oaAdmin), "proj_eval").ServiceAccounts(context.Background())

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/safetext"
@@ -55,8 +56,33 @@ func annotationData(s string) string { return masking.EscapeCommandData(guard().
 var propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
 
 // escapeProperty escapes s as a workflow command property value (file=...),
-// guarded.
-func escapeProperty(s string) string { return propertyEscaper.Replace(guard().Text(s)) }
+// guarded. A control character other than \r and \n (which the runner
+// unescapes) or a byte that is not UTF-8 is written as \xNN: the runner
+// passes it through to the log, which renders ANSI sequences.
+func escapeProperty(s string) string {
+	return propertyEscaper.Replace(escapeControls(guard().Text(s)))
+}
+
+// escapeControls writes each control character of s but \r and \n, and
+// each byte that is not UTF-8, as \xNN.
+func escapeControls(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\r', r == '\n':
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
 
 // flagErrorText is a flag parse error as a message may show it. The flag
 // package quotes the offending argument; one that looks like a key (pasted

@@ -43,6 +43,10 @@ func loadFingerprints(path string) (masking.FingerprintList, error) {
 	return l, nil
 }
 
+// maxJobs bounds --jobs: more goroutines than cores gain nothing once the
+// disk is the limit.
+const maxJobs = 1024
+
 // maxInMemory is the largest plain file read whole; larger ones stream.
 const maxInMemory = 64 << 20
 
@@ -78,8 +82,10 @@ func runScan(ctx context.Context, args []string, e *env) error {
 		return usageError("scan --git takes one repository directory")
 	case f.format != "text" && f.format != "json" && f.format != "sarif":
 		return usageError("--format %s: want text, json or sarif", shownValue("--format", f.format))
-	case f.jobs < 1:
-		return usageError("--jobs %d: want 1 or more", f.jobs)
+	case f.jobs < 1 || f.jobs > maxJobs:
+		// Each goroutine holds a directory buffer and a file buffer: a
+		// million of them is tens of gigabytes before one file is read.
+		return usageError("--jobs %d: want 1 to %d", f.jobs, maxJobs)
 	}
 	// AWS's documented example ids fill SDK tests and docs; gitleaks
 	// allow-lists them too. Everything else credential-shaped is reported.
@@ -328,7 +334,9 @@ func (s *scanRun) file(b *scansource.Batch, i int) error {
 	case big && zipped:
 		return fmt.Errorf("zip %s: more than %d bytes: %w", shownPath(path), scansource.DefaultLimits.TotalBytes, scansource.ErrZipBomb)
 	case big:
-		f, err := os.Open(path) //nolint:gosec // the operator names the tree to scan
+		// Opened as Read opened it, not by path: a link or a FIFO put in
+		// the file's place since is refused, not followed or waited on.
+		f, err := b.Open(i)
 		if err != nil {
 			return err
 		}
@@ -338,7 +346,7 @@ func (s *scanRun) file(b *scansource.Batch, i int) error {
 	return s.item(scansource.Item{Path: path, Data: data})
 }
 
-func (s *scanRun) largeFile(path string, f io.Reader) error {
+func (s *scanRun) largeFile(path string, f io.ReadSeeker) error {
 	fs, err := s.sc.ScanReader(f)
 	if err != nil {
 		return err
@@ -348,7 +356,10 @@ func (s *scanRun) largeFile(path string, f io.Reader) error {
 	}
 	// Findings are rare: the file is read once more, streamed, to turn
 	// offsets into lines.
-	pos, err := linesOf(path, fs)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind %s: %w", shownPath(path), err)
+	}
+	pos, err := linesOf(f, fs)
 	if err != nil {
 		return err
 	}
@@ -387,12 +398,7 @@ func (s *scanRun) gitHistory(ctx context.Context, dir string) error {
 
 // linesOf streams the file once to find the line and column of each
 // finding (in offset order, as Scan returns them).
-func linesOf(path string, fs []masking.Finding) ([][2]int, error) {
-	f, err := os.Open(path) //nolint:gosec // the operator names the tree to scan
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }() // read-only
+func linesOf(f io.Reader, fs []masking.Finding) ([][2]int, error) {
 	out := make([][2]int, len(fs))
 	buf := make([]byte, 1<<20)
 	line, col, k := 1, 1, 0

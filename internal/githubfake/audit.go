@@ -210,7 +210,8 @@ func (c *condWriter) finish(r *http.Request, refund func() int) {
 		sum := sha256.Sum256(c.buf.Bytes())
 		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
 		c.Header().Set("ETag", etag)
-		if r.Header.Get("If-None-Match") == etag {
+		// "*" matches any current answer (RFC 9110 13.1.2).
+		if inm := r.Header.Get("If-None-Match"); inm == etag || inm == "*" {
 			if rem := refund(); rem >= 0 {
 				c.Header().Set("X-RateLimit-Remaining", strconv.Itoa(rem))
 			}

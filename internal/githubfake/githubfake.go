@@ -87,6 +87,7 @@ type Repo struct {
 	Envs          map[string][]string // environment -> secret names
 	Runs          []int64             // run ids
 	Jobs          map[int64][]int64   // run -> job ids
+	EarlierJobs   map[int64][]int64   // run -> jobs of its earlier attempts: listed only with filter=all, as on GitHub (whose default is latest)
 	Logs          map[int64][]byte    // job -> log
 	Artifacts     map[int64][]byte    // artifact id -> zip bytes
 	RunArtifacts  map[int64][]int64   // run -> artifact ids
@@ -149,7 +150,7 @@ func (s *Server) AddRepo(owner, name, defaultBranch string) *Repo {
 	s.seq++
 	r := &Repo{ID: 1000 + s.seq, Owner: owner, Name: name, DefaultBranch: defaultBranch,
 		Refs: map[string]string{defaultBranch: sha("init " + owner + name)}, Files: map[string]map[string][]byte{defaultBranch: {}},
-		Envs: map[string][]string{}, Jobs: map[int64][]int64{}, Logs: map[int64][]byte{}, Artifacts: map[int64][]byte{}, RunArtifacts: map[int64][]int64{}}
+		Envs: map[string][]string{}, Jobs: map[int64][]int64{}, EarlierJobs: map[int64][]int64{}, Logs: map[int64][]byte{}, Artifacts: map[int64][]byte{}, RunArtifacts: map[int64][]int64{}}
 	s.repos[owner+"/"+name] = r
 	s.orgs[owner] = append(s.orgs[owner], name)
 	return r
@@ -368,6 +369,9 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request) {
 			b, ok = repo.Artifacts[id]
 		}
 		if ok {
+			// A storage host tags its blobs, as GitHub's does.
+			sum := sha256.Sum256(b)
+			w.Header().Set("ETag", `"0x`+hex.EncodeToString(sum[:8])+`"`)
 			w.Header().Set("Content-Type", "application/octet-stream")
 			_, _ = w.Write(b)
 			return

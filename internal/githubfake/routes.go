@@ -392,6 +392,9 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, repo *Repo) {
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, repo *Repo, run string) {
 	id, _ := strconv.ParseInt(run, 10, 64)
 	jobs := repo.Jobs[id]
+	if r.URL.Query().Get("filter") == "all" {
+		jobs = append(append([]int64{}, repo.EarlierJobs[id]...), jobs...)
+	}
 	listPage(s, w, r, jobs, "jobs", func(j int64) any {
 		return map[string]any{"id": j, "run_id": id, "status": "completed", "conclusion": "success", "name": "job-" + strconv.FormatInt(j, 10)}
 	})
