@@ -79,6 +79,11 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 			return a, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", orFlag(source[name], name), det)
 		}
 	}
+	if o.ETagCache == "-" {
+		// writeOut takes "-" for stdout: the cache would be printed into
+		// the report's stream and never read back.
+		return a, usageError("%s -: give a file; the cache is read back by the next run", orFlag(source["etag-cache"], "etag-cache"))
+	}
 	for _, r := range repos {
 		// A --repo is printed in every line about it: one with a newline
 		// would start a workflow command on the runner.

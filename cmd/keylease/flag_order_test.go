@@ -57,3 +57,19 @@ func TestAuditRepoRefused(t *testing.T) {
 		leakcheck.Assert(t, "stderr", errb.Bytes(), key)
 	}
 }
+
+// TestAuditETagCacheStdoutRefused: --etag-cache - would print the cache
+// into stdout, where --report - writes the report, and never be read back.
+func TestAuditETagCacheStdoutRefused(t *testing.T) {
+	t.Parallel()
+	for _, env := range []map[string]string{{}, {"KEYLEASE_ETAG_CACHE": "-"}} {
+		args := []string{"audit", "--repo", "acme/app"}
+		if len(env) == 0 {
+			args = append(args, "--etag-cache", "-")
+		}
+		e, out, errb := testEnv(env)
+		if code := realMain(context.Background(), args, e); code != exitConfig || !strings.Contains(errb.String(), "give a file") {
+			t.Errorf("%v %v: exit %d, stdout %q stderr %q; want exit 2", args, env, code, out, errb)
+		}
+	}
+}
