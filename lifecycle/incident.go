@@ -337,11 +337,16 @@ func (x *incident) scanPaths() {
 	sc := x.scanner()
 	found := len(x.rec.Findings)
 	var errs []string
+	var buf []byte
 	for _, root := range x.o.ScanPaths {
-		err := scansource.WalkFiles(root, nil, func(path string) error {
-			x.rec.Scanned.Files++
-			if err := x.scanFile(sc, path); err != nil {
-				errs = append(errs, err.Error())
+		// The walk of keylease scan: no link followed, no FIFO waited on,
+		// each file opened as the walk saw it.
+		err := scansource.Walk(root, nil, 1, func(b *scansource.Batch) error {
+			for i := range b.Names {
+				x.rec.Scanned.Files++
+				if err := x.scanFile(sc, b, i, &buf); err != nil {
+					errs = append(errs, x.s.l.Sanitize(b.Path(i))+": "+err.Error())
+				}
 			}
 			return nil
 		})
@@ -358,14 +363,24 @@ func (x *incident) scanPaths() {
 	x.step(IncStepScanPaths, OutcomeDone, detail)
 }
 
-func (x *incident) scanFile(sc *masking.Scanner, path string) error {
-	st, err := os.Stat(path)
+func (x *incident) scanFile(sc *masking.Scanner, bt *scansource.Batch, i int, buf *[]byte) error {
+	path := bt.Path(i)
+	limit := int64(maxScanFile)
+	if scansource.IsZip(path) {
+		limit = scansource.DefaultLimits.TotalBytes
+	}
+	b, big, err := bt.Read(i, (*buf)[:0], limit)
+	*buf = b[:0]
 	if err != nil {
 		return err
 	}
-	if st.Size() > maxScanFile {
-		// Streamed: the finding says the file, at line 0 (not counted).
-		f, err := os.Open(path) //nolint:gosec // the operator names the paths to scan
+	if big {
+		if scansource.IsZip(path) {
+			return fmt.Errorf("a zip archive of more than %d bytes: %w", scansource.DefaultLimits.TotalBytes, scansource.ErrZipBomb)
+		}
+		// Streamed, from the descriptor the walk opened: the finding says
+		// the file, at line 0 (not counted).
+		f, err := bt.Open(i)
 		if err != nil {
 			return err
 		}
@@ -374,10 +389,6 @@ func (x *incident) scanFile(sc *masking.Scanner, path string) error {
 		for range fs {
 			x.rec.Findings = append(x.rec.Findings, IncidentFinding{Source: "path", Path: x.s.l.Sanitize(path)})
 		}
-		return err
-	}
-	b, err := os.ReadFile(path) //nolint:gosec // the operator names the paths to scan
-	if err != nil {
 		return err
 	}
 	defer clear(b)
