@@ -16,23 +16,6 @@ import (
 	"github.com/keylease/keylease/vendorapi"
 )
 
-const demoIncidentRegistry = `# keylease demo registry for the incident (refs only)
-openai:
-  admin:
-    secret_ref: "aws-sm://demo/openai/incident-admin"
-    scope: ["admin"]
-    max_ttl_seconds: 300
-    role: admin
-  ci:
-    secret_ref: "aws-sm://demo/openai/incident-ci"
-    scope: ["llm:chat"]
-    max_ttl_seconds: 900
-    rotation:
-      method: mint
-      admin: admin
-      project_id: "proj_demo"
-`
-
 // demoIncident runs `keylease incident` on the emulators, through the same
 // lifecycle.RunIncident: the leaked key is revoked at the vendor, a
 // replacement rotated in, the leaked version unlabelled, and a directory
@@ -49,7 +32,7 @@ func demoIncident(ctx context.Context, d *demoSetup, getenv func(string) string,
 	}
 	defer func() { _ = o.oa.Close() }()
 	reg, pol := filepath.Join(d.dir, "incident-registry.yaml"), filepath.Join(d.dir, "incident-policy.json")
-	for p, s := range map[string]string{reg: demoIncidentRegistry, pol: demoRotatePolicy} {
+	for p, s := range map[string]string{reg: demoMintRegistry("incident"), pol: demoRotatePolicy} {
 		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
 			return keys, err
 		}

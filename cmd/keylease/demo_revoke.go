@@ -17,15 +17,19 @@ import (
 	"github.com/keylease/keylease/vendorapi"
 )
 
-const demoRevokeRegistry = `# keylease demo registry for revocation (refs only)
+// demoMintRegistry is the registry of a lifecycle demo part: an OpenAI
+// admin entry and a mint-rotated ci entry, in the secrets
+// demo/openai/<part>-admin and demo/openai/<part>-ci.
+func demoMintRegistry(part string) string {
+	return `# keylease demo registry for the ` + part + ` (refs only)
 openai:
   admin:
-    secret_ref: "aws-sm://demo/openai/revoke-admin"
+    secret_ref: "aws-sm://demo/openai/` + part + `-admin"
     scope: ["admin"]
     max_ttl_seconds: 300
     role: admin
   ci:
-    secret_ref: "aws-sm://demo/openai/revoke-ci"
+    secret_ref: "aws-sm://demo/openai/` + part + `-ci"
     scope: ["llm:chat"]
     max_ttl_seconds: 900
     rotation:
@@ -33,6 +37,7 @@ openai:
       admin: admin
       project_id: "proj_demo"
 `
+}
 
 // demoRevoke revokes openai.ci on the emulators through the same
 // lifecycle.RunRevoke as `keylease revoke` (the service account deleted at
@@ -50,7 +55,7 @@ func demoRevoke(ctx context.Context, d *demoSetup, getenv func(string) string, o
 	defer func() { _ = o.oa.Close() }()
 	oa, c, k, vid, genv := o.oa, o.check, o.key, o.vid, o.getenv
 	reg, stale, pol := filepath.Join(d.dir, "revoke-registry.yaml"), filepath.Join(d.dir, "revoke-registry-stale.yaml"), filepath.Join(d.dir, "revoke-policy.json")
-	for p, s := range map[string]string{reg: demoRevokeRegistry, stale: demoRevokeRegistry, pol: demoRotatePolicy} {
+	for p, s := range map[string]string{reg: demoMintRegistry("revoke"), stale: demoMintRegistry("revoke"), pol: demoRotatePolicy} {
 		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
 			return keys, err
 		}
