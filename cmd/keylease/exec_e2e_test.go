@@ -155,13 +155,17 @@ func floodLine() []byte {
 
 // e2e is one run's world: emulators, keys, registry, policy, runner files.
 type e2e struct {
-	t       testing.TB
-	stack   *emulators.Stack
-	dir     string // everything the run may leave lives under here
-	out     string // the child's proof of receipt
-	env     map[string]string
-	keys    map[string]string // env var -> seeded value
-	extra   []string          // more values the canary looks for (e.g. a static AWS secret key)
+	t     testing.TB
+	stack *emulators.Stack
+	dir   string // everything the run may leave lives under here
+	out   string // the child's proof of receipt
+	env   map[string]string
+	keys  map[string]string // env var -> seeded value
+	extra []string          // more values the canary looks for (e.g. a static AWS secret key)
+	// issued are emulators' lists of the secrets they issued or were
+	// presented (minted keys, federated tokens, OIDC assertions), read when
+	// the canary runs.
+	issued  []func() []string
 	files   map[string]string // GITHUB_* -> path
 	envVars []string
 }
@@ -318,6 +322,11 @@ func (r *e2e) canary(res e2eResult) {
 	}
 	for _, v := range r.extra {
 		testkit.Must(r.t, set.Add(secret.FromString(v)))
+	}
+	for _, list := range r.issued {
+		for _, v := range list() {
+			testkit.Must(r.t, set.Add(secret.FromString(v)))
+		}
 	}
 	fps := map[string]string{}
 	for _, f := range r.stack.STS.TokenFingerprints() {

@@ -181,6 +181,10 @@ func newModes(t testing.TB, reg string) *modesWorld {
 	r.stack.Seed("openai/admin/api_key", w.oaAdmin)
 	r.stack.Seed("xai/admin/api_key", w.xMgmt)
 	r.extra = append(r.extra, w.oaAdmin, w.xMgmt)
+	// The minted keys, the federated tokens and the OIDC tokens the vendors
+	// were sent are looked for too (the STS fingerprints cover only the
+	// tokens STS saw, and a federated lease sends STS none).
+	r.issued = append(r.issued, w.oa.Secrets, w.an.Secrets, w.xa.Secrets)
 	testkit.WriteFile(t, filepath.Join(r.dir, "registry.yaml"), reg)
 	testkit.WriteFile(t, filepath.Join(r.dir, "policy.json"), modesPolicy)
 	for k, v := range map[string]string{
@@ -270,6 +274,10 @@ func TestExecFederated(t *testing.T) {
 	}
 	if ex := w.oa.Exchanged(); len(ex) != 1 || ex[0].Audience[0] != "https://openai.example/keylease" {
 		t.Errorf("openai verified %+v, want one token for its audience", ex)
+	}
+	// The canary looked for each vendor's assertion and token.
+	if a, o := len(w.an.Secrets()), len(w.oa.Secrets()); a != 2 || o != 2 {
+		t.Errorf("the canary knew %d Anthropic and %d OpenAI secret(s), want 2 each (the OIDC token and the federated token)", a, o)
 	}
 	if n := smCalls(w); n != 0 {
 		t.Errorf("%d Secrets Manager call(s) for a federated-only lease, want 0", n)

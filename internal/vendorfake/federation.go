@@ -147,6 +147,11 @@ func (b *base) exchange(w http.ResponseWriter, r *http.Request, grant, assertion
 		}
 	}
 	assertion, _ := body[assertionField].(string)
+	if assertion != "" {
+		b.mu.Lock()
+		b.keep(assertion)
+		b.mu.Unlock()
+	}
 	if err := fed.verify(r.Context(), assertion); err != nil {
 		var re errRefused
 		if errors.As(err, &re) {
@@ -202,7 +207,7 @@ func (s *OpenAI) tokenExchange(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	ttl := s.fed.ttl()
 	k := &oaKey{id: s.nextID("key_"), name: "federated", project: "federated", created: time.Now().Unix(),
-		value:   "sk-svcacct-" + randChars(40, alnum) + "T3BlbkFJ" + randChars(40, alnum),
+		value:   s.keep("sk-svcacct-" + randChars(40, alnum) + "T3BlbkFJ" + randChars(40, alnum)),
 		expires: time.Now().Add(ttl)}
 	s.keys[k.id] = k
 	s.mu.Unlock()
@@ -238,6 +243,7 @@ func (s *Anthropic) tokenExchange(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := "sk-ant-oat01-" + randChars(93, alnum+"-_") + "AA"
 	s.mu.Lock()
+	s.keep(tok)
 	ttl := s.fed.ttl()
 	s.oauth[tok] = time.Now().Add(ttl)
 	s.mu.Unlock()

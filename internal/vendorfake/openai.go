@@ -224,7 +224,7 @@ func (s *OpenAI) createSA(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	sa := &oaServiceAccount{id: s.nextID("svc_acct_"), name: body.Name, project: p, created: now}
 	k := &oaKey{id: s.nextID("key_"), name: "Secret Key", project: p, saID: sa.id, created: now,
-		value: "sk-svcacct-" + randChars(40, alnum) + "T3BlbkFJ" + randChars(40, alnum)}
+		value: s.keep("sk-svcacct-" + randChars(40, alnum) + "T3BlbkFJ" + randChars(40, alnum))}
 	sa.keyID = k.id
 	s.sas[sa.id], s.keys[k.id] = sa, k
 	s.mu.Unlock()

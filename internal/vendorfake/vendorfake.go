@@ -34,6 +34,24 @@ type base struct {
 	ls  *loopback.Server
 	seq int
 	fed *federation // the OIDC federation SetFederation accepts; nil: none
+	// secrets: every key minted through the API, token issued and
+	// assertion presented, for a test's leak check (Secrets).
+	secrets []string
+}
+
+// keep notes v among Secrets; the caller holds b.mu.
+func (b *base) keep(v string) string {
+	b.secrets = append(b.secrets, v)
+	return v
+}
+
+// Secrets are every key the API minted, every federated token it issued
+// and every OIDC assertion presented to its token endpoint, so a test can
+// check that none of them leaked.
+func (b *base) Secrets() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.secrets...)
 }
 
 // URL is the server's base URL (http://127.0.0.1:PORT).

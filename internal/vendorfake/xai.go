@@ -93,7 +93,7 @@ func (s *XAI) Keys(team string) int {
 
 func (s *XAI) newKey(team, name string, acls []string) *xKey {
 	k := &xKey{id: s.nextID("key-"), name: name, team: team, acls: acls, created: time.Now().UTC().Truncate(time.Second),
-		value: "xai-" + randChars(80, alnum)}
+		value: s.keep("xai-" + randChars(80, alnum))}
 	s.keys[k.id] = k
 	return k
 }
