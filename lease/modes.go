@@ -204,27 +204,7 @@ func (l *Lease) federate(ctx context.Context, i int, s registry.LeaseSpec) (leas
 		return leased{}, fmt.Errorf("federated lease of %s: its federation audience %s is the audience of %s; a token sent to %s for it could be used there too: give the vendor's federation rule an audience of its own and set it in %s",
 			what, registry.ShownName("audience", f.Audience), use, s.Vendor, l.cfg.RegistryPath)
 	}
-	oc, err := exchange.OIDCConfigFromEnv(l.io.Getenv)
-	if err != nil {
-		return leased{}, fmt.Errorf("federated lease of %s needs the job's OIDC token: %w", what, err)
-	}
-	if l.o.OIDCIssuer != "" {
-		oc.Issuer = l.o.OIDCIssuer
-	}
-	oc.Audience = f.Audience
-	var maskErr error
-	oc.OnToken = func(v secret.Value) {
-		if err := l.registerOwn(v); err != nil && maskErr == nil {
-			maskErr = err
-		}
-	}
-	if err := l.registerOwn(oc.RequestToken); err != nil {
-		return leased{}, err
-	}
-	jwt, id, err := exchange.NewOIDC(oc).Token(ctx)
-	if err == nil {
-		err = maskErr
-	}
+	jwt, id, err := l.oidcToken(ctx, f.Audience)
 	if err != nil {
 		return leased{}, fmt.Errorf("federated lease of %s: the OIDC token for audience %s: %w", what, registry.ShownName("audience", f.Audience), err)
 	}
@@ -256,6 +236,38 @@ func (l *Lease) federate(ctx context.Context, i int, s registry.LeaseSpec) (leas
 			JobWorkflowRef: id.JobWorkflowRef, Environment: id.Environment, IssuedAt: id.IssuedAt.UTC(), ExpiresAt: id.Expiry.UTC()}
 	}
 	return leased{spec: s, value: tok.Value, issued: time.Now()}, nil
+}
+
+// oidcToken is the job's OIDC token for audience, verified as the STS one
+// is; the request token and every token the endpoint answers with are
+// registered with the maskers first (an unregistered one is an error).
+func (l *Lease) oidcToken(ctx context.Context, audience string) (secret.Value, *exchange.Identity, error) {
+	oc, err := exchange.OIDCConfigFromEnv(l.io.Getenv)
+	if err != nil {
+		return secret.Value{}, nil, err
+	}
+	if l.o.OIDCIssuer != "" {
+		oc.Issuer = l.o.OIDCIssuer
+	}
+	oc.Audience = audience
+	var maskErr error
+	oc.OnToken = func(v secret.Value) {
+		if err := l.registerOwn(v); err != nil && maskErr == nil {
+			maskErr = err
+		}
+	}
+	if err := l.registerOwn(oc.RequestToken); err != nil {
+		return secret.Value{}, nil, err
+	}
+	tok, id, err := exchange.NewOIDC(oc).Token(ctx)
+	if err == nil {
+		err = maskErr
+	}
+	if err != nil {
+		tok.Wipe()
+		return secret.Value{}, nil, err
+	}
+	return tok, id, nil
 }
 
 // ownAudience names what keylease itself logs in to with an OIDC token of

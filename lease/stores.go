@@ -155,29 +155,8 @@ func (l *Lease) vaultJWT(ctx context.Context, audience string) (secret.Value, bo
 			"backends.vault.audience "+registry.ShownName("audience", audience)+" is the audience of keylease's AWS session (--audience): Vault would receive a token that can assume the role",
 			"give Vault's JWT role an audience of its own (default vault) and set backends.vault.audience to it", nil)
 	}
-	oc, err := exchange.OIDCConfigFromEnv(l.io.Getenv)
+	tok, _, err := l.oidcToken(ctx, audience)
 	if err != nil {
-		return secret.Value{}, false, err
-	}
-	oc.Audience = audience
-	if l.o.OIDCIssuer != "" {
-		oc.Issuer = l.o.OIDCIssuer
-	}
-	var regErr error
-	oc.OnToken = func(v secret.Value) {
-		if err := l.registerOwn(v); err != nil && regErr == nil {
-			regErr = err
-		}
-	}
-	if err := l.registerOwn(oc.RequestToken); err != nil {
-		return secret.Value{}, false, err
-	}
-	tok, _, err := exchange.NewOIDC(oc).Token(ctx)
-	if err == nil {
-		err = regErr
-	}
-	if err != nil {
-		tok.Wipe()
 		return secret.Value{}, false, err
 	}
 	return tok, true, nil
