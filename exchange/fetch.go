@@ -1,7 +1,6 @@
 package exchange
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -436,11 +435,13 @@ type UnusableValueError struct {
 	NUL   bool // the value holds a NUL byte
 }
 
-func (e *UnusableValueError) Error() string {
+func (e *UnusableValueError) Error() string { return e.Ref + ": " + e.reason() }
+
+func (e *UnusableValueError) reason() string {
 	if e.NUL {
-		return e.Ref + ": the value holds a NUL byte, which no environment variable can carry"
+		return "the value holds a NUL byte, which no environment variable can carry"
 	}
-	return e.Ref + ": the value is " + strconv.Itoa(e.Len) + " bytes, over the " + strconv.Itoa(e.Limit) +
+	return "the value is " + strconv.Itoa(e.Len) + " bytes, over the " + strconv.Itoa(e.Limit) +
 		"-byte limit of one environment variable (Linux's MAX_ARG_STRLEN of 131072 bytes, less room for the name)"
 }
 
@@ -529,27 +530,12 @@ func extract(r Request, v *raw) (secret.Value, error) {
 	default:
 		return secret.Value{}, fail("EmptySecret", "the secret version has no value", "put a value in the secret")
 	}
-	if val.IsZero() {
-		return secret.Value{}, fail("EmptySecret", "the secret's value is empty", "put a value in the secret")
-	}
-	if n, nul := val.Len(), bytes.IndexByte(val.Bytes(), 0) >= 0; n > MaxValueBytes || nul {
-		val.Wipe()
-		ue := &UnusableValueError{Ref: r.Label, Len: n, Limit: MaxValueBytes, NUL: nul}
-		hint := "store a value of at most " + strconv.Itoa(MaxValueBytes) + " bytes"
-		if nul {
-			hint = "store the value without NUL bytes (base64-encode binary data)"
+	if p := CheckValue(r.Label, val, r.RequiredPrefix, r.Vendor); p != nil {
+		e := &Error{Op: "secretsmanager:value", Ref: r.Label, Code: p.Code, Message: p.Msg, Hint: p.Hint}
+		if p.Unusable != nil {
+			e.cause = p.Unusable
 		}
-		return secret.Value{}, &Error{Op: "secretsmanager:value", Ref: r.Label, Code: "UnusableValue", Message: ue.Error(), Hint: hint, cause: ue}
-	}
-	if r.RequiredPrefix != "" && !bytes.HasPrefix(val.Bytes(), []byte(r.RequiredPrefix)) {
-		val.Wipe()
-		vendor := r.Vendor
-		if vendor == "" {
-			vendor = "this ref"
-		}
-		return secret.Value{}, fail("PrefixMismatch",
-			"the value does not start with the policy's required prefix for "+vendor+"; the ref points at the wrong secret",
-			"fix the ref (or the secret) so it names the "+vendor+" key")
+		return secret.Value{}, e
 	}
 	return val, nil
 }

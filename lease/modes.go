@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -222,7 +221,7 @@ func (l *Lease) federate(ctx context.Context, i int, s registry.LeaseSpec) (leas
 		tok.Value.Wipe()
 		return leased{}, err
 	}
-	if err := checkPrefix(s, tok.Value, "federated token"); err != nil {
+	if err := checkIssued(s, tok.Value, "federated token"); err != nil {
 		tok.Value.Wipe()
 		return leased{}, err
 	}
@@ -385,20 +384,26 @@ func (l *Lease) mint(ctx context.Context, i int, s registry.LeaseSpec, admin sec
 			return leased{}, fmt.Errorf("minted lease of %s: %w", what, err)
 		}
 	}
-	if err := checkPrefix(s, k.Key, "minted key"); err != nil {
+	if err := checkIssued(s, k.Key, "minted key"); err != nil {
 		k.Key.Wipe()
 		return leased{}, err
 	}
 	return leased{spec: s, value: k.Key, keyID: k.KeyID, issued: time.Now()}, nil
 }
 
-// checkPrefix applies the policy's required_prefix to a vendor-issued value,
-// as the stored fetch does to a stored one.
-func checkPrefix(s registry.LeaseSpec, v secret.Value, what string) error {
-	if p := s.RequiredPrefix; p != "" && !strings.HasPrefix(string(v.Bytes()), p) {
-		return fmt.Errorf("%s.%s: the %s does not start with the policy's required_prefix %q (value not shown); check the vendor endpoint the base URL points at", s.Vendor, s.Env, what, p)
+// checkIssued applies the check every leased value passes
+// (exchange.CheckValue: not empty, no NUL byte, within one environment
+// variable, the policy's required_prefix) to a vendor-issued value. It
+// wipes v when it refuses it.
+func checkIssued(s registry.LeaseSpec, v secret.Value, what string) error {
+	p := exchange.CheckValue(what, v, s.RequiredPrefix, s.Vendor)
+	switch {
+	case p == nil:
+		return nil
+	case p.Code == exchange.CodePrefixMismatch:
+		return fmt.Errorf("%s.%s: the %s does not start with the policy's required_prefix %q (value not shown); check the vendor endpoint the base URL points at", s.Vendor, s.Env, what, s.RequiredPrefix)
 	}
-	return nil
+	return fmt.Errorf("%s.%s: the %s cannot be leased: %s; check the vendor endpoint the base URL points at", s.Vendor, s.Env, what, p.Msg)
 }
 
 // runID is the run part of a minted key's name: the GitHub run id and

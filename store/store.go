@@ -5,9 +5,7 @@
 package store
 
 import (
-	"bytes"
 	"context"
-	"strconv"
 
 	"github.com/keylease/keylease/exchange"
 	"github.com/keylease/keylease/registry"
@@ -60,26 +58,12 @@ func (e *Error) Error() string {
 // Unwrap returns the cause (a context error), if any.
 func (e *Error) Unwrap() error { return e.cause }
 
-// Check applies to a value from any store what Secrets Manager values get
-// in exchange: not empty, no NUL, within one environment variable's limit,
-// and the policy's required prefix. It wipes v when it refuses it.
+// Check applies to a value from any store the check every leased value
+// passes (exchange.CheckValue), as a BadValue *Error naming the store and
+// ref. It wipes v when it refuses it.
 func Check(store, ref string, v secret.Value, prefix, vendor string) error {
-	fail := func(msg, hint string) error {
-		v.Wipe()
-		return NewError(store, ref, CodeBadValue, msg, hint, nil)
-	}
-	switch {
-	case v.IsZero():
-		return fail("the value is empty", "put the key in the store")
-	case bytes.IndexByte(v.Bytes(), 0) >= 0:
-		return fail("the value holds a NUL byte, which no environment variable can carry", "store the value without NUL bytes")
-	case v.Len() > exchange.MaxValueBytes:
-		return fail("the value is "+strconv.Itoa(v.Len())+" bytes, over the "+strconv.Itoa(exchange.MaxValueBytes)+"-byte limit of one environment variable", "store a shorter value")
-	case prefix != "" && !bytes.HasPrefix(v.Bytes(), []byte(prefix)):
-		if vendor == "" {
-			vendor = "this ref"
-		}
-		return fail("the value does not start with the policy's required prefix for "+vendor+"; the ref points at the wrong secret", "fix the ref (or the secret) so it names the "+vendor+" key")
+	if p := exchange.CheckValue(ref, v, prefix, vendor); p != nil {
+		return NewError(store, ref, CodeBadValue, p.Msg, p.Hint, nil)
 	}
 	return nil
 }
