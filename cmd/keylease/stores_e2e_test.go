@@ -17,6 +17,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/keylease/keylease/internal/leakcheck"
 	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/internal/vaultfake"
 	"github.com/keylease/keylease/record"
@@ -218,6 +219,7 @@ func opE2E(t *testing.T, ref string, db map[string]any) *e2e {
 	testkit.WriteFile(t, dbPath, string(b))
 	r.env["OP_FAKE_DB"] = dbPath
 	r.env["OP_FAKE_ENV_OUT"] = filepath.Join(filepath.Dir(dbPath), "op-env")
+	r.env["OP_FAKE_ARGS_OUT"] = filepath.Join(filepath.Dir(dbPath), "op-args")
 	r.env["OP_SERVICE_ACCOUNT_TOKEN"] = tok
 	r.extra = append(r.extra, tok)
 	r.env["PATH"] = opStandIn(t) + string(os.PathListSeparator) + os.Getenv("PATH")
@@ -254,9 +256,17 @@ func TestOPStore(t *testing.T) {
 	if l := leaseRecord(t, res).Leases[0]; l.Source != "op" || l.Outcome != record.OutcomeLeased {
 		t.Errorf("record lease %+v, want source op, leased", l)
 	}
+	// op's command line is the ref alone: the token travels in its
+	// environment, never in argv (which any process on the runner may read).
+	args, err := os.ReadFile(r.env["OP_FAKE_ARGS_OUT"])
+	testkit.Must(t, err)
+	if got := strings.Split(string(args), "\n"); !slices.Equal(got, []string{"read", "--no-newline", ref}) {
+		t.Errorf("op's argv %q, want read --no-newline %s", got, ref)
+	}
+	leakcheck.Assert(t, "op's argv", args, append([]string{key}, r.extra...)...)
 	// op was given what it needs and nothing of the runner's, AWS's or
 	// keylease's own.
-	b, err := os.ReadFile(r.env["OP_FAKE_ENV_OUT"])
+	b, err = os.ReadFile(r.env["OP_FAKE_ENV_OUT"])
 	testkit.Must(t, err)
 	names := strings.Split(string(b), "\n")
 	if !slices.Contains(names, "OP_SERVICE_ACCOUNT_TOKEN") || !slices.Contains(names, "PATH") {

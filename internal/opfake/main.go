@@ -11,7 +11,8 @@
 // OP_SERVICE_ACCOUNT_TOKEN must equal token; a vault in denied answers as
 // one the service account may not read; down answers as an unreachable
 // 1Password. With OP_FAKE_ENV_OUT set, the names (never the values) of the
-// variables op was given are written there, one a line.
+// variables op was given are written there, one a line; with
+// OP_FAKE_ARGS_OUT set, its arguments, one a line.
 package main
 
 import (
@@ -52,6 +53,9 @@ func run(args []string) int {
 		default:
 			ref = a
 		}
+	}
+	if out := os.Getenv("OP_FAKE_ARGS_OUT"); out != "" {
+		_ = os.WriteFile(out, []byte(strings.Join(args, "\n")), 0o600) //nolint:gosec // the test names the file
 	}
 	if out := os.Getenv("OP_FAKE_ENV_OUT"); out != "" {
 		var names []string
