@@ -113,26 +113,20 @@ func (l *Lease) openStore(_ context.Context, ref registry.Ref) (store.Store, err
 	if st, ok := l.st.open[name]; ok {
 		return st, nil
 	}
+	if err := l.registerStoreCredentials(name); err != nil {
+		return nil, err
+	}
 	var st store.Store
 	switch name {
 	case registry.StoreEnv:
 		st = envstore.New(l.io.Getenv)
 	case registry.StoreOP:
-		for _, k := range storeCredentials[registry.StoreOP] {
-			if err := l.registerOwn(secret.FromString(l.io.Getenv(k))); err != nil {
-				return nil, err
-			}
-		}
 		st = opstore.New(l.io.Environ)
 	case registry.StoreKeychain:
 		st = keychainstore.New()
 	case registry.StoreVault:
 		b, _ := l.cfg.Policy.Store(registry.StoreVault)
-		local := l.io.Getenv("VAULT_TOKEN")
-		if err := l.registerOwn(secret.FromString(local)); err != nil {
-			return nil, err
-		}
-		st = vaultstore.New(vaultstore.Options{Backend: b, JWT: l.vaultJWT, LocalToken: local, OnToken: l.registerOwn})
+		st = vaultstore.New(vaultstore.Options{Backend: b, JWT: l.vaultJWT, LocalToken: l.io.Getenv("VAULT_TOKEN"), OnToken: l.registerOwn})
 	default:
 		return nil, store.NewError(name, ref.Raw, store.CodeUnavailable, "this build of keylease cannot read "+name+":// refs", "use a kv:// ref", nil)
 	}
@@ -177,6 +171,29 @@ func (l *Lease) releaseStores() {
 		cancel()
 	}
 	l.st.open = nil
+}
+
+// registerStoreCredentials registers with the maskers the values of the
+// variables through which keylease's own access to store reaches it: the
+// ones withoutSources keeps from the child (storeCredentials and, by
+// prefix, storeCredentialPrefixes).
+func (l *Lease) registerStoreCredentials(name string) error {
+	for _, k := range storeCredentials[name] {
+		if err := l.registerOwn(secret.FromString(l.io.Getenv(k))); err != nil {
+			return err
+		}
+	}
+	if prefixes := storeCredentialPrefixes[name]; len(prefixes) > 0 {
+		for _, kv := range l.io.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			if hasAnyPrefix(envKey(k), prefixes) {
+				if err := l.registerOwn(secret.FromString(v)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // storeCredentials are the variables through which keylease's own access to
