@@ -209,14 +209,7 @@ func TestRevokeOpenAIByKeyID(t *testing.T) {
 // TestRevokeAnthropic: the key is set inactive; another key stays active.
 func TestRevokeAnthropic(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	an, err := vendorfake.StartAnthropic()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = an.Close() })
-	w.vars["ANTHROPIC_BASE_URL"] = an.URL()
-	admin := an.AddAdminKey()
+	w, an, admin := anthropicWorld(t)
 	id, key := an.AddKey("ci")
 	otherID, otherKey := an.AddKey("other")
 	form, _ := keyform.Encode(secret.FromString(key), id, nil)
@@ -367,12 +360,7 @@ func TestRevokeCrashAfterEachStep(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
 			o := w.revokeOptions()
-			o.Crash = func(s string) error {
-				if s == step {
-					return ErrCrash
-				}
-				return nil
-			}
+			o.Crash = crashAt(step)
 			if _, err := w.revoke(o); !errors.Is(err, ErrCrash) {
 				t.Fatalf("first run: %v, want the injected crash", err)
 			}

@@ -84,21 +84,8 @@ func TestXAIMintWaitsForPropagation(t *testing.T) {
 // status inactive, since Anthropic has no create or delete by API.
 func TestAnthropicStagedRotation(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	an, err := vendorfake.StartAnthropic()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = an.Close() })
-	w.vars["ANTHROPIC_BASE_URL"] = an.URL()
-	admin := an.AddAdminKey()
-	oldID, oldKey := an.AddKey("old")
-	newID, newKey := an.AddKey("new")
-	oldForm, _ := keyform.Encode(secret.FromString(oldKey), oldID, nil)
-	newForm, _ := keyform.Encode(secret.FromString(newKey), newID, nil)
-	w.swapVendor("anthropic", "staged", "", admin, string(oldForm.Bytes()))
-	w.secrets = append(w.secrets, oldKey, newKey, string(newForm.Bytes()))
-	_, pend := w.stack.SM.Put(w.stack.Region, "anthropic/ci", smfake.Value{String: string(newForm.Bytes())}, smfake.StagePending)
+	w, sw := stagedWorld(t)
+	an, oldID, newID, newKey, pend := sw.an, sw.oldID, sw.newID, sw.newKey, sw.pend
 	o := w.options()
 	o.Vendor = "anthropic"
 	res, err := w.rotate(o)
