@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
-	"github.com/keylease/keylease/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/keylease/keylease/internal/emulators"
 	"github.com/keylease/keylease/internal/leakcheck"
 	"github.com/keylease/keylease/internal/smfake"
-	"github.com/keylease/keylease/internal/vendorfake"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/masking"
 )
 
@@ -40,16 +38,8 @@ const rotateCLIPolicy = `{"version": 1, "allowed_secrets": ["openai"], "required
 // --dry-run prints the plan and changes nothing; no output holds a key.
 func TestRotateCLI(t *testing.T) {
 	t.Parallel()
-	stack, err := emulators.StartAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
-	oa, err := vendorfake.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = oa.Close() })
+	stack, _ := testkit.Stack(t)
+	oa := testkit.OpenAI(t)
 	dir := t.TempDir()
 	admin := oa.AddAdminKey()
 	_, cur := oa.AddKey("p", "current", false)
