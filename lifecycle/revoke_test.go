@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/keylease/keylease/internal/fault"
-	"github.com/keylease/keylease/internal/githubfake"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/vendorfake"
 	"github.com/keylease/keylease/keyform"
@@ -560,17 +559,7 @@ func TestRotateAfterRevoke(t *testing.T) {
 func TestRevokeRegistryPR(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	gh, err := githubfake.Start("/api/v3", ghToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gh.Close() })
-	repo := gh.AddRepo("acme", "infra", "main")
-	gh.Lock()
-	repo.Files["main"]["registry.yaml"] = []byte(registryText)
-	gh.Unlock()
-	w.vars["GITHUB_API_URL"], w.vars["GITHUB_TOKEN"], w.vars["GITHUB_REPOSITORY"], w.vars["GITHUB_WORKSPACE"] = gh.APIURL(), ghToken, "acme/infra", w.dir
-	w.secrets = append(w.secrets, ghToken)
+	gh, repo := w.registryRepo(ghToken)
 	o := w.revokeOptions()
 	o.RegistryUpdate = UpdatePR
 	res, err := w.revoke(o)
