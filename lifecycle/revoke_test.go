@@ -233,13 +233,7 @@ func TestRevokeAnthropic(t *testing.T) {
 // asked of GET /v1/api-key, and exactly that key is deleted.
 func TestRevokeXAIWithoutKeyID(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	xs, err := vendorfake.StartXAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = xs.Close() })
-	w.vars["XAI_BASE_URL"], w.vars["XAI_MANAGEMENT_URL"] = xs.BaseURL(), xs.URL()
+	w, xs := xaiWorld(t)
 	mgmt := xs.AddManagementKey()
 	_, key := xs.AddKey("team_1", "ci", false)
 	_, other := xs.AddKey("team_1", "other", false)
