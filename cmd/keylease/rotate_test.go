@@ -85,17 +85,25 @@ func TestRotateCLI(t *testing.T) {
 	}
 }
 
-// TestDemoRotates runs the real binary's demo and checks its rotation part
-// (mint → test → promote → retire, the record written) and the audit after
-// it; no key-shaped text.
-func TestDemoRotates(t *testing.T) {
-	t.Parallel()
+// demoBinaryOutput runs the real binary's demo with a bare environment and
+// returns its combined output; a failed demo fails the test.
+func demoBinaryOutput(t *testing.T) []byte {
+	t.Helper()
 	cmd := exec.Command(keyleaseBin, "demo")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SYSTEMROOT=" + os.Getenv("SYSTEMROOT"), "TMPDIR=" + t.TempDir(), "HOME=" + t.TempDir()}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
+	return out
+}
+
+// TestDemoRotates runs the real binary's demo and checks its rotation part
+// (mint → test → promote → retire, the record written) and the audit after
+// it; no key-shaped text.
+func TestDemoRotates(t *testing.T) {
+	t.Parallel()
+	out := demoBinaryOutput(t)
 	for _, want := range []string{"== rotation (", "create   done    minted", "test     done    valid at the vendor", "promote  done", "retire   done    old key",
 		"ok   AWSCURRENT moved to the new version", "exactly one key is live", `"schema": "keylease.rotation-record/v1"`, "the rotation left one live key",
 		// and the audit after it (demo_audit.go)
