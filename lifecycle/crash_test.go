@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -28,16 +27,7 @@ func TestCrashAfterEachStepResumes(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
-			o := w.options()
-			o.Crash = func(s string) error {
-				if s == step {
-					return ErrCrash
-				}
-				return nil
-			}
-			if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
-				t.Fatalf("first run: %v, want the injected crash", err)
-			}
+			w.killedAt(w.options(), step)
 			// Never two live keys unaccounted for: at most the old and the one
 			// named in AWSPENDING/AWSCURRENT.
 			if n := w.oa.ServiceAccounts(project); n > 2 {
@@ -211,9 +201,9 @@ func TestShortRetireAfterWaits(t *testing.T) {
 	w.assertRotated()
 }
 
-// stagedWorld is a world whose entry is a staged Anthropic rotation with an
-// operator's AWSPENDING value; it returns the old and new key ids.
-func stagedWorld(t *testing.T) (w *world, an *vendorfake.Anthropic, oldID, newID, pend string) {
+// anthropicWorld is a world whose Anthropic calls go to a fresh fake; it
+// returns the fake and its admin key.
+func anthropicWorld(t *testing.T) (w *world, an *vendorfake.Anthropic, admin string) {
 	t.Helper()
 	w = newWorld(t)
 	an, err := vendorfake.StartAnthropic()
@@ -222,15 +212,32 @@ func stagedWorld(t *testing.T) (w *world, an *vendorfake.Anthropic, oldID, newID
 	}
 	t.Cleanup(func() { _ = an.Close() })
 	w.vars["ANTHROPIC_BASE_URL"] = an.URL()
-	admin := an.AddAdminKey()
-	oldID, oldKey := an.AddKey("old")
-	newID, newKey := an.AddKey("new")
-	oldForm, _ := keyform.Encode(secret.FromString(oldKey), oldID, nil)
-	newForm, _ := keyform.Encode(secret.FromString(newKey), newID, nil)
+	return w, an, an.AddAdminKey()
+}
+
+// staged is what stagedWorld set up: the fake, the old and new keys' ids,
+// the new key and its AWSPENDING version id.
+type staged struct {
+	an           *vendorfake.Anthropic
+	oldID, newID string
+	newKey, pend string
+}
+
+// stagedWorld is a world whose entry is a staged Anthropic rotation with an
+// operator's AWSPENDING value.
+func stagedWorld(t *testing.T) (*world, staged) {
+	t.Helper()
+	w, an, admin := anthropicWorld(t)
+	s := staged{an: an}
+	var oldKey string
+	s.oldID, oldKey = an.AddKey("old")
+	s.newID, s.newKey = an.AddKey("new")
+	oldForm, _ := keyform.Encode(secret.FromString(oldKey), s.oldID, nil)
+	newForm, _ := keyform.Encode(secret.FromString(s.newKey), s.newID, nil)
 	w.swapVendor("anthropic", "staged", "", admin, string(oldForm.Bytes()))
-	w.secrets = append(w.secrets, oldKey, newKey, string(newForm.Bytes()))
-	_, pend = w.stack.SM.Put(w.stack.Region, "anthropic/ci", smfake.Value{String: string(newForm.Bytes())}, smfake.StagePending)
-	return w, an, oldID, newID, pend
+	w.secrets = append(w.secrets, oldKey, s.newKey, string(newForm.Bytes()))
+	_, s.pend = w.stack.SM.Put(w.stack.Region, "anthropic/ci", smfake.Value{String: string(newForm.Bytes())}, smfake.StagePending)
+	return w, s
 }
 
 // TestStagedCrashAfterEachStepResumes: a staged promotion (the operator's
@@ -242,24 +249,16 @@ func TestStagedCrashAfterEachStepResumes(t *testing.T) {
 	for _, step := range []string{StepTest, StepPromoteTagged, StepPromote, StepRetire, StepRegistry} {
 		t.Run(step, func(t *testing.T) {
 			t.Parallel()
-			w, an, oldID, newID, pend := stagedWorld(t)
+			w, sw := stagedWorld(t)
+			an, oldID, newID, pend := sw.an, sw.oldID, sw.newID, sw.pend
 			o := w.options()
 			o.Vendor = "anthropic"
-			o.Crash = func(s string) error {
-				if s == step {
-					return ErrCrash
-				}
-				return nil
-			}
-			if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
-				t.Fatalf("first run: %v, want the injected crash", err)
-			}
+			w.killedAt(o, step)
 			if step == StepPromoteTagged || step == StepTest {
 				if an.Status(oldID) != "active" {
 					t.Fatalf("after a crash at %s the old key is %s before promotion", step, an.Status(oldID))
 				}
 			}
-			o.Crash = nil
 			if _, err := w.rotate(o); err != nil {
 				t.Fatalf("rerun: %v", err)
 			}
@@ -280,19 +279,10 @@ func TestStagedCrashAfterEachStepResumes(t *testing.T) {
 func TestDryRunAfterCrashChangesNothing(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	o := w.options()
-	o.Crash = func(s string) error {
-		if s == StepPromote {
-			return ErrCrash
-		}
-		return nil
-	}
-	if _, err := w.rotate(o); !errors.Is(err, ErrCrash) {
-		t.Fatalf("first run: %v", err)
-	}
+	w.killedAt(w.options(), StepPromote)
 	w.stack.SM.Faults.ResetCounts()
 	w.oa.Faults.ResetCounts()
-	o = w.options()
+	o := w.options()
 	o.DryRun = true
 	if _, err := w.rotate(o); err != nil {
 		t.Fatalf("dry run: %v", err)

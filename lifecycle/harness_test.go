@@ -5,13 +5,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/keylease/keylease/internal/emulators"
 	"github.com/keylease/keylease/internal/leakcheck"
 	"github.com/keylease/keylease/internal/smfake"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/internal/vendorfake"
 	"github.com/keylease/keylease/keyform"
 	"github.com/keylease/keylease/lease"
@@ -67,21 +67,9 @@ const policyText = `{"version": 1, "allowed_secrets": ["openai"], "required_pref
 func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx := context.Background()
-	stack, err := emulators.StartAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
-	oa, err := vendorfake.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = oa.Close() })
-	w := &world{t: t, stack: stack, oa: oa, vars: map[string]string{}, dir: t.TempDir(), now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
-	for _, kv := range stack.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		w.vars[k] = v
-	}
+	stack, vars := testkit.Stack(t)
+	oa := testkit.OpenAI(t)
+	w := &world{t: t, stack: stack, oa: oa, vars: vars, dir: t.TempDir(), now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
 	w.vars["OPENAI_BASE_URL"] = oa.BaseURL()
 	w.vars["AWS_CONFIG_FILE"] = filepath.Join(w.dir, "no-config")
 	w.vars["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(w.dir, "no-credentials")

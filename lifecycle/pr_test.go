@@ -7,6 +7,28 @@ import (
 	"github.com/keylease/keylease/internal/githubfake"
 )
 
+// registryRepo starts a GitHub fake (GitHub Enterprise paths) that
+// accepts token, with acme/infra holding registryText on main, and points
+// the world's run at it as the workspace's repository.
+func (w *world) registryRepo(token string) (*githubfake.Server, *githubfake.Repo) {
+	w.t.Helper()
+	gh, err := githubfake.Start("/api/v3", token)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { _ = gh.Close() })
+	repo := gh.AddRepo("acme", "infra", "main")
+	gh.Lock()
+	repo.Files["main"]["registry.yaml"] = []byte(registryText)
+	gh.Unlock()
+	w.vars["GITHUB_API_URL"] = gh.APIURL()
+	w.vars["GITHUB_TOKEN"] = token
+	w.vars["GITHUB_REPOSITORY"] = "acme/infra"
+	w.vars["GITHUB_WORKSPACE"] = w.dir
+	w.secrets = append(w.secrets, token)
+	return gh, repo
+}
+
 // TestRegistryPRTwiceOnePR: --registry-update pr opens the registry pull
 // request on keylease/rotate-openai-ci with last_rotated and the comments;
 // a second (forced) rotation updates the same PR, never a second one. The
@@ -14,20 +36,7 @@ import (
 func TestRegistryPRTwiceOnePR(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	gh, err := githubfake.Start("/api/v3", "ghs_fakeTokenForTheRotateTest0123456789")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gh.Close() })
-	repo := gh.AddRepo("acme", "infra", "main")
-	gh.Lock()
-	repo.Files["main"]["registry.yaml"] = []byte(registryText)
-	gh.Unlock()
-	w.vars["GITHUB_API_URL"] = gh.APIURL()
-	w.vars["GITHUB_TOKEN"] = "ghs_fakeTokenForTheRotateTest0123456789"
-	w.vars["GITHUB_REPOSITORY"] = "acme/infra"
-	w.vars["GITHUB_WORKSPACE"] = w.dir
-	w.secrets = append(w.secrets, w.vars["GITHUB_TOKEN"])
+	gh, repo := w.registryRepo("ghs_fakeTokenForTheRotateTest0123456789")
 	o := w.options()
 	o.RegistryUpdate = UpdatePR
 	res, err := w.rotate(o)

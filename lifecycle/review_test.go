@@ -141,7 +141,8 @@ func (w *auditWorld) adminKey() string {
 // "retire pending" for an old key that is still AWSCURRENT.
 func TestStagedTaggedCrashThenNewPendingResumes(t *testing.T) {
 	t.Parallel()
-	w, an, oldID, _, _ := stagedWorld(t)
+	w, sw := stagedWorld(t)
+	an, oldID := sw.an, sw.oldID
 	o := w.options()
 	o.Vendor = "anthropic"
 	w.killedAt(o, StepPromoteTagged)
@@ -354,7 +355,8 @@ func TestRejectedKeyKeptWhenItsDeleteFails(t *testing.T) {
 // error names that key and says it is still at the vendor.
 func TestStagedRejectedKeySaysDeleteIt(t *testing.T) {
 	t.Parallel()
-	w, an, _, newID, _ := stagedWorld(t)
+	w, sw := stagedWorld(t)
+	an, newID := sw.an, sw.newID
 	an.Faults.Add(fault.Rule{Op: vendorfake.OpAnthropicModels, Kind: fault.Error, Status: 401, Code: "authentication_error"})
 	o := w.options()
 	o.Vendor = "anthropic"

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/keylease/keylease/internal/fault"
-	"github.com/keylease/keylease/internal/githubfake"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/vendorfake"
 	"github.com/keylease/keylease/keyform"
@@ -209,14 +208,7 @@ func TestRevokeOpenAIByKeyID(t *testing.T) {
 // TestRevokeAnthropic: the key is set inactive; another key stays active.
 func TestRevokeAnthropic(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	an, err := vendorfake.StartAnthropic()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = an.Close() })
-	w.vars["ANTHROPIC_BASE_URL"] = an.URL()
-	admin := an.AddAdminKey()
+	w, an, admin := anthropicWorld(t)
 	id, key := an.AddKey("ci")
 	otherID, otherKey := an.AddKey("other")
 	form, _ := keyform.Encode(secret.FromString(key), id, nil)
@@ -241,13 +233,7 @@ func TestRevokeAnthropic(t *testing.T) {
 // asked of GET /v1/api-key, and exactly that key is deleted.
 func TestRevokeXAIWithoutKeyID(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	xs, err := vendorfake.StartXAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = xs.Close() })
-	w.vars["XAI_BASE_URL"], w.vars["XAI_MANAGEMENT_URL"] = xs.BaseURL(), xs.URL()
+	w, xs := xaiWorld(t)
 	mgmt := xs.AddManagementKey()
 	_, key := xs.AddKey("team_1", "ci", false)
 	_, other := xs.AddKey("team_1", "other", false)
@@ -367,12 +353,7 @@ func TestRevokeCrashAfterEachStep(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
 			o := w.revokeOptions()
-			o.Crash = func(s string) error {
-				if s == step {
-					return ErrCrash
-				}
-				return nil
-			}
+			o.Crash = crashAt(step)
 			if _, err := w.revoke(o); !errors.Is(err, ErrCrash) {
 				t.Fatalf("first run: %v, want the injected crash", err)
 			}
@@ -572,17 +553,7 @@ func TestRotateAfterRevoke(t *testing.T) {
 func TestRevokeRegistryPR(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	gh, err := githubfake.Start("/api/v3", ghToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gh.Close() })
-	repo := gh.AddRepo("acme", "infra", "main")
-	gh.Lock()
-	repo.Files["main"]["registry.yaml"] = []byte(registryText)
-	gh.Unlock()
-	w.vars["GITHUB_API_URL"], w.vars["GITHUB_TOKEN"], w.vars["GITHUB_REPOSITORY"], w.vars["GITHUB_WORKSPACE"] = gh.APIURL(), ghToken, "acme/infra", w.dir
-	w.secrets = append(w.secrets, ghToken)
+	gh, repo := w.registryRepo(ghToken)
 	o := w.revokeOptions()
 	o.RegistryUpdate = UpdatePR
 	res, err := w.revoke(o)

@@ -38,18 +38,26 @@ func (w *world) stagesOf(name string) map[string][]string {
 	return w.stack.SM.Stages(w.stack.Region, name)
 }
 
-// TestXAIMintWaitsForPropagation: xAI's new key is tested only once the
-// management API says it has propagated; the old key is deleted.
-func TestXAIMintWaitsForPropagation(t *testing.T) {
-	t.Parallel()
+// xaiWorld is a world whose xAI calls (API and management) go to a fresh
+// fake.
+func xaiWorld(t *testing.T) (*world, *vendorfake.XAI) {
+	t.Helper()
 	w := newWorld(t)
 	xs, err := vendorfake.StartXAI()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = xs.Close() })
-	xs.PropagationPolls = 2
 	w.vars["XAI_BASE_URL"], w.vars["XAI_MANAGEMENT_URL"] = xs.BaseURL(), xs.URL()
+	return w, xs
+}
+
+// TestXAIMintWaitsForPropagation: xAI's new key is tested only once the
+// management API says it has propagated; the old key is deleted.
+func TestXAIMintWaitsForPropagation(t *testing.T) {
+	t.Parallel()
+	w, xs := xaiWorld(t)
+	xs.PropagationPolls = 2
 	mgmt := xs.AddManagementKey()
 	oldID, oldKey := xs.AddKey("team_1", "initial", false)
 	form, _ := keyform.Encode(secret.FromString(oldKey), oldID, nil)
@@ -84,21 +92,8 @@ func TestXAIMintWaitsForPropagation(t *testing.T) {
 // status inactive, since Anthropic has no create or delete by API.
 func TestAnthropicStagedRotation(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	an, err := vendorfake.StartAnthropic()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = an.Close() })
-	w.vars["ANTHROPIC_BASE_URL"] = an.URL()
-	admin := an.AddAdminKey()
-	oldID, oldKey := an.AddKey("old")
-	newID, newKey := an.AddKey("new")
-	oldForm, _ := keyform.Encode(secret.FromString(oldKey), oldID, nil)
-	newForm, _ := keyform.Encode(secret.FromString(newKey), newID, nil)
-	w.swapVendor("anthropic", "staged", "", admin, string(oldForm.Bytes()))
-	w.secrets = append(w.secrets, oldKey, newKey, string(newForm.Bytes()))
-	_, pend := w.stack.SM.Put(w.stack.Region, "anthropic/ci", smfake.Value{String: string(newForm.Bytes())}, smfake.StagePending)
+	w, sw := stagedWorld(t)
+	an, oldID, newID, newKey, pend := sw.an, sw.oldID, sw.newID, sw.newKey, sw.pend
 	o := w.options()
 	o.Vendor = "anthropic"
 	res, err := w.rotate(o)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/keylease/keylease/githubapi"
-	"github.com/keylease/keylease/internal/githubfake"
 	"github.com/keylease/keylease/internal/leakcheck"
 	"github.com/keylease/keylease/masking"
 	"github.com/keylease/keylease/runscan"
@@ -20,23 +19,13 @@ import (
 // scanned clean.
 func TestScanRunsCapIsUnreached(t *testing.T) {
 	t.Parallel()
-	f, err := githubfake.Start("", token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.Close() })
+	f, c := startGitHub(t)
 	r := f.AddRepo("acme", "busy", "main")
 	f.Lock()
 	for i := range runscan.MaxListedRuns {
 		r.Runs = append(r.Runs, int64(1000+i))
 	}
 	f.Unlock()
-	c, err := githubapi.New(githubapi.Options{Getenv: func(k string) string {
-		return map[string]string{"GITHUB_API_URL": f.APIURL(), "GITHUB_TOKEN": token}[k]
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sc := masking.NewScanner(masking.ScanOptions{Detectors: true})
 	res, err := runscan.Scan(context.Background(), c, githubapi.Repo{Owner: "acme", Name: "busy"}, time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), sc.Scan)
 	if err != nil {
@@ -55,11 +44,7 @@ func TestScanRunsCapIsUnreached(t *testing.T) {
 // re-run) is found too.
 func TestScanReadsEarlierAttempts(t *testing.T) {
 	t.Parallel()
-	f, err := githubfake.Start("", token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.Close() })
+	f, c := startGitHub(t)
 	value := "sk-proj-" + "Zq8wLm3Rt6Yx1Cv4Bn7Mk0Pa2Sd5Fg9H" + "T3BlbkFJ" + "Jk1Lq2Wx3Ec4Rv5Tb6Yn7Um8Io9Pa0Sd"
 	r := f.AddRepo("acme", "app", "main")
 	f.Lock()
@@ -69,12 +54,6 @@ func TestScanReadsEarlierAttempts(t *testing.T) {
 	r.Logs[69] = []byte("attempt 1: OPENAI_API_KEY=" + value + "\n")
 	r.Logs[70] = []byte("attempt 2: clean\n")
 	f.Unlock()
-	c, err := githubapi.New(githubapi.Options{Getenv: func(k string) string {
-		return map[string]string{"GITHUB_API_URL": f.APIURL(), "GITHUB_TOKEN": token}[k]
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sc := masking.NewScanner(masking.ScanOptions{Detectors: true})
 	res, err := runscan.Scan(context.Background(), c, githubapi.Repo{Owner: "acme", Name: "app"}, time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), sc.Scan)
 	if err != nil {

@@ -19,6 +19,23 @@ import (
 
 const token = "ghs_runscanTestToken0123456789abcdefABCDEF"
 
+// startGitHub starts a GitHub fake that accepts token and a client of it.
+func startGitHub(t *testing.T) (*githubfake.Server, *githubapi.Client) {
+	t.Helper()
+	f, err := githubfake.Start("", token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	c, err := githubapi.New(githubapi.Options{Getenv: func(k string) string {
+		return map[string]string{"GITHUB_API_URL": f.APIURL(), "GITHUB_TOKEN": token}[k]
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, c
+}
+
 func zipOf(t *testing.T, files map[string]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -42,11 +59,7 @@ func zipOf(t *testing.T, files map[string]string) []byte {
 // reported unreached, not clean; nothing in the result holds the value.
 func TestScanFindsTheValueByFingerprint(t *testing.T) {
 	t.Parallel()
-	f, err := githubfake.Start("", token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.Close() })
+	f, c := startGitHub(t)
 	value := "sk-proj-" + "Zq8wLm3Rt6Yx1Cv4Bn7Mk0Pa2Sd5Fg9H" + "T3BlbkFJ" + "Jk1Lq2Wx3Ec4Rv5Tb6Yn7Um8Io9Pa0Sd"
 	r := f.AddRepo("acme", "app", "main")
 	f.Lock()
@@ -59,12 +72,6 @@ func TestScanFindsTheValueByFingerprint(t *testing.T) {
 	r.RunArtifacts[8] = []int64{800}
 	r.Artifacts[800] = zipOf(t, map[string]string{"out/debug.txt": "a\nb\nkey: " + value + "\n", "ok.txt": "fine"})
 	f.Unlock()
-	c, err := githubapi.New(githubapi.Options{Getenv: func(k string) string {
-		return map[string]string{"GITHUB_API_URL": f.APIURL(), "GITHUB_TOKEN": token}[k]
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sum := sha256.Sum256([]byte(value))
 	sc := masking.NewScanner(masking.ScanOptions{Fingerprints: map[string]string{hex.EncodeToString(sum[:]): "openai.ci"}, FingerprintLengths: []int{len(value)}})
 	res, err := runscan.Scan(context.Background(), c, githubapi.Repo{Owner: "acme", Name: "app"}, time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), sc.Scan)

@@ -103,23 +103,32 @@ func TestBatchOpenRefusesSwappedFile(t *testing.T) {
 	}
 }
 
-// TestWalkRootLinkOrFIFO: a root that is a link or a FIFO is an error
-// naming it, not a walk of nothing (which a scan would report as clean);
-// a link given with a trailing separator names its directory and is walked.
-func TestWalkRootLinkOrFIFO(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	target := filepath.Join(dir, "real")
+// linkedDir makes dir/real holding one file, a (content "a"), and a link
+// dir/link to dir/real.
+func linkedDir(t *testing.T) (dir, target, link string) {
+	t.Helper()
+	dir = t.TempDir()
+	target = filepath.Join(dir, "real")
 	if err := os.Mkdir(target, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(target, "a"), []byte("a"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	link, fifo := filepath.Join(dir, "link"), filepath.Join(dir, "fifo")
+	link = filepath.Join(dir, "link")
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
+	return dir, target, link
+}
+
+// TestWalkRootLinkOrFIFO: a root that is a link or a FIFO is an error
+// naming it, not a walk of nothing (which a scan would report as clean);
+// a link given with a trailing separator names its directory and is walked.
+func TestWalkRootLinkOrFIFO(t *testing.T) {
+	t.Parallel()
+	dir, target, link := linkedDir(t)
+	fifo := filepath.Join(dir, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -145,18 +154,7 @@ func TestWalkRootLinkOrFIFO(t *testing.T) {
 // itself must not be a link.
 func TestWalkRootFileThroughLinkedDirectory(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	target := filepath.Join(dir, "real")
-	if err := os.Mkdir(target, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(target, "a"), []byte("a"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "link")
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
+	_, _, link := linkedDir(t)
 	if got := walkAll(t, filepath.Join(link, "a"), nil, 1); len(got) != 1 || got[0] != filepath.Join(link, "a")+"=a" {
 		t.Errorf("walk of link/a: %q", got)
 	}

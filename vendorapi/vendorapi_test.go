@@ -58,6 +58,19 @@ func (o *outputs) add(vs ...any) {
 
 func (o *outputs) secret(vs ...string) { o.values = append(o.values, vs...) }
 
+// mint has m mint n keys named rot-0, rot-1, …, and records each key as
+// a secret the outputs must not show.
+func (o *outputs) mint(t *testing.T, m vendorapi.Minter, n int) {
+	t.Helper()
+	for i := range n {
+		k, err := m.Mint(t.Context(), fmt.Sprintf("rot-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.secret(string(k.Key.Bytes()))
+	}
+}
+
 func (o *outputs) check(t *testing.T) {
 	t.Helper()
 	leakcheck.Assert(t, "errors and results", []byte(o.b.String()), o.values...)
@@ -269,13 +282,7 @@ func TestPaginationCalls(t *testing.T) {
 	adminO := fo.AddAdminKey()
 	out.secret(adminO)
 	proj := co.Project(secret.FromString(adminO), "proj_1")
-	for i := range n {
-		m, err := proj.Mint(ctx, fmt.Sprintf("rot-%d", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out.secret(string(m.Key.Bytes()))
-	}
+	out.mint(t, proj, n)
 	sas, err := proj.List(ctx)
 	out.add(sas, err)
 	if err != nil || len(sas) != n || fo.Faults.Count(vendorfake.OpOpenAIListServiceAccounts) != want {
@@ -304,13 +311,7 @@ func TestPaginationCalls(t *testing.T) {
 	mgmt := fx.AddManagementKey()
 	out.secret(mgmt)
 	team := cx.Team(secret.FromString(mgmt), "team-1", nil)
-	for i := range n {
-		m, err := team.Mint(ctx, fmt.Sprintf("rot-%d", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out.secret(string(m.Key.Bytes()))
-	}
+	out.mint(t, team, n)
 	xks, err := team.List(ctx)
 	out.add(xks, err)
 	if err != nil || len(xks) != n || fx.Faults.Count(vendorfake.OpXAIListKeys) != want {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -16,12 +14,7 @@ import (
 // lease (source env, no AWS session); no key-shaped text in the output.
 func TestDemoRevokes(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(keyleaseBin, "demo")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SYSTEMROOT=" + os.Getenv("SYSTEMROOT"), "TMPDIR=" + t.TempDir(), "HOME=" + t.TempDir()}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("demo: %v\n%s", err, out)
-	}
+	out := demoBinaryOutput(t)
 	for _, want := range []string{"== revocation (", "disable    done    service account", "verify     done    the vendor says invalid",
 		"invalidate done    AWSCURRENT is the tombstone version", "registry   done    revoked: true",
 		"ok   the lease is refused with exit 3", "Revoked: revoked on ", "PASS: the revoked key is dead at the vendor",

@@ -134,9 +134,7 @@ type revokeWorld struct {
 
 func newRevokeWorld(t *testing.T) *revokeWorld {
 	r := newE2E(t)
-	oa, err := vendorfake.StartOpenAI()
-	testkit.Must(t, err)
-	t.Cleanup(func() { _ = oa.Close() })
+	oa := testkit.OpenAI(t)
 	r.env["OPENAI_BASE_URL"] = oa.BaseURL()
 	admin := oa.AddAdminKey()
 	c, err := vendorapi.NewOpenAI(vendorapi.Options{Getenv: func(k string) string { return r.env[k] }})

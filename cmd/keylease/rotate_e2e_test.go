@@ -49,16 +49,8 @@ openai:
 func TestRotateBinaryEndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	stack, err := emulators.StartAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
-	oa, err := vendorfake.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = oa.Close() })
+	stack, _ := testkit.Stack(t)
+	oa := testkit.OpenAI(t)
 	const token = "ghs_fakeTokenForTheRotateE2E0123456789ab"
 	gh, err := githubfake.Start("/api/v3", token)
 	if err != nil {

@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
-	"github.com/keylease/keylease/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/keylease/keylease/internal/emulators"
 	"github.com/keylease/keylease/internal/leakcheck"
 	"github.com/keylease/keylease/internal/smfake"
-	"github.com/keylease/keylease/internal/vendorfake"
+	"github.com/keylease/keylease/internal/testkit"
 	"github.com/keylease/keylease/masking"
 )
 
@@ -40,16 +38,8 @@ const rotateCLIPolicy = `{"version": 1, "allowed_secrets": ["openai"], "required
 // --dry-run prints the plan and changes nothing; no output holds a key.
 func TestRotateCLI(t *testing.T) {
 	t.Parallel()
-	stack, err := emulators.StartAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stack.Close() })
-	oa, err := vendorfake.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = oa.Close() })
+	stack, _ := testkit.Stack(t)
+	oa := testkit.OpenAI(t)
 	dir := t.TempDir()
 	admin := oa.AddAdminKey()
 	_, cur := oa.AddKey("p", "current", false)
@@ -95,17 +85,25 @@ func TestRotateCLI(t *testing.T) {
 	}
 }
 
-// TestDemoRotates runs the real binary's demo and checks its rotation part
-// (mint → test → promote → retire, the record written) and the audit after
-// it; no key-shaped text.
-func TestDemoRotates(t *testing.T) {
-	t.Parallel()
+// demoBinaryOutput runs the real binary's demo with a bare environment and
+// returns its combined output; a failed demo fails the test.
+func demoBinaryOutput(t *testing.T) []byte {
+	t.Helper()
 	cmd := exec.Command(keyleaseBin, "demo")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SYSTEMROOT=" + os.Getenv("SYSTEMROOT"), "TMPDIR=" + t.TempDir(), "HOME=" + t.TempDir()}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
+	return out
+}
+
+// TestDemoRotates runs the real binary's demo and checks its rotation part
+// (mint → test → promote → retire, the record written) and the audit after
+// it; no key-shaped text.
+func TestDemoRotates(t *testing.T) {
+	t.Parallel()
+	out := demoBinaryOutput(t)
 	for _, want := range []string{"== rotation (", "create   done    minted", "test     done    valid at the vendor", "promote  done", "retire   done    old key",
 		"ok   AWSCURRENT moved to the new version", "exactly one key is live", `"schema": "keylease.rotation-record/v1"`, "the rotation left one live key",
 		// and the audit after it (demo_audit.go)

@@ -96,12 +96,7 @@ func TestScan(t *testing.T) {
 // unknown here, so the vendor detectors stand in for the exact forms.
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(keyleaseBin, "demo")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "SYSTEMROOT=" + os.Getenv("SYSTEMROOT"), "TMPDIR=" + t.TempDir(), "HOME=" + t.TempDir()}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("demo: %v\n%s", err, out)
-	}
+	out := demoBinaryOutput(t)
 	for _, want := range []string{"PASS: the keys reached the command and nothing else.", "| `OPENAI_API_KEY` | openai |", `"schema": "keylease.run-record/v1"`, "raw:       ***"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("demo output lacks %q", want)

@@ -61,6 +61,32 @@ func storesE2E(t *testing.T, ref, backends string) *e2e {
 	return r
 }
 
+// leasedUnseen asserts that the stores run res exited 0, that the child
+// received the leased keys and that it saw none of the names it reports in
+// its "seen" file; why, if set, says why those names must stay away.
+func (r *e2e) leasedUnseen(res e2eResult, why string) {
+	r.t.Helper()
+	if res.code != 0 {
+		r.t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
+	}
+	r.received()
+	if seen, _ := os.ReadFile(filepath.Join(r.out, "seen")); len(seen) != 0 {
+		if why != "" {
+			r.t.Errorf("the child saw %s: %s", seen, why)
+		} else {
+			r.t.Errorf("the child saw %s", seen)
+		}
+	}
+}
+
+// masked asserts the child's careless print of OPENAI_API_KEY was masked.
+func (r *e2e) masked(res e2eResult) {
+	r.t.Helper()
+	if !bytes.Contains(res.stdout, []byte("OPENAI_API_KEY=***")) {
+		r.t.Errorf("the child's careless print was not masked:\n%s", res.stdout)
+	}
+}
+
 // newKey is a fresh well-formed OpenAI-shaped key, remembered for the canary
 // and for received() under OPENAI_API_KEY.
 func (r *e2e) newKey() string {
@@ -96,16 +122,8 @@ func TestEnvStore(t *testing.T) {
 			}
 			r.env["E2E_ABSENT"] = "OPENAI_CI_KEY,KEYLEASE_SECRETS_ENV"
 			res := r.run("stores", "--vendor", "openai")
-			if res.code != 0 {
-				t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
-			}
-			r.received()
-			if seen, _ := os.ReadFile(filepath.Join(r.out, "seen")); len(seen) != 0 {
-				t.Errorf("the child saw %s: the value must reach it under the leased name only", seen)
-			}
-			if !bytes.Contains(res.stdout, []byte("OPENAI_API_KEY=***")) {
-				t.Errorf("the child's careless print was not masked:\n%s", res.stdout)
-			}
+			r.leasedUnseen(res, "the value must reach it under the leased name only")
+			r.masked(res)
 			if !bytes.Contains(res.stdout, []byte("::add-mask::")) {
 				t.Error("no ::add-mask:: registration on stdout")
 			}
@@ -243,16 +261,8 @@ func TestOPStore(t *testing.T) {
 	}
 	r.env["E2E_ABSENT"] += ",OP_SESSION_my,OP_CONNECT_TOKEN"
 	res := r.run("stores", "--vendor", "openai")
-	if res.code != 0 {
-		t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
-	}
-	r.received()
-	if seen, _ := os.ReadFile(filepath.Join(r.out, "seen")); len(seen) != 0 {
-		t.Errorf("the child saw %s: the service-account token is op's only", seen)
-	}
-	if !bytes.Contains(res.stdout, []byte("OPENAI_API_KEY=***")) {
-		t.Errorf("the child's careless print was not masked:\n%s", res.stdout)
-	}
+	r.leasedUnseen(res, "the service-account token is op's only")
+	r.masked(res)
 	if l := leaseRecord(t, res).Leases[0]; l.Source != "op" || l.Outcome != record.OutcomeLeased {
 		t.Errorf("record lease %+v, want source op, leased", l)
 	}
@@ -368,22 +378,14 @@ func TestVaultStore(t *testing.T) {
 			v.Put("secret", "openai/ci", map[string]any{"api_key": key, "note": "rotated"})
 			res := r.run("stores", "--vendor", "openai")
 			vaultCanary(r, v, res)
-			if res.code != 0 {
-				t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
-			}
-			r.received()
-			if seen, _ := os.ReadFile(filepath.Join(r.out, "seen")); len(seen) != 0 {
-				t.Errorf("the child saw %s", seen)
-			}
+			r.leasedUnseen(res, "")
 			if l := leaseRecord(t, res).Leases[0]; l.Source != "vault" || l.VersionID != "2" || l.Outcome != record.OutcomeLeased {
 				t.Errorf("record lease %+v, want source vault, version 2, leased", l)
 			}
 			if logins, revoked, live := v.Stats(); logins != 1 || revoked != 1 || live != 0 {
 				t.Errorf("vault: %d login(s), %d revoked, %d live; want one login, revoked at the lease's end", logins, revoked, live)
 			}
-			if !bytes.Contains(res.stdout, []byte("OPENAI_API_KEY=***")) {
-				t.Errorf("the child's careless print was not masked:\n%s", res.stdout)
-			}
+			r.masked(res)
 		})
 	}
 }
@@ -497,9 +499,7 @@ func TestKeychainStore(t *testing.T) {
 	}
 	r.received()
 	res.outputs["record-path"] = recPath // a local run writes no GITHUB_OUTPUT
-	if !bytes.Contains(res.stdout, []byte("OPENAI_API_KEY=***")) {
-		t.Errorf("the child's careless print was not masked:\n%s", res.stdout)
-	}
+	r.masked(res)
 	if l := leaseRecord(t, res).Leases[0]; l.Source != "keychain" || l.Outcome != record.OutcomeLeased {
 		t.Errorf("record lease %+v", l)
 	}
@@ -581,13 +581,7 @@ func TestEnvStoreOtherEntrySource(t *testing.T) {
 	r.extra = append(r.extra, other)
 	r.env["E2E_ABSENT"] = "OPENAI_CI_KEY,OPENAI_DEV_KEY"
 	res := r.run("stores", "--vendor", "openai")
-	if res.code != 0 {
-		t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
-	}
-	r.received()
-	if seen, _ := os.ReadFile(filepath.Join(r.out, "seen")); len(seen) != 0 {
-		t.Errorf("the child saw %s", seen)
-	}
+	r.leasedUnseen(res, "")
 }
 
 // Vault's login audience may not be the AWS session's: Vault would hold a

@@ -1,6 +1,7 @@
 // Package testkit holds the fixtures that the tests of several packages
-// share: the emulator stack, a one-entry registry and policy, layered
-// environments for lease.IO, a goroutine-safe buffer and must-style helpers.
+// share: the emulator stack, the OpenAI emulator, a one-entry registry and
+// policy, layered environments for lease.IO, a goroutine-safe buffer and
+// must-style helpers.
 // It is for tests only.
 package testkit
 
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/keylease/keylease/internal/emulators"
+	"github.com/keylease/keylease/internal/vendorfake"
 )
 
 // Must fails the test on a non-nil error.
@@ -41,6 +43,17 @@ func Stack(t testing.TB) (*emulators.Stack, map[string]string) {
 	}
 	t.Cleanup(func() { _ = stack.Close() })
 	return stack, EnvMap(stack.Env())
+}
+
+// OpenAI starts the OpenAI emulator and stops it when the test ends.
+func OpenAI(t testing.TB) *vendorfake.OpenAI {
+	t.Helper()
+	oa, err := vendorfake.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = oa.Close() })
+	return oa
 }
 
 // EnvMap turns KEY=VALUE pairs into a map; a later pair wins.
