@@ -317,3 +317,35 @@ func TestDryRunAfterCrashChangesNothing(t *testing.T) {
 	}
 	w.assertRotated()
 }
+
+// TestRotateTagFailsAfterRegistry: the first state tag of a mint rotation
+// is written after the old key's retirement and the registry write; when
+// that TagResource fails (as a kill right there would leave it), the rerun
+// recognises the promotion by its id and finishes: one mint, the old key
+// retired, the tag says the registry is done.
+func TestRotateTagFailsAfterRegistry(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 1})
+	if _, err := w.rotate(w.options()); err == nil {
+		t.Fatal("first run succeeded although its state tag failed")
+	}
+	if n := w.stack.SM.Faults.Count(smfake.OpTagResource); n != 1 {
+		t.Fatalf("%d TagResource calls in the first run, want the one that failed", n)
+	}
+	res, err := w.rotate(w.options())
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	w.assertRotated()
+	if n := w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount); n != 1 {
+		t.Fatalf("%d keys minted over both runs, want 1", n)
+	}
+	if !res.Records[0].Resumed {
+		t.Fatalf("the rerun did not resume: %+v", res.Records[0])
+	}
+	s, ok := parseState(w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag])
+	if !ok || s.Registry != regDone || s.Retire != retireDone {
+		t.Fatalf("state tag after the rerun: %+v (ok %v)", s, ok)
+	}
+}
