@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -327,8 +328,14 @@ func TestRotateTagFailsAfterRegistry(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 1})
-	if _, err := w.rotate(w.options()); err == nil {
+	first, err := w.rotate(w.options())
+	if err == nil {
 		t.Fatal("first run succeeded although its state tag failed")
+	}
+	// The record says which call failed, not "registry done" alone.
+	steps := first.Records[0].Steps
+	if last := steps[len(steps)-1]; last.Outcome != OutcomeFailed || !strings.Contains(last.Detail, StateTag) {
+		t.Fatalf("the first run's record ends on %+v, want the failed state tag", last)
 	}
 	if n := w.stack.SM.Faults.Count(smfake.OpTagResource); n != 1 {
 		t.Fatalf("%d TagResource calls in the first run, want the one that failed", n)

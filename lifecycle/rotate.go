@@ -405,6 +405,10 @@ func (x *run) finish(ctx context.Context, s state, pendingOn bool) error {
 	}
 	s.Registry = regDone
 	if err := x.tag(ctx, s); err != nil {
+		// The record would otherwise end on "registry done" under a
+		// failed outcome.
+		err = fmt.Errorf("write the state tag %s after the registry update: %w; rerun keylease rotate, it resumes from the promotion", StateTag, err)
+		x.step(StepRegistry, OutcomeFailed, err.Error())
 		return err
 	}
 	if err := x.crash(StepRegistry); err != nil {
