@@ -622,8 +622,14 @@ func TestRevokeTagFailsAfterVendorDelete(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 1})
-	if _, err := w.revoke(w.revokeOptions()); err == nil {
+	first, err := w.revoke(w.revokeOptions())
+	if err == nil {
 		t.Fatal("first run succeeded although its revocation tag failed")
+	}
+	// The record says which call failed, not "disable done" alone.
+	steps := first.Record.Steps
+	if last := steps[len(steps)-1]; last.Outcome != OutcomeFailed || !strings.Contains(last.Detail, RevokeTag) {
+		t.Fatalf("the first run's record ends on %+v, want the failed revocation tag", last)
 	}
 	if w.verdict(w.oldKey) != vendorapi.Invalid {
 		t.Fatal("the first run did not delete the key at the vendor before its tag")
