@@ -315,12 +315,18 @@ func (a *Auditor) accessedAfter(e *registry.Entry, versions []exchange.VersionIn
 // runFor is a rotate run over e for the audit's use of rotate's steps.
 func (a *Auditor) runFor(e *registry.Entry, retireAfter time.Duration) *run {
 	r := &Rotator{Store: a.Store, Mask: a.Mask, Out: a.Out, Now: a.Now, Sleep: func(context.Context, time.Duration) error { return nil }}
+	return stepRun(r, e, retireAfter, "keylease audit "+e.Vendor+"."+e.Env)
+}
+
+// stepRun is a rotate run over e for another command's use of rotate's
+// steps (the audit's and the incident's retirement), its lines prefixed.
+func stepRun(r *Rotator, e *registry.Entry, retireAfter time.Duration, prefix string) *run {
 	x := &run{r: r, t: Target{Entry: e, RetireAfter: retireAfter, RegistryUpdate: UpdateNone}, e: e, id: e.Ref.SecretID, rg: e.Ref.Region,
 		rec: &Record{Schema: RecordSchema, Vendor: e.Vendor, Environment: e.Env, Ref: e.Ref.Raw}}
 	if r.Out == nil {
 		r.Out = io.Discard
 	}
-	x.journal = journal{prefix: "keylease audit " + e.Vendor + "." + e.Env, out: r.Out, mask: r.Mask, now: r.Now, steps: &x.rec.Steps}
+	x.journal = journal{prefix: prefix, out: r.Out, mask: r.Mask, now: r.Now, steps: &x.rec.Steps}
 	return x
 }
 
