@@ -264,7 +264,7 @@ func (x *run) rotate(ctx context.Context) error {
 		// whose old version is still AWSCURRENT is a promotion that never
 		// happened, its AWSPENDING since replaced or removed: nothing to
 		// retire, and this run starts afresh.)
-		return fail(lease.ExitLease, fmt.Errorf("the previous rotation's old key (version %s) is retire pending until %s; rerun after that, or with a shorter --retire-after once no lease can still hold it",
+		return fail(lease.ExitLease, fmt.Errorf("the previous rotation's old key (version %s) is retire pending until %s, the time the rotation that promoted it set (a shorter --retire-after now does not bring it forward); rerun after that",
 			prev.Old, prev.retireAt(x.t.RetireAfter).UTC().Format(time.RFC3339)))
 	}
 	attempt := attemptOf(st.Tags, cur)
