@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keylease/keylease/auditreport"
 	"github.com/keylease/keylease/internal/fault"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/vendorfake"
@@ -354,5 +355,35 @@ func TestRotateTagFailsAfterRegistry(t *testing.T) {
 	s, ok := parseState(w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag])
 	if !ok || s.Registry != regDone || s.Retire != retireDone {
 		t.Fatalf("state tag after the rerun: %+v (ok %v)", s, ok)
+	}
+}
+
+// TestAuditRetireTagFailsThenNextAuditFinishes: the audit retires an old
+// key come due, and its state tag write then fails (as a kill right there
+// would leave it: the tag still says retire pending). The next audit
+// retires again (the vendor's 404 counts as done) and writes the tag.
+func TestAuditRetireTagFailsThenNextAuditFinishes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.RetireAfter = time.Hour
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	w.now = w.now.Add(2 * time.Hour)
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 1})
+	w.auditBase()
+	if v := w.verdict(w.oldKey); v != vendorapi.Invalid {
+		t.Fatalf("the old key is %s after the first audit, want retired", v)
+	}
+	if s, _ := parseState(w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag]); s.Retire != retirePending {
+		t.Fatalf("the failed tag write was written: %+v", s)
+	}
+	got := w.auditBase()
+	if s, _ := parseState(w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag]); s.Retire != retireDone {
+		t.Fatalf("the second audit left the state tag %+v, want retire done", s)
+	}
+	if got[auditreport.OldKeyNotRetired] != 0 {
+		t.Fatalf("findings %v: the retired key reported as not retired", got)
 	}
 }
