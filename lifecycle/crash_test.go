@@ -371,7 +371,9 @@ func TestAuditRetireTagFailsThenNextAuditFinishes(t *testing.T) {
 		t.Fatalf("rotate: %v", err)
 	}
 	w.now = w.now.Add(2 * time.Hour)
-	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 1})
+	// The first two tag writes: the audit's own-reads tag, then the state
+	// tag after the retirement.
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 2})
 	w.auditBase()
 	if v := w.verdict(w.oldKey); v != vendorapi.Invalid {
 		t.Fatalf("the old key is %s after the first audit, want retired", v)
@@ -385,5 +387,34 @@ func TestAuditRetireTagFailsThenNextAuditFinishes(t *testing.T) {
 	}
 	if got[auditreport.OldKeyNotRetired] != 0 {
 		t.Fatalf("findings %v: the retired key reported as not retired", got)
+	}
+}
+
+// TestAuditOwnReadTagBeforeItsReads: the audit reads an old key come due
+// for retirement on a revoked entry while two tag writes in a row fail;
+// the next audit must not report the audit's own read as a read after the
+// revocation. (The own-reads tag is written before the reads, so a kill
+// after a read cannot leave it unwritten, and tried again after them; a
+// kill itself has no hook in the audit.)
+func TestAuditOwnReadTagBeforeItsReads(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.RetireAfter = time.Hour
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	if _, err := w.revoke(w.revokeOptions()); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	w.now = w.now.Add(2 * time.Hour) // the old key's retire time has passed, the same day
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 2})
+	w.auditBase()
+	w.stack.SM.Faults.Clear()
+	if got := w.auditBase(); got[auditreport.AccessedAfterRevocation] != 0 {
+		t.Fatalf("findings %v: the audit's own read reported as a read after the revocation", got)
+	}
+	if v := w.verdict(w.oldKey); v != vendorapi.Invalid {
+		t.Fatalf("the old key is %s after two audits, want retired", v)
 	}
 }
