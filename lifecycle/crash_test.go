@@ -418,3 +418,33 @@ func TestAuditOwnReadTagBeforeItsReads(t *testing.T) {
 		t.Fatalf("the old key is %s after two audits, want retired", v)
 	}
 }
+
+// TestRotateRetireTagFails: the next rotate retires an old key come due,
+// and its state tag write then fails: the record ends on the failed tag
+// (not on "retire done"), and a rerun retires again and writes it.
+func TestRotateRetireTagFails(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.RetireAfter = time.Hour
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	w.now = w.now.Add(2 * time.Hour)
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 1})
+	res, err := w.rotate(o)
+	if err == nil {
+		t.Fatal("the run succeeded although its state tag failed")
+	}
+	steps := res.Records[0].Steps
+	if last := steps[len(steps)-1]; last.Name != StepRetire || last.Outcome != OutcomeFailed || !strings.Contains(last.Detail, StateTag) {
+		t.Fatalf("the record ends on %+v, want the retire step failed on the state tag", last)
+	}
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	w.assertRotated()
+	if s, _ := parseState(w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag]); s.Retire != retireDone {
+		t.Fatalf("state tag after the rerun: %+v", s)
+	}
+}

@@ -614,7 +614,7 @@ func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 		x.step(StepRetire, OutcomeSkipped, "the old version "+s.Old+" is a revocation tombstone: no key to retire")
 		x.lastTag = s.String()
 		if writeTag {
-			return x.tag(ctx, s)
+			return x.writeRetired(ctx, s)
 		}
 		return nil
 	}
@@ -643,7 +643,18 @@ func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 	}
 	x.lastTag = s.String()
 	if writeTag {
-		return x.tag(ctx, s)
+		return x.writeRetired(ctx, s)
+	}
+	return nil
+}
+
+// writeRetired writes the state tag after the retire step; a failure is
+// that step's in the record (which would otherwise end on it done).
+func (x *run) writeRetired(ctx context.Context, s state) error {
+	if err := x.tag(ctx, s); err != nil {
+		err = fmt.Errorf("write the state tag %s after the retirement: %w; rerun keylease rotate or audit: the retirement is repeated (a key already gone counts as retired)", StateTag, err)
+		x.step(StepRetire, OutcomeFailed, err.Error())
+		return err
 	}
 	return nil
 }
