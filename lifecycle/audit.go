@@ -253,10 +253,23 @@ func (a *Auditor) entry(ctx context.Context, e *registry.Entry) {
 	}
 	own := parseAuditRead(st.Tags[auditReadTag])
 	var read []string
+	if e.Revoked {
+		read = append(read, cur)
+	}
+	old, oldOK := a.oldKeyDue(e, st, cur)
+	if oldOK {
+		read = append(read, old.prev.Old)
+	}
+	// The own-reads tag goes first: a run killed between a read and the
+	// tag would leave a read that the next audit reports as one after the
+	// revocation. A failed write is tried once more after the reads.
+	var tagErr error
+	if len(read) > 0 {
+		tagErr = a.Store.Tag(ctx, e.Ref.SecretID, e.Ref.Region, map[string]string{auditReadTag: own.with(now, read).String()})
+	}
 	x := a.runFor(e, 0)
 	if e.Revoked {
 		ok, rerr := a.isTombstone(ctx, x, cur)
-		read = append(read, cur)
 		switch {
 		case rerr != nil:
 			a.unreached(name+" (AWSCURRENT)", rerr)
@@ -265,10 +278,11 @@ func (a *Auditor) entry(ctx context.Context, e *registry.Entry) {
 		}
 		a.accessedAfter(e, versions, cur, ok, own)
 	}
-	read = append(read, a.oldKey(ctx, e, st, cur)...)
-	if len(read) > 0 {
-		tag := own.with(now, read).String()
-		if terr := a.Store.Tag(ctx, e.Ref.SecretID, e.Ref.Region, map[string]string{auditReadTag: tag}); terr != nil {
+	if oldOK {
+		a.oldKey(ctx, e, st, old)
+	}
+	if tagErr != nil {
+		if terr := a.Store.Tag(ctx, e.Ref.SecretID, e.Ref.Region, map[string]string{auditReadTag: own.with(now, read).String()}); terr != nil {
 			a.unreached(name+" (recording the audit's own reads)", terr)
 		}
 	}
@@ -315,20 +329,33 @@ func (a *Auditor) accessedAfter(e *registry.Entry, versions []exchange.VersionIn
 // runFor is a rotate run over e for the audit's use of rotate's steps.
 func (a *Auditor) runFor(e *registry.Entry, retireAfter time.Duration) *run {
 	r := &Rotator{Store: a.Store, Mask: a.Mask, Out: a.Out, Now: a.Now, Sleep: func(context.Context, time.Duration) error { return nil }}
+	return stepRun(r, e, retireAfter, "keylease audit "+e.Vendor+"."+e.Env)
+}
+
+// stepRun is a rotate run over e for another command's use of rotate's
+// steps (the audit's and the incident's retirement), its lines prefixed.
+func stepRun(r *Rotator, e *registry.Entry, retireAfter time.Duration, prefix string) *run {
 	x := &run{r: r, t: Target{Entry: e, RetireAfter: retireAfter, RegistryUpdate: UpdateNone}, e: e, id: e.Ref.SecretID, rg: e.Ref.Region,
 		rec: &Record{Schema: RecordSchema, Vendor: e.Vendor, Environment: e.Env, Ref: e.Ref.Raw}}
 	if r.Out == nil {
 		r.Out = io.Discard
 	}
-	x.journal = journal{prefix: "keylease audit " + e.Vendor + "." + e.Env, out: r.Out, mask: r.Mask, now: r.Now, steps: &x.rec.Steps}
+	x.journal = journal{prefix: prefix, out: r.Out, mask: r.Mask, now: r.Now, steps: &x.rec.Steps}
 	return x
 }
 
-// oldKey checks rotate's pending retirement: past its retire time, the
-// AWSPREVIOUS key still valid at the vendor is a finding, and the
-// retirement is performed with rotate's own retire step. It returns the
-// versions it read.
-func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.SecretState, cur string) []string {
+// dueOld is a pending retirement come due, with the vendor client that
+// checks and retires its key.
+type dueOld struct {
+	prev        state
+	due         time.Time
+	retireAfter time.Duration
+	v           AuditVendor
+}
+
+// oldKeyDue reports rotate's pending retirement whose time has passed and
+// whose key oldKey will read (it reports what keeps it from that).
+func (a *Auditor) oldKeyDue(e *registry.Entry, st exchange.SecretState, cur string) (dueOld, bool) {
 	// stateOf, as rotate reads it: a promotion killed before its tag is
 	// unfinished, not an older rotation's retirement come due.
 	prev, ok := stateOf(st, e.Vendor, e.Env, a.Now())
@@ -336,7 +363,7 @@ func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.Sec
 	unfinished := ok && prev.New == cur && prev.Registry != regDone
 	inFlight := ok && pend != "" && pend != cur && prev.New == pend
 	if !ok || prev.Retire != retirePending || unfinished || inFlight || prev.Old == "" || prev.Old == cur {
-		return nil
+		return dueOld{}, false
 	}
 	retireAfter := a.RetireAfter
 	if retireAfter <= 0 {
@@ -344,25 +371,34 @@ func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.Sec
 	}
 	due := prev.retireAt(retireAfter)
 	if a.Now().Before(due) {
-		return nil
+		return dueOld{}, false
 	}
 	name := e.Vendor + "." + e.Env
 	if a.Vendor == nil {
 		a.unreached(name+" (old key)", errors.New("no vendor client to check and retire the old key"))
-		return nil
+		return dueOld{}, false
 	}
 	v, err := a.Vendor(e)
 	if err != nil {
 		a.unreached(name+" (old key)", err)
-		return nil
+		return dueOld{}, false
 	}
+	return dueOld{prev: prev, due: due, retireAfter: retireAfter, v: v}, true
+}
+
+// oldKey checks a pending retirement come due (oldKeyDue): the AWSPREVIOUS
+// key still valid at the vendor is a finding, and the retirement is
+// performed with rotate's own retire step.
+func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.SecretState, d dueOld) {
+	name := e.Vendor + "." + e.Env
+	prev, due, retireAfter, v := d.prev, d.due, d.retireAfter, d.v
 	x := a.runFor(e, retireAfter)
 	x.r.Retirer = v.Retirer
 	x.labels = st.Stages
 	old, err := x.read(ctx, prev.Old)
 	if err != nil {
 		a.unreached(name+" (AWSPREVIOUS version "+prev.Old+")", err)
-		return []string{prev.Old}
+		return
 	}
 	verdict := vendorapi.Indeterminate
 	var verr error
@@ -388,7 +424,6 @@ func (a *Auditor) oldKey(ctx context.Context, e *registry.Entry, st exchange.Sec
 		a.add(a.entryFinding(e, auditreport.OldKeyNotRetired, fmt.Sprintf("AWSPREVIOUS (version %s, key %s) is valid at the vendor; retire time %s passed; %s",
 			prev.Old, old.KeyID, due.UTC().Format(time.RFC3339), outcome)))
 	}
-	return []string{prev.Old}
 }
 
 // orphans lists the keys minted for leases and reports those past expiry.

@@ -2,9 +2,11 @@ package lifecycle
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/keylease/keylease/auditreport"
 	"github.com/keylease/keylease/internal/fault"
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/internal/vendorfake"
@@ -306,4 +308,133 @@ func TestDryRunAfterCrashChangesNothing(t *testing.T) {
 		t.Fatalf("rerun: %v", err)
 	}
 	w.assertRotated()
+}
+
+// TestRotateTagFailsAfterRegistry: the first state tag of a mint rotation
+// is written after the old key's retirement and the registry write; when
+// that TagResource fails (as a kill right there would leave it), the rerun
+// recognises the promotion by its id and finishes: one mint, the old key
+// retired, the tag says the registry is done.
+func TestRotateTagFailsAfterRegistry(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 1})
+	first, err := w.rotate(w.options())
+	if err == nil {
+		t.Fatal("first run succeeded although its state tag failed")
+	}
+	// The record says which call failed, not "registry done" alone.
+	steps := first.Records[0].Steps
+	if last := steps[len(steps)-1]; last.Outcome != OutcomeFailed || !strings.Contains(last.Detail, StateTag) {
+		t.Fatalf("the first run's record ends on %+v, want the failed state tag", last)
+	}
+	if n := w.stack.SM.Faults.Count(smfake.OpTagResource); n != 1 {
+		t.Fatalf("%d TagResource calls in the first run, want the one that failed", n)
+	}
+	res, err := w.rotate(w.options())
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	w.assertRotated()
+	if n := w.oa.Faults.Count(vendorfake.OpOpenAICreateServiceAccount); n != 1 {
+		t.Fatalf("%d keys minted over both runs, want 1", n)
+	}
+	if !res.Records[0].Resumed {
+		t.Fatalf("the rerun did not resume: %+v", res.Records[0])
+	}
+	s, ok := parseState(w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag])
+	if !ok || s.Registry != regDone || s.Retire != retireDone {
+		t.Fatalf("state tag after the rerun: %+v (ok %v)", s, ok)
+	}
+}
+
+// TestAuditRetireTagFailsThenNextAuditFinishes: the audit retires an old
+// key come due, and its state tag write then fails (as a kill right there
+// would leave it: the tag still says retire pending). The next audit
+// retires again (the vendor's 404 counts as done) and writes the tag.
+func TestAuditRetireTagFailsThenNextAuditFinishes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.RetireAfter = time.Hour
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	w.now = w.now.Add(2 * time.Hour)
+	// The first two tag writes: the audit's own-reads tag, then the state
+	// tag after the retirement.
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 2})
+	w.auditBase()
+	if v := w.verdict(w.oldKey); v != vendorapi.Invalid {
+		t.Fatalf("the old key is %s after the first audit, want retired", v)
+	}
+	if s, _ := parseState(w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag]); s.Retire != retirePending {
+		t.Fatalf("the failed tag write was written: %+v", s)
+	}
+	got := w.auditBase()
+	if s, _ := parseState(w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag]); s.Retire != retireDone {
+		t.Fatalf("the second audit left the state tag %+v, want retire done", s)
+	}
+	if got[auditreport.OldKeyNotRetired] != 0 {
+		t.Fatalf("findings %v: the retired key reported as not retired", got)
+	}
+}
+
+// TestAuditOwnReadTagBeforeItsReads: the audit reads an old key come due
+// for retirement on a revoked entry while two tag writes in a row fail;
+// the next audit must not report the audit's own read as a read after the
+// revocation. (The own-reads tag is written before the reads, so a kill
+// after a read cannot leave it unwritten, and tried again after them; a
+// kill itself has no hook in the audit.)
+func TestAuditOwnReadTagBeforeItsReads(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.RetireAfter = time.Hour
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	if _, err := w.revoke(w.revokeOptions()); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	w.now = w.now.Add(2 * time.Hour) // the old key's retire time has passed, the same day
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 2})
+	w.auditBase()
+	w.stack.SM.Faults.Clear()
+	if got := w.auditBase(); got[auditreport.AccessedAfterRevocation] != 0 {
+		t.Fatalf("findings %v: the audit's own read reported as a read after the revocation", got)
+	}
+	if v := w.verdict(w.oldKey); v != vendorapi.Invalid {
+		t.Fatalf("the old key is %s after two audits, want retired", v)
+	}
+}
+
+// TestRotateRetireTagFails: the next rotate retires an old key come due,
+// and its state tag write then fails: the record ends on the failed tag
+// (not on "retire done"), and a rerun retires again and writes it.
+func TestRotateRetireTagFails(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.RetireAfter = time.Hour
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	w.now = w.now.Add(2 * time.Hour)
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 1})
+	res, err := w.rotate(o)
+	if err == nil {
+		t.Fatal("the run succeeded although its state tag failed")
+	}
+	steps := res.Records[0].Steps
+	if last := steps[len(steps)-1]; last.Name != StepRetire || last.Outcome != OutcomeFailed || !strings.Contains(last.Detail, StateTag) {
+		t.Fatalf("the record ends on %+v, want the retire step failed on the state tag", last)
+	}
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	w.assertRotated()
+	if s, _ := parseState(w.stack.SM.Tags(w.stack.Region, "openai/ci")[StateTag]); s.Retire != retireDone {
+		t.Fatalf("state tag after the rerun: %+v", s)
+	}
 }

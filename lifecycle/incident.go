@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keylease/keylease/exchange"
 	"github.com/keylease/keylease/githubapi"
 	"github.com/keylease/keylease/lease"
 	"github.com/keylease/keylease/masking"
@@ -16,6 +17,7 @@ import (
 	"github.com/keylease/keylease/runscan"
 	"github.com/keylease/keylease/scansource"
 	"github.com/keylease/keylease/secret"
+	"github.com/keylease/keylease/transport"
 	"github.com/keylease/keylease/vendorapi"
 )
 
@@ -273,6 +275,12 @@ func (x *incident) rotate(ctx context.Context, vid string) {
 		x.byHand("rotate a replacement in: keylease rotate --vendor " + e.Vendor + " --env " + e.Env)
 		return
 	}
+	prior, err := x.retirePrior(ctx, r, desc, vid)
+	if err != nil {
+		x.step(IncStepRotate, OutcomeFailed, err.Error())
+		x.byHand("retire the previous rotation's old key at the vendor, then rotate a replacement in: keylease rotate --vendor " + e.Vendor + " --env " + e.Env)
+		return
+	}
 	// The old key is already dead at the vendor: nothing to wait for.
 	t := Target{Entry: e, RegistryPath: x.o.Lease.RegistryPath, RegistryUpdate: x.s.mode, RetireAfter: 0,
 		Repo: x.s.repo, RepoPath: repoPath(x.o.Lease.RegistryPath, x.s.getenv), Force: cur == vid}
@@ -293,7 +301,39 @@ func (x *incident) rotate(ctx context.Context, vid string) {
 		x.byHand("finish the rotation: keylease rotate --vendor " + e.Vendor + " --env " + e.Env + " (it resumes), then rerun keylease incident")
 		return
 	}
-	x.step(IncStepRotate, OutcomeDone, "AWSCURRENT is the replacement version "+rec.NewVersionID)
+	x.step(IncStepRotate, OutcomeDone, "AWSCURRENT is the replacement version "+rec.NewVersionID+prior)
+}
+
+// retirePrior retires an earlier rotation's old key whose retirement is
+// still pending behind a retire-after longer than the TTL cap: rotate
+// refuses to start until then (its label would go), and the revoked key
+// would stay current that long. No lease holds a key past the TTL cap, so
+// here the key is retired once that much has passed since its promotion
+// (waiting up to MaxWait), with rotate's own retire step. It returns what
+// to add to the rotate step's detail.
+func (x *incident) retirePrior(ctx context.Context, r *Rotator, desc exchange.SecretState, vid string) (string, error) {
+	e := x.s.e
+	prev, ok := stateOf(desc, e.Vendor, e.Env, x.s.now())
+	cur := desc.VersionWith(stageCurrent)
+	if !ok || prev.Retire != retirePending || prev.Registry != regDone || prev.New != cur || prev.Old == cur || prev.Old == vid || desc.VersionWith(stagePending) != "" {
+		return "", nil
+	}
+	ttl, _ := x.s.cfg.Policy.TTLCap(e.Env)
+	if r.Sleep == nil {
+		r.Sleep = transport.Sleep
+	}
+	run := stepRun(r, e, ttl, "keylease incident "+e.Vendor+"."+e.Env)
+	run.labels = desc.Stages
+	prev.Due = time.Time{} // the promoting run's longer retire-after gives way to the TTL cap
+	if err := run.retire(ctx, prev, true, true); err != nil {
+		return "", fmt.Errorf("retire the previous rotation's old key (version %s) before the replacement: %w", prev.Old, err)
+	}
+	if s, _ := parseState(run.lastTag); s.Retire == retirePending {
+		return "", fmt.Errorf("the previous rotation's old key (version %s) is still within the TTL cap (%s) of its promotion: a lease may hold it; rerun keylease incident after %s",
+			prev.Old, ttl, prev.At.Add(ttl).UTC().Format(time.RFC3339))
+	}
+	n := len(run.rec.Steps)
+	return "; first, the previous rotation's old key (version " + prev.Old + "): " + run.rec.Steps[n-1].Detail, nil
 }
 
 // invalidate takes every label off the compromised version; the entry

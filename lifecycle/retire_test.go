@@ -8,6 +8,7 @@ import (
 
 	"github.com/keylease/keylease/internal/smfake"
 	"github.com/keylease/keylease/lease"
+	"github.com/keylease/keylease/vendorapi"
 )
 
 // TestPlainOldKeyRetiredByHand: the first rotation of a secret that held a
@@ -60,5 +61,33 @@ func TestNoNewRotationWhileRetirePending(t *testing.T) {
 	}
 	if n := w.oa.ServiceAccounts(project); n != 2 {
 		t.Fatalf("%d service accounts, want 2 (new current, old pending retire)", n)
+	}
+}
+
+// TestForcedRotateInRetireWindowSaysWhen: a forced rotation a day into a
+// week's retire-after is refused (the old key is live and would lose its
+// label); the error names the retire time and does not send the operator
+// to a shorter --retire-after, which the kept retire time ignores.
+func TestForcedRotateInRetireWindowSaysWhen(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	o := w.options()
+	o.RetireAfter = 7 * 24 * time.Hour
+	if _, err := w.rotate(o); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	due := w.now.Add(o.RetireAfter).UTC().Format(time.RFC3339)
+	w.now = w.now.Add(24 * time.Hour)
+	ro := w.options()
+	ro.Force = true
+	_, err := w.rotate(ro)
+	if err == nil {
+		t.Fatal("a forced rotation started while the old key was retire pending")
+	}
+	if msg := err.Error(); !strings.Contains(msg, due) || strings.Contains(msg, "or with a shorter --retire-after") {
+		t.Fatalf("error %q: want the retire time %s and no advice the kept time ignores", msg, due)
+	}
+	if v := w.verdict(w.oldKey); v != vendorapi.Valid {
+		t.Fatalf("the old key is %s: retired before its time", v)
 	}
 }

@@ -176,6 +176,17 @@ func (x *revocation) tag(ctx context.Context) error {
 	return x.r.Store.Tag(ctx, x.id, x.rg, tags)
 }
 
+// tagAfter writes the revocation tag after step; a failure is that step's
+// failure in the record (which would otherwise end on the step done).
+func (x *revocation) tagAfter(ctx context.Context, step string) error {
+	if err := x.tag(ctx); err != nil {
+		err = fmt.Errorf("write the revocation tag %s after the %s step: %w; rerun keylease revoke, it resumes", RevokeTag, step, err)
+		x.step(step, OutcomeFailed, err.Error())
+		return err
+	}
+	return nil
+}
+
 // readRevoked reads the version being revoked and notes the read (the day
 // and the version) in the audit's own-reads tag, written with the next
 // revocation tag: Secrets Manager keeps only the day of a read, and this
@@ -332,7 +343,7 @@ func (x *revocation) revoke(ctx context.Context) error {
 	x.rec.VendorResult = x.s.Vendor
 	// From here the tag holds the revocation's time and progress, so a
 	// rerun keeps both (and a later run knows the vendor step's outcome).
-	if err := x.tag(ctx); err != nil {
+	if err := x.tagAfter(ctx, StepDisable); err != nil {
 		return errors.Join(err, vendorErr)
 	}
 	if err := x.crash(StepDisable); err != nil {
@@ -358,7 +369,7 @@ func (x *revocation) revoke(ctx context.Context) error {
 		x.step(StepVerify, OutcomeSkipped, "already verified invalid")
 	}
 	x.rec.Validity = x.s.Verify
-	if err := x.tag(ctx); err != nil {
+	if err := x.tagAfter(ctx, StepVerify); err != nil {
 		return errors.Join(err, vendorErr)
 	}
 	if err := x.crash(StepVerify); err != nil {

@@ -583,3 +583,37 @@ func TestRevokeRegistryPR(t *testing.T) {
 		t.Fatal("pr mode changed the local registry")
 	}
 }
+
+// TestRevokeTagFailsAfterVendorDelete: the key is deleted at the vendor and
+// the first revocation tag then fails (as a kill right there would leave
+// it: nothing in Secrets Manager says the vendor step ran). The rerun
+// deletes again (the vendor's 404 counts as done) and finishes: one
+// tombstone, the vendor step done, the key invalid.
+func TestRevokeTagFailsAfterVendorDelete(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.stack.SM.Faults.Add(fault.Rule{Op: smfake.OpTagResource, Kind: fault.Error, Status: 400, Code: "AccessDeniedException", Times: 1})
+	first, err := w.revoke(w.revokeOptions())
+	if err == nil {
+		t.Fatal("first run succeeded although its revocation tag failed")
+	}
+	// The record says which call failed, not "disable done" alone.
+	steps := first.Record.Steps
+	if last := steps[len(steps)-1]; last.Outcome != OutcomeFailed || !strings.Contains(last.Detail, RevokeTag) {
+		t.Fatalf("the first run's record ends on %+v, want the failed revocation tag", last)
+	}
+	if w.verdict(w.oldKey) != vendorapi.Invalid {
+		t.Fatal("the first run did not delete the key at the vendor before its tag")
+	}
+	if _, ok := w.stack.SM.Tags(w.stack.Region, "openai/ci")[RevokeTag]; ok {
+		t.Fatal("the failed tag was written")
+	}
+	res, err := w.revoke(w.revokeOptions())
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	w.assertTombstoned("openai/ci", w.oldVID)
+	if r := res.Record; r.VendorResult != progDone || r.Validity != vendorapi.Invalid.String() {
+		t.Fatalf("rerun record: %+v", r)
+	}
+}

@@ -264,7 +264,7 @@ func (x *run) rotate(ctx context.Context) error {
 		// whose old version is still AWSCURRENT is a promotion that never
 		// happened, its AWSPENDING since replaced or removed: nothing to
 		// retire, and this run starts afresh.)
-		return fail(lease.ExitLease, fmt.Errorf("the previous rotation's old key (version %s) is retire pending until %s; rerun after that, or with a shorter --retire-after once no lease can still hold it",
+		return fail(lease.ExitLease, fmt.Errorf("the previous rotation's old key (version %s) is retire pending until %s, the time the rotation that promoted it set (a shorter --retire-after now does not bring it forward); rerun after that",
 			prev.Old, prev.retireAt(x.t.RetireAfter).UTC().Format(time.RFC3339)))
 	}
 	attempt := attemptOf(st.Tags, cur)
@@ -405,6 +405,10 @@ func (x *run) finish(ctx context.Context, s state, pendingOn bool) error {
 	}
 	s.Registry = regDone
 	if err := x.tag(ctx, s); err != nil {
+		// The record would otherwise end on "registry done" under a
+		// failed outcome.
+		err = fmt.Errorf("write the state tag %s after the registry update: %w; rerun keylease rotate, it resumes from the promotion", StateTag, err)
+		x.step(StepRegistry, OutcomeFailed, err.Error())
 		return err
 	}
 	if err := x.crash(StepRegistry); err != nil {
@@ -610,7 +614,7 @@ func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 		x.step(StepRetire, OutcomeSkipped, "the old version "+s.Old+" is a revocation tombstone: no key to retire")
 		x.lastTag = s.String()
 		if writeTag {
-			return x.tag(ctx, s)
+			return x.writeRetired(ctx, s)
 		}
 		return nil
 	}
@@ -639,7 +643,18 @@ func (x *run) retire(ctx context.Context, s state, wait, writeTag bool) error {
 	}
 	x.lastTag = s.String()
 	if writeTag {
-		return x.tag(ctx, s)
+		return x.writeRetired(ctx, s)
+	}
+	return nil
+}
+
+// writeRetired writes the state tag after the retire step; a failure is
+// that step's in the record (which would otherwise end on it done).
+func (x *run) writeRetired(ctx context.Context, s state) error {
+	if err := x.tag(ctx, s); err != nil {
+		err = fmt.Errorf("write the state tag %s after the retirement: %w; rerun keylease rotate or audit: the retirement is repeated (a key already gone counts as retired)", StateTag, err)
+		x.step(StepRetire, OutcomeFailed, err.Error())
+		return err
 	}
 	return nil
 }
