@@ -70,14 +70,8 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 	if err != nil {
 		return a, err
 	}
-	for _, name := range auditFlags {
-		v := fs.Lookup(name).Value.String()
-		if strings.ContainsFunc(v, isControl) {
-			return a, usageError("%s holds a control character; give a plain value", orFlag(source[name], name))
-		}
-		if det, bad := keyInSetting(v); bad {
-			return a, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", orFlag(source[name], name), det)
-		}
+	if err := checkSettings(fs, auditFlags, source, ""); err != nil {
+		return a, err
 	}
 	if o.ETagCache == "-" {
 		// writeOut takes "-" for stdout: the cache would be printed into
