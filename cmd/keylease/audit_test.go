@@ -48,6 +48,8 @@ func TestAuditCLI(t *testing.T) {
 		{"key as flag", []string{"audit", "--org", key}, exitConfig, "looks like a key"},
 		{"key as report path", []string{"audit", "--report", key}, exitConfig, "looks like a key"},
 		{"merge nothing", []string{"audit", "merge"}, exitConfig, "needs the shard reports"},
+		{"merge key as report path", []string{"audit", "merge", "--report", filepath.Join(dir, key), low}, exitConfig, "--report looks like a key"},
+		{"merge line break in issue-repo", []string{"audit", "merge", "--issue", "--issue-repo", "o/r\n::error::x", low}, exitConfig, "--issue-repo holds a control character"},
 		{"merge bad", []string{"audit", "merge", bad}, exitConfig, "keylease.audit-report/v1"},
 		{"merge low", []string{"audit", "merge", "--report", out, low, med}, exitOK, "2 finding(s)"},
 		{"merge fail-on medium", []string{"audit", "merge", "--fail-on", "medium", low, med}, 5, "medium vendor-key-in-github-secrets"},
@@ -61,6 +63,9 @@ func TestAuditCLI(t *testing.T) {
 		}
 		leakcheck.Assert(t, tc.name+" stdout", o.Bytes(), key)
 		leakcheck.Assert(t, tc.name+" stderr", errb.Bytes(), key)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, key)); err == nil {
+		t.Error("audit merge wrote a report named after a key")
 	}
 	b, err := os.ReadFile(out) //nolint:gosec // the test's own file
 	testkit.Must(t, err)
