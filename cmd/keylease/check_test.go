@@ -248,26 +248,6 @@ func TestCheckAnnotationsAndSettings(t *testing.T) {
 			wantErr:  []string{"bad-empty.yaml: file is empty"},
 		},
 		{
-			name:     "a key pasted as --registry",
-			args:     []string{"check", "--registry", pastedValues[0], "--policy", fixtures + "ok-policy.json"},
-			wantCode: exitConfig,
-			wantErr:  []string{"--registry looks like a key (openai-project-key detector), not a setting; it is not shown"},
-		},
-		{
-			name:     "a key in KEYLEASE_POLICY",
-			args:     []string{"check", "--registry", fixtures + "ok-registry.yaml"},
-			vars:     map[string]string{"KEYLEASE_POLICY": pastedValues[1]},
-			wantCode: exitConfig,
-			wantErr:  []string{"KEYLEASE_POLICY looks like a key"},
-		},
-		{
-			name:     "a line break in KEYLEASE_REGISTRY",
-			args:     []string{"check"},
-			vars:     map[string]string{"KEYLEASE_REGISTRY": fixtures + "ok-registry.yaml\n::error::forged", "KEYLEASE_POLICY": fixtures + "ok-policy.json"},
-			wantCode: exitConfig,
-			wantErr:  []string{"KEYLEASE_REGISTRY holds a control character; give a plain value"},
-		},
-		{
 			name:     "default paths (none here)",
 			args:     []string{"check"},
 			wantCode: exitConfig,
