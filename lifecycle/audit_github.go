@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -252,6 +251,7 @@ func (a *Auditor) scan(id, subject, repo string, b []byte) {
 		return
 	}
 	seen := map[string]bool{}
+	var lines *scansource.LineCounter // built at the first hit: most logs have none
 	for _, f := range a.Scanner.Scan(b) {
 		what := f.Detector
 		if f.Ref != "" {
@@ -261,7 +261,10 @@ func (a *Auditor) scan(id, subject, repo string, b []byte) {
 			continue
 		}
 		seen[what] = true
-		line := 1 + bytes.Count(b[:min(int(f.Offset), len(b))], []byte{'\n'})
+		if lines == nil {
+			lines = scansource.NewLineCounter(b)
+		}
+		line, _ := lines.At(int(f.Offset))
 		a.add(auditreport.Finding{ID: id, Subject: subject, Repo: repo,
 			Detail: fmt.Sprintf("%s at line %d; revoke the key now, then delete the run's logs or artifact", what, line)})
 	}
