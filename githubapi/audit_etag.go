@@ -28,7 +28,10 @@ type etagEntry struct {
 	ETag        string `json:"etag"`
 	ContentType string `json:"content_type,omitempty"`
 	Link        string `json:"link,omitempty"`
-	Body        []byte `json:"body"`
+	// Body is the answer as GitHub sent it, JSON in JSON: the scan run
+	// before the file is written reads it as text ([]byte was base64,
+	// which hid a key in an answer from every detector).
+	Body json.RawMessage `json:"body"`
 }
 
 // maxETagBody bounds what one remembered answer may hold.
@@ -50,7 +53,7 @@ func (e *ETags) Load(r io.Reader) error {
 	}
 	keep := make(map[string]etagEntry, len(m))
 	for u, v := range m {
-		if !entityTag.MatchString(v.ETag) || len(v.Body) > maxETagBody || !headerValue.MatchString(v.ContentType) || !headerValue.MatchString(v.Link) {
+		if !entityTag.MatchString(v.ETag) || len(v.Body) > maxETagBody || !jsonDocument(v.Body) || !headerValue.MatchString(v.ContentType) || !headerValue.MatchString(v.Link) {
 			continue
 		}
 		keep[u] = v
@@ -59,6 +62,14 @@ func (e *ETags) Load(r io.Reader) error {
 	defer e.mu.Unlock()
 	e.m = keep
 	return nil
+}
+
+// jsonDocument reports whether b is a JSON object or array, as every API
+// answer kept is. A body of an older cache (a base64 string) is not, and
+// its URL is asked for afresh.
+func jsonDocument(b []byte) bool {
+	t := bytes.TrimLeft(b, " \t\r\n")
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(b)
 }
 
 // entityTag is one HTTP entity tag (RFC 9110 8.8.3), weak or strong.
@@ -152,7 +163,7 @@ func (e *ETags) answer(r *http.Request, resp *http.Response, was *etagEntry) (*h
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))
-	if len(b) <= maxETagBody {
+	if len(b) <= maxETagBody && jsonDocument(b) {
 		e.mu.Lock()
 		e.used[r.URL.String()] = true
 		e.m[r.URL.String()] = etagEntry{ETag: tag, ContentType: resp.Header.Get("Content-Type"), Link: resp.Header.Get("Link"), Body: b}

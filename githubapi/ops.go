@@ -312,7 +312,7 @@ func (c *Client) download(ctx context.Context, what string, u *url.URL) ([]byte,
 	}
 	req, err := http.NewRequestWithContext(asDownload(ctx), http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("github %s: %w", what, err)
+		return nil, fmt.Errorf("github %s: %w", what, redactURL(err))
 	}
 	resp, err := c.dl.Do(req)
 	if err != nil {

@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"github.com/keylease/keylease/auditreport"
 	"github.com/keylease/keylease/githubapi"
 	"github.com/keylease/keylease/registry"
+	"github.com/keylease/keylease/runscan"
+	"github.com/keylease/keylease/scansource"
 )
 
 // repos audits each repository, Concurrency at a time.
@@ -198,6 +199,9 @@ func (a *Auditor) runs(ctx context.Context, r AuditRepo) {
 		a.unreached(r.String()+" workflow runs", err)
 		return
 	}
+	if since != "" && len(runs) >= runscan.MaxListedRuns {
+		a.unreached(r.String()+" workflow runs", fmt.Errorf("GitHub lists at most %d runs for a created filter and listed %d runs, so older ones in the window were not scanned: audit a shorter window (--since)", runscan.MaxListedRuns, len(runs)))
+	}
 	for _, run := range runs {
 		id := run.GetID()
 		jobs, err := a.GitHub.Jobs(ctx, r.Repo, id)
@@ -227,7 +231,15 @@ func (a *Auditor) runs(ctx context.Context, r AuditRepo) {
 				continue
 			}
 			for _, n := range slices.Sorted(maps.Keys(files)) {
-				a.scan(auditreport.LeakInArtifacts, fmt.Sprintf("%s run %d artifact %d file %s", r, id, art.GetID(), n), r.String(), files[n])
+				// A zip in the artifact is opened, as incident's run scan
+				// opens it: its compressed bytes hide a key.
+				err := scansource.Expand(scansource.Item{Path: n, Data: files[n]}, scansource.DefaultLimits, func(it scansource.Item) error {
+					a.scan(auditreport.LeakInArtifacts, fmt.Sprintf("%s run %d artifact %d file %s", r, id, art.GetID(), it.Path), r.String(), it.Data)
+					return nil
+				})
+				if err != nil {
+					a.unreached(fmt.Sprintf("%s run %d artifact %d file %s", r, id, art.GetID(), n), err)
+				}
 			}
 		}
 	}
@@ -239,6 +251,7 @@ func (a *Auditor) scan(id, subject, repo string, b []byte) {
 		return
 	}
 	seen := map[string]bool{}
+	var lines *scansource.LineCounter // built at the first hit: most logs have none
 	for _, f := range a.Scanner.Scan(b) {
 		what := f.Detector
 		if f.Ref != "" {
@@ -248,7 +261,10 @@ func (a *Auditor) scan(id, subject, repo string, b []byte) {
 			continue
 		}
 		seen[what] = true
-		line := 1 + bytes.Count(b[:min(int(f.Offset), len(b))], []byte{'\n'})
+		if lines == nil {
+			lines = scansource.NewLineCounter(b)
+		}
+		line, _ := lines.At(int(f.Offset))
 		a.add(auditreport.Finding{ID: id, Subject: subject, Repo: repo,
 			Detail: fmt.Sprintf("%s at line %d; revoke the key now, then delete the run's logs or artifact", what, line)})
 	}

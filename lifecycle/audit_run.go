@@ -429,17 +429,21 @@ func writeOut(path string, b []byte, mask OutputMask, pio lease.IO) error {
 	if path == "-" {
 		return auditreport.WriteScanned(pio.Stdout, b, mask)
 	}
-	if mask.Scan(b) > 0 {
-		return auditreport.ErrValueInReport
-	}
-	return os.WriteFile(path, b, 0o600) //nolint:gosec // the --report/--sarif path the operator gave
+	return writeFileScanned(path, os.O_TRUNC, b, mask)
 }
 
 func appendScanned(path string, b []byte, mask OutputMask) error {
+	return writeFileScanned(path, os.O_APPEND, b, mask)
+}
+
+// writeFileScanned writes b to path (opened with flag, created 0600) only
+// if mask finds nothing in it: the scan comes first, so a refused output
+// neither creates nor truncates the file.
+func writeFileScanned(path string, flag int, b []byte, mask OutputMask) error {
 	if mask.Scan(b) > 0 {
 		return auditreport.ErrValueInReport
 	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600) //nolint:gosec // GITHUB_STEP_SUMMARY, set by the runner
+	f, err := os.OpenFile(path, flag|os.O_CREATE|os.O_WRONLY, 0o600) //nolint:gosec // the --report/--sarif/--etag-cache path the operator gave, or GITHUB_STEP_SUMMARY
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ var auditFlags = []string{"registry", "policy", "role-arn", "region", "audience"
 // and hyphens, a name of up to 100 letters, digits, '.', '_' and '-'.
 var repoName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$`)
 
+// mergeFlags are audit merge's settings (it reads no KEYLEASE_<FLAG>).
+var mergeFlags = []string{"report", "sarif", "issue-repo", "fingerprints", "fail-on"}
+
 type repoList []string
 
 func (r *repoList) String() string     { return strings.Join(*r, ",") }
@@ -70,14 +73,8 @@ func parseAudit(args []string, e *env) (auditArgs, error) {
 	if err != nil {
 		return a, err
 	}
-	for _, name := range auditFlags {
-		v := fs.Lookup(name).Value.String()
-		if strings.ContainsFunc(v, isControl) {
-			return a, usageError("%s holds a control character; give a plain value", orFlag(source[name], name))
-		}
-		if det, bad := keyInSetting(v); bad {
-			return a, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", orFlag(source[name], name), det)
-		}
+	if err := checkSettings(fs, auditFlags, source, ""); err != nil {
+		return a, err
 	}
 	if o.ETagCache == "-" {
 		// writeOut takes "-" for stdout: the cache would be printed into
@@ -156,6 +153,11 @@ func runAuditMerge(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	if err := noFlagAfterPaths(fs.Args()); err != nil {
+		return err
+	}
+	// The report and SARIF paths and the issue's repository are printed
+	// in messages, as audit's are: checked the same way.
+	if err := checkSettings(fs, mergeFlags, nil, ""); err != nil {
 		return err
 	}
 	var err error

@@ -35,21 +35,21 @@ func classifyRegistryError(err error) (int, bool) {
 
 const checkUsage = "Usage: keylease check [--registry F] [--policy F] [--format text|sarif] [WORKFLOW_FILES...]"
 
-// checkSetting is a flag's default: KEYLEASE_<NAME>, then def. INPUT_*
-// is not read, as for exec: a composite action's steps never receive it.
-func checkSetting(e *env, name, def string) string {
-	if v := e.getenv("KEYLEASE_" + name); v != "" {
-		return v
-	}
-	return def
-}
+// checkFlags read KEYLEASE_<FLAG> when not given. INPUT_* is not read, as
+// for exec: a composite action's steps never receive it.
+var checkFlags = []string{"registry", "policy"}
 
 func runCheck(_ context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	regPath := fs.String("registry", checkSetting(e, "REGISTRY", "configs/secrets-registry.yaml"), "registry file (env KEYLEASE_REGISTRY)")
-	polPath := fs.String("policy", checkSetting(e, "POLICY", "configs/secrets-policy.json"), "policy file (env KEYLEASE_POLICY)")
+	regPath := fs.String("registry", "configs/secrets-registry.yaml", "registry file (env KEYLEASE_REGISTRY)")
+	polPath := fs.String("policy", "configs/secrets-policy.json", "policy file (env KEYLEASE_POLICY)")
 	format := fs.String("format", "text", "`format` of the problems: text (stderr) or sarif (stdout, for code scanning)")
 	if err := parseFlags(fs, args, e, checkUsage); err != nil {
+		return err
+	}
+	// A path with a control character is checked all the same (it is
+	// shown quoted): check reads files, it writes none and leases nothing.
+	if _, err := fillFromEnv(fs, checkFlags, nil, e); err != nil {
 		return err
 	}
 	if *format != "text" && *format != "sarif" {

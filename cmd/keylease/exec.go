@@ -65,6 +65,9 @@ var execFlags = []execFlag{
 	{"dir", "working-directory"},
 }
 
+// execSettings are the flags of execFlags that checkSettings checks.
+var execSettings = []string{"registry", "policy", "record", "dir", "role-arn", "region", "audience", "oidc-issuer", "identity", "ttl", "grace", "setup-timeout", "env"}
+
 // envName is KEYLEASE_<FLAG>: upper case, '-' as '_'.
 func envName(flagName string) string {
 	return "KEYLEASE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
@@ -105,26 +108,14 @@ func parseExec(args []string, e *env) (lease.Options, error) {
 	// the record: check it against the registry's charset before it is used,
 	// and never repeat a bad one (it may hold a line break and a workflow
 	// command, or be a key pasted into the wrong input).
-	// lease prints these paths on stderr and in the job summary: a control
-	// character in one would end the line and could start a workflow command.
-	paths := map[string]string{"registry": o.RegistryPath, "policy": o.PolicyPath, "record": o.RecordPath, "dir": o.Dir}
-	for name, path := range paths {
-		if strings.ContainsFunc(path, isControl) {
-			return o, usageError("%s holds a control character (a line break?); give a plain path", source[name])
-		}
-	}
-	// Settings that name things or places never hold a key; lease may echo
-	// them (and a record named after one would carry it into the artifact),
-	// so a key pasted into one is refused here, unrepeated.
-	settings := map[string]string{"role-arn": o.RoleARN, "region": o.Region, "audience": o.Audience,
-		"oidc-issuer": o.OIDCIssuer, "identity": o.Identity, "ttl": ttl, "grace": grace, "setup-timeout": setup, "env": o.Env}
-	for name, path := range paths {
-		settings[name] = path
-	}
-	for name, v := range settings {
-		if det, bad := keyInSetting(v); bad {
-			return o, usageError("%s looks like a key (%s detector), not a setting; it is not shown: remove it, and revoke and rotate that key, it has been exposed", source[name], det)
-		}
+	// lease prints the paths on stderr and in the job summary (a control
+	// character would end the line and could start a workflow command);
+	// settings that name things or places never hold a key, and lease may
+	// echo them (a record named after one would carry it into the
+	// artifact): a key pasted into one is refused here, unrepeated.
+	// --vendor and --ref are checked against the registry instead.
+	if err := checkSettings(fs, execSettings, source, ""); err != nil {
+		return o, err
 	}
 	// The command's directory is checked before anything is leased: a
 	// missing one would otherwise fail the command only after the fetch.

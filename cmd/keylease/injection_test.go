@@ -115,6 +115,7 @@ func TestNoWorkflowCommandInjection(t *testing.T) {
 		wantErr  string
 	}{
 		{name: "env flag", args: execArgs("--env", "ci"+injected, "--vendor", "openai"), wantCode: exitConfig, wantErr: "--env"},
+		{name: "region flag", args: execArgs("--region", "us-east-1"+injected, "--vendor", "openai"), wantCode: exitConfig, wantErr: "--region holds a control character"},
 		{name: "KEYLEASE_ENV", args: execArgs("--vendor", "openai"), vars: map[string]string{"KEYLEASE_ENV": "ci" + injected},
 			wantCode: exitConfig, wantErr: "KEYLEASE_ENV"},
 		{name: "environment input", args: execArgs("--vendor", "openai"), vars: map[string]string{"KEYLEASE_ENV": "ci" + injected, "GITHUB_ACTIONS": "true"},
